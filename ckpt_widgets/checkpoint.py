@@ -1,0 +1,325 @@
+"""Open a TensorFlow checkpoint and list its variables without reading tensor values.
+
+A TF2 checkpoint stores its object graph in the tensor ``_CHECKPOINTABLE_OBJECT_GRAPH``:
+node 0 is the root, ``children`` are named edges, and a variable node carries the key of
+its tensor. We name each variable by its path through the model (see :mod:`.graph`),
+which is what a user recognises, not by the key, which after a ``fit`` often points into
+the optimizer. TF1 name-based checkpoints have no graph: their keys are the names.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from .errors import CheckpointError
+from .graph import walk
+
+if TYPE_CHECKING:
+    import numpy as np
+    import pandas as pd
+
+OBJECT_GRAPH_KEY = "_CHECKPOINTABLE_OBJECT_GRAPH"
+VARIABLE_VALUE = "VARIABLE_VALUE"
+OPTIMIZER_CHILDREN = frozenset({"_trainable_variables", "_iterations", "iter"})
+TF1_OPTIMIZER_KEY = re.compile(
+    r"(/(Adam|Adam_\d+|Momentum|RMSProp|RMSProp_\d+|Adagrad|Ftrl|Ftrl_\d+|"
+    r"Adadelta|Adadelta_\d+)$)|^(beta1_power|beta2_power)$"
+)
+TF1_OTHER_KEY = re.compile(r"^(global_step|step|save_counter)$")
+COLUMNS = ["path", "key", "shape", "dtype", "size", "nbytes", "group", "node_id"]
+
+
+def open_checkpoint(path: Any) -> CheckpointSource:
+    """Open a checkpoint by prefix (``…/ckpt-3``) or directory (its latest checkpoint).
+
+    Raises ``FileNotFoundError`` when nothing is there and :class:`CheckpointError`
+    (a ``ValueError``) when the file is not a readable checkpoint.
+    """
+    if isinstance(path, CheckpointSource):
+        return path
+    prefix = _find_prefix(str(path))
+    _check_data_files(prefix)
+    import tensorflow as tf
+
+    try:
+        reader = tf.train.load_checkpoint(prefix)
+        shapes = reader.get_variable_to_shape_map()
+        dtypes = reader.get_variable_to_dtype_map()
+        graph_bytes = reader.get_tensor(OBJECT_GRAPH_KEY) if OBJECT_GRAPH_KEY in shapes else None
+    except Exception as exc:  # TensorFlow raises many types here; the user needs one.
+        raise CheckpointError(
+            f"'{prefix}' is not a readable TensorFlow checkpoint ({_first_line(exc)}); "
+            "check that the '.index' and '.data-…' files are complete and belong together."
+        ) from None
+    return CheckpointSource(prefix, reader, shapes, dtypes, graph_bytes)
+
+
+@dataclass
+class CheckpointSource:
+    """A checkpoint opened once; :attr:`variables` lists it, :meth:`read` reads one tensor."""
+
+    prefix: str
+    reader: Any = field(repr=False)
+    _shapes: dict[str, list[int]] = field(repr=False)
+    _dtypes: dict[str, Any] = field(repr=False)
+    _graph_bytes: bytes | None = field(repr=False, default=None)
+
+    def __post_init__(self) -> None:
+        self._shapes.pop(OBJECT_GRAPH_KEY, None)
+        self.format = "tf2" if self._graph_bytes is not None else "tf1"
+        self.children: list[dict[str, int]] = []
+        self.attributes: list[dict[str, str]] = []
+        if self._graph_bytes is not None:
+            self._parse_graph(self._graph_bytes)
+        self._graph_bytes = None
+        self.variables = self._variable_table()
+        self._key_of_path = dict(zip(self.variables["path"], self.variables["key"]))
+        self._row_of_node = {int(n): i for i, n in enumerate(self.variables["node_id"]) if n >= 0}
+
+    # -- public ---------------------------------------------------------------------
+
+    def read(self, path_or_key: str) -> np.ndarray:
+        """Read one stored tensor by its path or its key (any path to it works)."""
+        key = self.key_of(path_or_key)
+        try:
+            return self.reader.get_tensor(key)
+        except Exception as exc:
+            raise CheckpointError(
+                f"Cannot read '{key}' from '{self.prefix}' ({_first_line(exc)}); "
+                "the data file may be truncated or missing."
+            ) from None
+
+    def key_of(self, path_or_key: str) -> str:
+        """The tensor key for a variable path (preferred or alias) or a key."""
+        if path_or_key in self._key_of_path:
+            return self._key_of_path[path_or_key]
+        if path_or_key in self._shapes:
+            return path_or_key
+        node = self.resolve(path_or_key)
+        if node is not None and VARIABLE_VALUE in self.attributes[node]:
+            return self.attributes[node][VARIABLE_VALUE]
+        close = difflib.get_close_matches(path_or_key, list(self._key_of_path), n=3)
+        hint = f"; did you mean {', '.join(map(repr, close))}?" if close else "."
+        raise KeyError(f"'{path_or_key}' is no variable of checkpoint '{self.prefix}'{hint}")
+
+    def resolve(self, path: str) -> int | None:
+        """The node id reached by following ``path``'s edges from the root, or None."""
+        if self.format != "tf2":
+            return None
+        node = 0
+        if not path:
+            return node
+        for name in path.split("/"):
+            child = self.children[node].get(name)
+            if child is None:
+                return None
+            node = child
+        return node
+
+    def is_variable(self, node: int) -> bool:
+        """Whether ``node`` holds a stored variable."""
+        return node in self._row_of_node
+
+    def row_of(self, node: int) -> int:
+        """Row number in :attr:`variables` of a variable node."""
+        return self._row_of_node[node]
+
+    def object_paths(self) -> list[str]:
+        """Paths of every non-variable node (candidate places for a model)."""
+        return [p for n, p in self._node_paths.items() if n not in self._row_of_node]
+
+    def saveable_descendants(self, node: int) -> frozenset[int]:
+        """Every node with stored tensors reachable from ``node`` (itself included)."""
+        cache = self._descendants_cache
+        if node in cache:
+            return cache[node]
+        seen = {node}
+        stack = [node]
+        found = set()
+        while stack:
+            n = stack.pop()
+            if self.attributes[n]:
+                found.add(n)
+            for child in self.children[n].values():
+                if child not in seen:
+                    seen.add(child)
+                    stack.append(child)
+        cache[node] = frozenset(found)
+        return cache[node]
+
+    def __repr__(self) -> str:
+        return f"CheckpointSource({self.prefix!r}, {len(self.variables)} variables, {self.format})"
+
+    def _repr_html_(self) -> str:
+        return f"<b>{self.prefix}</b> ({self.format})" + self.variables.to_html(max_rows=20)
+
+    # -- parsing --------------------------------------------------------------------
+
+    def _parse_graph(self, graph_bytes: bytes) -> None:
+        from tensorflow.core.protobuf.trackable_object_graph_pb2 import TrackableObjectGraph
+
+        proto = TrackableObjectGraph()
+        try:
+            proto.ParseFromString(graph_bytes)
+        except Exception:
+            raise CheckpointError(
+                f"The object graph of '{self.prefix}' is corrupt; the checkpoint cannot be used."
+            ) from None
+        count = len(proto.nodes)
+        slots: list[tuple[int, int, int, str]] = []
+        for index, node in enumerate(proto.nodes):
+            edges = {}
+            for child in node.children:
+                if not 0 <= child.node_id < count:
+                    raise CheckpointError(
+                        f"The object graph of '{self.prefix}' is corrupt (edge "
+                        f"'{child.local_name}' points to node {child.node_id} of {count})."
+                    )
+                edges[child.local_name] = child.node_id
+            self.children.append(edges)
+            self.attributes.append({a.name: a.checkpoint_key for a in node.attributes})
+            slots.extend(
+                (index, s.original_variable_node_id, s.slot_variable_node_id, s.slot_name)
+                for s in node.slot_variables
+            )
+        if not count:
+            raise CheckpointError(f"The object graph of '{self.prefix}' is empty.")
+        optimizers = {
+            i for i, edges in enumerate(self.children) if OPTIMIZER_CHILDREN & edges.keys()
+        } | {opt for opt, *_ in slots}
+        result = walk(
+            0,
+            lambda n: self.children[n].items(),
+            lambda name, child: name == "optimizer" or child in optimizers,
+        )
+        self._node_paths = result.paths
+        self._deferred = set(result.deferred)
+        for opt, original, slot, slot_name in slots:
+            if slot not in self._node_paths and original in self._node_paths:
+                opt_path = self._node_paths.get(opt, "optimizer")
+                self._node_paths[slot] = (
+                    f"{self._node_paths[original]}/.OPTIMIZER_SLOT/{opt_path}/{slot_name}"
+                )
+                self._deferred.add(slot)
+        self._descendants_cache: dict[int, frozenset[int]] = {}
+
+    def _variable_table(self) -> pd.DataFrame:
+        import pandas as pd
+
+        rows: dict[str, list[Any]] = {c: [] for c in COLUMNS}
+        listed: set[str] = set()
+        if self.format == "tf2":
+            for node, path in self._node_paths.items():
+                key = self.attributes[node].get(VARIABLE_VALUE)
+                if key is None or key not in self._shapes:
+                    continue
+                if node in self._deferred:
+                    group = "optimizer"
+                elif "/" not in path:
+                    group = "other"
+                else:
+                    group = "model"
+                self._append(rows, path, key, group, node)
+                listed.add(key)
+        for key in sorted(self._shapes):
+            if key in listed or key.endswith("/.ATTRIBUTES/OBJECT_CONFIG_JSON"):
+                continue
+            if self.format == "tf2":
+                group = "other"
+            elif TF1_OPTIMIZER_KEY.search(key):
+                group = "optimizer"
+            elif TF1_OTHER_KEY.match(key):
+                group = "other"
+            else:
+                group = "model"
+            self._append(rows, key, key, group, -1)
+        return pd.DataFrame(rows, columns=COLUMNS)
+
+    def _append(self, rows: dict[str, list[Any]], path: str, key: str, group: str, node: int):
+        shape = tuple(int(d) for d in self._shapes[key])
+        dtype = self._dtypes[key]
+        size = 1
+        for d in shape:
+            size *= d
+        rows["path"].append(path)
+        rows["key"].append(key)
+        rows["shape"].append(shape)
+        rows["dtype"].append(dtype.name)
+        rows["size"].append(size)
+        rows["nbytes"].append(size * (dtype.size if dtype.size else 0))
+        rows["group"].append(group)
+        rows["node_id"].append(node)
+
+
+# -- locating files ---------------------------------------------------------------------
+
+
+def _find_prefix(path: str) -> str:
+    import tensorflow as tf
+
+    gfile = tf.io.gfile
+    for suffix in (".index",):
+        if path.endswith(suffix):
+            path = path[: -len(suffix)]
+    data = re.match(r"(.*)\.data-\d{5}-of-\d{5}$", path)
+    if data:
+        path = data.group(1)
+    if path.endswith((".h5", ".keras")):
+        raise CheckpointError(
+            f"'{path}' is a Keras file; reading Keras weight files is not supported yet, "
+            "use a TensorFlow checkpoint prefix (a path whose '.index' file exists)."
+        )
+    if gfile.exists(path + ".index"):
+        return path
+    if gfile.isdir(path):
+        latest = tf.train.latest_checkpoint(path)
+        if latest and gfile.exists(latest + ".index"):
+            return latest
+        found = sorted(p[: -len(".index")] for p in gfile.glob(path.rstrip("/") + "/*.index"))
+        if found:
+            names = ", ".join(repr(f) for f in found[:3])
+            raise FileNotFoundError(
+                f"Directory '{path}' has checkpoint files but no valid 'checkpoint' state "
+                f"file naming the latest one; pass a prefix such as {names}."
+            )
+        raise FileNotFoundError(
+            f"Directory '{path}' holds no TensorFlow checkpoint (no '*.index' file); "
+            "pass the directory a CheckpointManager or Checkpoint.save() wrote to."
+        )
+    if gfile.exists(path):
+        raise CheckpointError(
+            f"'{path}' is not a TensorFlow checkpoint prefix; pass the path without the "
+            "'.index' / '.data-…' suffix, e.g. '…/ckpt-3'."
+        )
+    raise FileNotFoundError(
+        f"No checkpoint at '{path}': neither '{path}.index' nor a directory of that name exists."
+    )
+
+
+def _check_data_files(prefix: str) -> None:
+    import tensorflow as tf
+
+    data = tf.io.gfile.glob(prefix + ".data-*-of-*")
+    if not data:
+        raise CheckpointError(
+            f"Checkpoint '{prefix}' has an index but no '.data-…' file; copy the data "
+            "files next to the '.index' file."
+        )
+    match = re.search(r"-of-(\d{5})$", data[0])
+    if match:
+        total = int(match.group(1))
+        for shard in range(total):
+            name = f"{prefix}.data-{shard:05d}-of-{total:05d}"
+            if name not in data and not tf.io.gfile.exists(name):
+                raise CheckpointError(
+                    f"Checkpoint '{prefix}' is missing its data shard '{name}'; "
+                    f"copy all {total} '.data-…' files next to the '.index' file."
+                )
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return text[0][:200] if text else type(exc).__name__

@@ -1,0 +1,95 @@
+"""Print a restore as plain TensorFlow a user can paste into a training script.
+
+The snippet expects ``tf`` imported and the model bound to ``model``; it performs exactly
+the restore the plan describes (the tests run it on a fresh model and compare).
+"""
+
+from __future__ import annotations
+
+import keyword
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .mirror import Mirror, MirrorNode
+    from .plan import Plan, Step
+
+INDENT = "    "
+
+
+def restore_code(plan: Plan, mirror: Mirror) -> str:
+    """The plain-TensorFlow snippet for ``plan`` as mirrored by ``mirror``."""
+    graph = plan.match.graph
+    prefix = plan.source.prefix
+    lines: list[str] = []
+    if mirror.root.children:
+        lines.append("# Mirror the checkpoint's object graph down to the selected objects.")
+        lines.append("ckpt = " + _node(mirror.root, graph, 0))
+        lines.append(f"ckpt.read({prefix!r}).expect_partial()")
+    if mirror.fallback:
+        if any(s.adapt for s in mirror.fallback):
+            lines.insert(0, "import numpy as np\n")
+        if lines and not lines[0].startswith("import"):
+            lines.append("")
+        lines.append("# Read the stored tensors and assign them.")
+        lines.append(f"reader = tf.train.load_checkpoint({prefix!r})")
+        for step in mirror.fallback:
+            lines.extend(_assign(step, _variable_expr(plan, step, graph)))
+    return "\n".join(lines) + "\n"
+
+
+def _node(node: MirrorNode, graph: Any, depth: int) -> str:
+    if node.attach is not None:
+        path = node.live_path if node.live_path is not None else graph.path_of(node.attach)
+        if path is None:
+            raise ValueError(f"cannot express the object at '{node.path}' in Python")
+        return graph.accessor(path)
+    plain, special = [], []
+    for name, child in node.children.items():
+        text = _node(child, graph, depth + 1)
+        if name.isidentifier() and not keyword.iskeyword(name):
+            plain.append(f"{name}={text}")
+        else:
+            special.append(f"{name!r}: {text}")
+    args = plain + ([f"**{{{', '.join(special)}}}"] if special else [])
+    inner = INDENT * (depth + 1)
+    body = "".join(f"\n{inner}{arg}," for arg in args)
+    return f"tf.train.Checkpoint({body}\n{INDENT * depth})"
+
+
+def _variable_expr(plan: Plan, step: Step, graph: Any) -> str:
+    path = graph.path_of(step.variable)
+    if path is not None:
+        return graph.accessor(path)
+    owner = graph.owners.get(id(step.variable))
+    if owner is not None:
+        index = next(i for i, v in enumerate(owner.weights) if v is step.variable)
+        layer = next(
+            (
+                layer
+                for layer in plan.match.model._flatten_layers(include_self=True)
+                if layer is owner
+            ),
+            None,
+        )
+        if layer is not None and layer is not plan.match.model:
+            return f"model.get_layer({owner.name!r}).weights[{index}]"
+    index = next(i for i, v in enumerate(plan.match.model.weights) if v is step.variable)
+    return f"model.weights[{index}]"
+
+
+def _assign(step: Step, target: str) -> list[str]:
+    read = f"reader.get_tensor({step.key!r})"
+    if step.cast:
+        read += f".astype({step.cast!r})"
+    if not step.adapt:
+        return [f"{target}.assign({read})"]
+    shape = tuple(int(d) for d in step.variable.shape)
+    start = "np.zeros_like(current)" if step.adapt == "zeros" else "current.copy()"
+    return [
+        f"stored = {read}",
+        f"current = {target}.numpy()",
+        f"value = {start}",
+        f"block = tuple(slice(0, min(a, b)) for a, b in zip({shape}, stored.shape))",
+        "value[block] = stored[block]",
+        f"{target}.assign(value)",
+    ]

@@ -1,0 +1,35 @@
+"""The package's own exceptions: one clear sentence each, never a raw TensorFlow dump."""
+
+from __future__ import annotations
+
+
+class CheckpointError(ValueError):
+    """A file or directory that cannot be read as a checkpoint."""
+
+
+class SelectionError(ValueError):
+    """An ``include`` / ``exclude`` entry that names nothing in the model."""
+
+
+class ShapeMismatchError(ValueError):
+    """A selected variable whose stored shape does not fit the model variable."""
+
+
+class DtypeMismatchError(ValueError):
+    """A selected variable whose stored dtype differs from the model variable's."""
+
+
+class UnbuiltModelError(ValueError):
+    """A model that has not created its variables yet."""
+
+
+class NothingToRestoreError(ValueError):
+    """A restore that would change no variable (e.g. a checkpoint of another model)."""
+
+
+class RestoreError(RuntimeError):
+    """A restore that failed while running; every variable was put back as it was."""
+
+
+class UndoError(RuntimeError):
+    """An undo that cannot be done (already undone)."""

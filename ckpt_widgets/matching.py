@@ -1,0 +1,377 @@
+"""Pair a live model's variables with a checkpoint's and give each pair a status.
+
+The checkpoint may hold the model at its root, under an edge (``model``, ``net``), deeper
+(``model/encoder``), or may hold a model that is now a *submodule* of the live one (a
+classifier checkpoint whose network became the new model's ``backbone``). We find that
+placement by aligning path suffixes on both sides, then score each candidate placement by
+how many variables it resolves with equal shapes.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from collections import Counter
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from .checkpoint import CheckpointSource, open_checkpoint
+from .errors import SelectionError
+from .graph import is_under, join, relative
+from .model import ModelGraph
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+STATUSES = ("match", "shape_mismatch", "dtype_mismatch", "missing", "unused", "untracked")
+"""Every status, best first after ``match``: the widget shows a submodule's worst."""
+SEVERITY = {
+    "match": 0, "unused": 1, "missing": 2, "untracked": 3, "dtype_mismatch": 4,
+    "shape_mismatch": 5,
+}  # fmt: skip
+COLUMNS = [
+    "model_path", "ckpt_path", "key", "name", "layer", "module", "model_shape",
+    "ckpt_shape", "model_dtype", "ckpt_dtype", "nbytes", "status", "group", "trainable",
+    "paired_by", "reason", "node_id",
+]  # fmt: skip
+Rename = Mapping[str, Any] | Iterable[tuple[str, str]]
+
+
+def match(
+    model: Any,
+    src_or_path: Any,
+    root: str | None = None,
+    rename: Rename | None = None,
+    align: bool = False,
+) -> Match:
+    """Pair ``model``'s variables with the checkpoint's; see :class:`Match`."""
+    if align:
+        raise NotImplementedError(
+            "align=True (pairing Keras 2 layers by order) is not available yet; "
+            "pass rename= to pair variables explicitly."
+        )
+    source = open_checkpoint(src_or_path)
+    graph = ModelGraph.of(model)
+    return _Matcher(graph, source).run(root, rename)
+
+
+@dataclass
+class Match:
+    """The result of :func:`match`: one row per model variable plus one per unused one."""
+
+    model: Any = field(repr=False)
+    source: CheckpointSource
+    root: str
+    """Checkpoint path where the model (or its ``model_root`` submodule) sits."""
+    model_root: str
+    """Object path of the live submodule that the checkpoint's model maps onto."""
+    table: pd.DataFrame = field(repr=False)
+    graph: ModelGraph = field(repr=False)
+    variables: list[Any] = field(repr=False)
+    """The live variable of each model row (the first ``len(variables)`` rows)."""
+    candidates: pd.DataFrame = field(repr=False)
+    """Placements considered: root, model_root, matched, mismatched."""
+
+    def counts(self) -> dict[str, int]:
+        """Number of rows per status (every status present, zero if none)."""
+        found = Counter(self.table["status"])
+        return {s: int(found.get(s, 0)) for s in STATUSES}
+
+    def rollup(self) -> pd.DataFrame:
+        """Counts per status for every submodule of the model (its object path).
+
+        Indexed by path (``""`` is the model itself); ``worst`` is the most severe status.
+        """
+        import pandas as pd
+
+        counts: dict[str, Counter[str]] = {}
+        model_rows = self.table.iloc[: len(self.variables)]
+        for path, status in zip(model_rows["model_path"], model_rows["status"]):
+            parts = path.split("/") if path else []
+            for depth in range(len(parts)):
+                counts.setdefault("/".join(parts[:depth]), Counter())[status] += 1
+        frame = pd.DataFrame.from_dict(
+            {p: {s: c.get(s, 0) for s in STATUSES} for p, c in counts.items()}, orient="index"
+        )
+        frame.index.name = "path"
+        if frame.empty:
+            return frame
+        frame["total"] = frame[list(STATUSES)].sum(axis=1)
+        frame["worst"] = [
+            max((s for s in STATUSES if row[s]), key=SEVERITY.__getitem__)
+            for _, row in frame.iterrows()
+        ]
+        return frame.sort_index()
+
+    def __repr__(self) -> str:
+        counts = ", ".join(f"{k}={v}" for k, v in self.counts().items() if v)
+        return f"Match(root={self.root!r}, model_root={self.model_root!r}, {counts})"
+
+    def _repr_html_(self) -> str:
+        return f"<p>{self!r}</p>" + self.table.drop(columns=["node_id"]).to_html(max_rows=30)
+
+
+class _Matcher:
+    def __init__(self, graph: ModelGraph, source: CheckpointSource):
+        self.graph = graph
+        self.source = source
+        self.live = graph.variables
+        self.vars = list({id(v): v for v in graph.weights}.values())
+        keys = source.variables["key"]
+        self._tf1_rows = {k: j for j, k in enumerate(keys)} if source.format != "tf2" else {}
+
+    def run(self, root: str | None, rename: Rename | None) -> Match:
+        import pandas as pd
+
+        candidates = self._score_candidates(root)
+        best = candidates.iloc[0]
+        c_root, l_root = str(best["root"]), str(best["model_root"])
+        rows = [self._pair_by_path(i, c_root, l_root) for i in range(len(self.live))]
+        if rename:
+            self._apply_rename(rows, rename)
+        used = {r["node_id"] for r in rows if r["node_id"] >= 0} | {
+            r["key"] for r in rows if r["key"]
+        }
+        ckpt = self.source.variables
+        for i in range(len(ckpt)):
+            node, key = int(ckpt["node_id"].iat[i]), ckpt["key"].iat[i]
+            if (node >= 0 and node in used) or key in used:
+                continue
+            rows.append(self._unused_row(i))
+        table = pd.DataFrame(rows, columns=COLUMNS)
+        return Match(
+            model=self.graph.model,
+            source=self.source,
+            root=c_root,
+            model_root=l_root,
+            table=table,
+            graph=self.graph,
+            variables=self.vars,
+            candidates=candidates,
+        )
+
+    # -- where does the model sit? --------------------------------------------------
+
+    def _score_candidates(self, root: str | None) -> pd.DataFrame:
+        import pandas as pd
+
+        src = self.source
+        if src.format != "tf2":
+            pairs = [("", "")]
+        elif root is not None:
+            if src.resolve(root) is None:
+                close = difflib.get_close_matches(root, src.object_paths(), n=3)
+                hint = f"; did you mean {', '.join(map(repr, close))}?" if close else "."
+                raise SelectionError(f"root={root!r} is no object in '{src.prefix}'{hint}")
+            pairs = [(root, ""), *(p for p in self._suffix_candidates() if p[0] == root)]
+        else:
+            pairs = [(self._default_root(), ""), ("", ""), *self._suffix_candidates()]
+        scored = []
+        for c_root, l_root in dict.fromkeys(pairs):
+            matched, mismatched = self._score(c_root, l_root)
+            scored.append((c_root, l_root, matched, mismatched))
+        # A placement where mismatches are as many as matches is a coincidence of shapes.
+        # When no placement is convincing, keep the first one offered (the default).
+        first = scored[0]
+        scored.sort(
+            key=lambda r: (r[2] <= r[3], -r[2], r[3], r[1].count("/") + bool(r[1]), len(r[0]))
+        )
+        if scored[0][2] <= scored[0][3]:
+            scored.remove(first)
+            scored.insert(0, first)
+        return pd.DataFrame(scored, columns=["root", "model_root", "matched", "mismatched"])
+
+    def _suffix_candidates(self) -> list[tuple[str, str]]:
+        ckpt = self.source.variables
+        index: dict[str, list[str]] = {}
+        for path, node in zip(ckpt["path"], ckpt["node_id"]):
+            if node >= 0:
+                index.setdefault(_tail(path), []).append(path)
+        live = [p for p in self.live["path"] if p]
+        step = max(1, len(live) // 64)
+        found: Counter[tuple[str, str]] = Counter()
+        for lp in live[::step]:
+            lparts = lp.split("/")
+            for cp in index.get(_tail(lp), [])[:50]:
+                cparts = cp.split("/")
+                k = 0
+                while k < min(len(lparts), len(cparts)) and lparts[-1 - k] == cparts[-1 - k]:
+                    k += 1
+                found["/".join(cparts[: len(cparts) - k]), "/".join(lparts[: len(lparts) - k])] += 1
+        return [pair for pair, _ in found.most_common(12)]
+
+    def _default_root(self) -> str:
+        edges = self.source.children[0] if self.source.format == "tf2" else {}
+        for name in ("model", "net", "network"):
+            if name in edges:
+                return name
+        return ""
+
+    def _score(self, c_root: str, l_root: str) -> tuple[int, int]:
+        src = self.source
+        matched = mismatched = 0
+        shapes = src.variables["shape"]
+        for path, shape in zip(self.live["path"], self.live["shape"]):
+            if not path or not is_under(path, l_root):
+                continue
+            node = src.resolve(join(c_root, relative(path, l_root)))
+            if node is None or not src.is_variable(node):
+                continue
+            if shapes.iat[src.row_of(node)] == shape:
+                matched += 1
+            else:
+                mismatched += 1
+        return matched, mismatched
+
+    # -- rows -----------------------------------------------------------------------
+
+    def _model_row(self, i: int) -> dict[str, Any]:
+        live = self.live
+        return {
+            "model_path": live["path"].iat[i],
+            "ckpt_path": None,
+            "key": None,
+            "name": live["name"].iat[i],
+            "layer": live["layer"].iat[i],
+            "module": live["module"].iat[i],
+            "model_shape": live["shape"].iat[i],
+            "ckpt_shape": None,
+            "model_dtype": live["dtype"].iat[i],
+            "ckpt_dtype": None,
+            "nbytes": int(live["nbytes"].iat[i]),
+            "status": "missing",
+            "group": "model",
+            "trainable": bool(live["trainable"].iat[i]),
+            "paired_by": "",
+            "reason": "",
+            "node_id": -1,
+        }
+
+    def _pair_by_path(self, i: int, c_root: str, l_root: str) -> dict[str, Any]:
+        row = self._model_row(i)
+        path = row["model_path"]
+        if self.source.format != "tf2":
+            j = self._tf1_rows.get(row["name"])
+            if j is None:
+                row["reason"] = (
+                    f"no variable named '{row['name']}' in the name-based checkpoint; "
+                    "pass rename= to map its names"
+                )
+            else:
+                self._fill_pair(row, j, "name")
+            return row
+        if not path:
+            row["status"] = "untracked"
+            row["reason"] = self.live["reason"].iat[i]
+            return row
+        if not is_under(path, l_root):
+            row["reason"] = f"outside '{l_root}', the submodule the checkpoint's model maps onto"
+            return row
+        ckpt_path = join(c_root, relative(path, l_root))
+        node = self.source.resolve(ckpt_path)
+        if node is None or not self.source.is_variable(node):
+            row["reason"] = f"no variable at '{ckpt_path}' in the checkpoint"
+            return row
+        self._fill_pair(row, self.source.row_of(node), "path")
+        return row
+
+    def _fill_pair(self, row: dict[str, Any], j: int, how: str) -> None:
+        ckpt = self.source.variables
+        row["ckpt_path"] = ckpt["path"].iat[j]
+        row["key"] = ckpt["key"].iat[j]
+        row["ckpt_shape"] = ckpt["shape"].iat[j]
+        row["ckpt_dtype"] = ckpt["dtype"].iat[j]
+        row["node_id"] = int(ckpt["node_id"].iat[j])
+        row["paired_by"] = how
+        if row["ckpt_shape"] != row["model_shape"]:
+            row["status"] = "shape_mismatch"
+            row["reason"] = (
+                f"checkpoint shape {row['ckpt_shape']} does not fit model shape "
+                f"{row['model_shape']}; choose adapt='overlap' or 'zeros' to restore it"
+            )
+        elif row["ckpt_dtype"] != row["model_dtype"]:
+            row["status"] = "dtype_mismatch"
+            row["reason"] = (
+                f"checkpoint dtype {row['ckpt_dtype']} differs from {row['model_dtype']}"
+            )
+        else:
+            row["status"] = "match"
+            row["reason"] = ""
+
+    def _unused_row(self, j: int) -> dict[str, Any]:
+        ckpt = self.source.variables
+        return {
+            "model_path": None,
+            "ckpt_path": ckpt["path"].iat[j],
+            "key": ckpt["key"].iat[j],
+            "name": None,
+            "layer": None,
+            "module": None,
+            "model_shape": None,
+            "ckpt_shape": ckpt["shape"].iat[j],
+            "model_dtype": None,
+            "ckpt_dtype": ckpt["dtype"].iat[j],
+            "nbytes": int(ckpt["nbytes"].iat[j]),
+            "status": "unused",
+            "group": ckpt["group"].iat[j],
+            "trainable": None,
+            "paired_by": "",
+            "reason": "optimizer state" if ckpt["group"].iat[j] == "optimizer" else "",
+            "node_id": int(ckpt["node_id"].iat[j]),
+        }
+
+    # -- rename ---------------------------------------------------------------------
+
+    def _apply_rename(self, rows: list[dict[str, Any]], rename: Rename) -> None:
+        ckpt = self.source.variables
+        pairs: list[tuple[int, int]] = []  # (model row, checkpoint row)
+        if isinstance(rename, Mapping):
+            for ckpt_name, target in rename.items():
+                pairs.append((self._live_row(target), self._ckpt_row(ckpt_name)))
+        else:
+            rules = [(re.compile(p), r) for p, r in rename]
+            by_name = {n: i for i, n in enumerate(self.live["name"])}
+            by_path = {p: i for i, p in enumerate(self.live["path"]) if p}
+            for j in range(len(ckpt)):
+                for candidate in dict.fromkeys((ckpt["path"].iat[j], ckpt["key"].iat[j])):
+                    new = candidate
+                    for pattern, repl in rules:
+                        new = pattern.sub(repl, new)
+                    if new == candidate:
+                        continue
+                    i = by_name.get(new, by_path.get(new))
+                    if i is not None:
+                        pairs.append((i, j))
+                        break
+        for i, j in pairs:
+            row = self._model_row(i)
+            self._fill_pair(row, j, "rename")
+            rows[i] = row
+
+    def _live_row(self, target: Any) -> int:
+        if not isinstance(target, str):
+            for i, v in enumerate(self.vars):
+                if v is target:
+                    return i
+            raise SelectionError(f"rename target {target!r} is not a variable of the model.")
+        for column in ("path", "name"):
+            hits = [i for i, value in enumerate(self.live[column]) if value == target]
+            if hits:
+                return hits[0]
+        names = list(self.live["name"]) + [p for p in self.live["path"] if p]
+        close = difflib.get_close_matches(target, names, n=3)
+        hint = f"; did you mean {', '.join(map(repr, close))}?" if close else "."
+        raise SelectionError(f"rename target '{target}' is no model variable{hint}")
+
+    def _ckpt_row(self, name: str) -> int:
+        try:
+            key = self.source.key_of(name)
+        except KeyError as exc:
+            raise SelectionError(str(exc.args[0])) from None
+        hits = self.source.variables.index[self.source.variables["key"] == key]
+        return int(hits[0])
+
+
+def _tail(path: str) -> str:
+    return "/".join(path.rsplit("/", 2)[-2:])

@@ -1,0 +1,257 @@
+"""Decide what a restore does: which variables, from which stored tensor, and how.
+
+A plan is pure data: the widget previews it, :mod:`.restore` runs it, :mod:`.codegen`
+prints it as plain TensorFlow.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from .errors import (
+    DtypeMismatchError,
+    NothingToRestoreError,
+    SelectionError,
+    ShapeMismatchError,
+)
+from .graph import join, relative
+from .selection import select
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from .matching import Match
+
+ADAPT_MODES = (None, "overlap", "zeros")
+
+
+@dataclass(eq=False)
+class Step:
+    """One variable to restore."""
+
+    row: int
+    """Row in ``Match.table`` (``-1`` for optimizer state)."""
+    variable: Any = field(repr=False)
+    key: str
+    mirror_path: str | None
+    """Checkpoint path to mirror for an object-based restore; None: read and assign."""
+    node_id: int
+    adapt: str | None = None
+    cast: str | None = None
+    """Target dtype when the stored dtype differs and ``cast=True``."""
+    label: str = ""
+    """Model path or Keras name shown in reports."""
+
+
+@dataclass
+class Plan:
+    """Everything a restore will do, decided before any variable changes."""
+
+    match: Match
+    steps: list[Step]
+    skipped: pd.DataFrame
+
+    @property
+    def source(self):
+        return self.match.source
+
+
+def make_plan(
+    m: Match,
+    include: Any = None,
+    exclude: Any = None,
+    adapt: str | None = None,
+    cast: bool = False,
+    optimizer: bool = False,
+) -> Plan:
+    """Resolve the selection against ``m`` and check that every chosen variable fits."""
+    import pandas as pd
+
+    if adapt not in ADAPT_MODES:
+        raise ValueError(f"adapt={adapt!r} is not one of None, 'overlap', 'zeros'.")
+    table = m.table
+    n = len(m.variables)
+    status = table["status"]
+    if include is None:
+        chosen = {i for i in range(n) if status.iat[i] == "match"}
+        if adapt:
+            chosen |= {i for i in range(n) if status.iat[i] == "shape_mismatch"}
+        if cast:
+            chosen |= {i for i in range(n) if status.iat[i] == "dtype_mismatch"}
+        explicit = False
+    else:
+        chosen = select(m, include, "include")
+        explicit = True
+    excluded = select(m, exclude, "exclude") if exclude is not None else set()
+    chosen -= excluded
+
+    steps: list[Step] = []
+    reasons: dict[int, str] = {}
+    shape_errors, dtype_errors = [], []
+    for i in range(n):
+        label = table["model_path"].iat[i] or table["name"].iat[i]
+        if i not in chosen:
+            reasons[i] = "excluded" if i in excluded else _unchosen_reason(table, i)
+            continue
+        s = status.iat[i]
+        if s in ("missing", "untracked"):
+            reasons[i] = table["reason"].iat[i] or s
+            continue
+        step = Step(
+            row=i,
+            variable=m.variables[i],
+            key=table["key"].iat[i],
+            mirror_path=_mirror_path(m, i),
+            node_id=int(table["node_id"].iat[i]),
+            label=label,
+        )
+        if s == "shape_mismatch":
+            if not adapt:
+                shape_errors.append(i)
+                continue
+            if len(table["model_shape"].iat[i]) != len(table["ckpt_shape"].iat[i]):
+                raise ShapeMismatchError(
+                    f"Cannot adapt '{label}': the checkpoint's shape "
+                    f"{table['ckpt_shape'].iat[i]} has another rank than the model's "
+                    f"{table['model_shape'].iat[i]}; exclude it."
+                )
+            step.adapt = adapt
+            step.mirror_path = None
+        if s == "dtype_mismatch" or (
+            table["ckpt_dtype"].iat[i] != table["model_dtype"].iat[i] and step.adapt
+        ):
+            if not cast:
+                dtype_errors.append(i)
+                continue
+            step.cast = table["model_dtype"].iat[i]
+            step.mirror_path = None
+        steps.append(step)
+    if shape_errors:
+        raise ShapeMismatchError(
+            _listing(table, shape_errors, "shape does not fit")
+            + "; pass adapt='overlap' or adapt='zeros', or exclude them."
+        )
+    if dtype_errors:
+        raise DtypeMismatchError(
+            _listing(table, dtype_errors, "stored dtype differs")
+            + "; pass cast=True to convert the stored values, or exclude them."
+        )
+    if optimizer:
+        steps.extend(_optimizer_steps(m))
+    if not steps:
+        raise NothingToRestoreError(_nothing_message(m, explicit))
+    skipped = pd.DataFrame(
+        [
+            {
+                "model_path": table["model_path"].iat[i],
+                "name": table["name"].iat[i],
+                "layer": table["layer"].iat[i],
+                "status": status.iat[i],
+                "reason": reason,
+            }
+            for i, reason in reasons.items()
+        ],
+        columns=["model_path", "name", "layer", "status", "reason"],
+    )
+    return Plan(m, steps, skipped)
+
+
+def _mirror_path(m: Match, i: int) -> str | None:
+    """The checkpoint path along which an object-based restore reaches row ``i``."""
+    table = m.table
+    if m.source.format != "tf2" or int(table["node_id"].iat[i]) < 0:
+        return None
+    if table["paired_by"].iat[i] == "path":
+        return join(m.root, relative(table["model_path"].iat[i], m.model_root))
+    return table["ckpt_path"].iat[i]
+
+
+def _unchosen_reason(table: pd.DataFrame, i: int) -> str:
+    s = table["status"].iat[i]
+    if s == "match":
+        return "not selected"
+    return table["reason"].iat[i] or s
+
+
+def _listing(table: pd.DataFrame, rows: list[int], what: str) -> str:
+    shown = [
+        f"'{table['model_path'].iat[i] or table['name'].iat[i]}' "
+        f"(model {table['model_shape'].iat[i]} {table['model_dtype'].iat[i]}, "
+        f"checkpoint {table['ckpt_shape'].iat[i]} {table['ckpt_dtype'].iat[i]})"
+        for i in rows[:3]
+    ]
+    more = f" and {len(rows) - 3} more" if len(rows) > 3 else ""
+    return f"{len(rows)} selected variable(s) whose {what}: {', '.join(shown)}{more}"
+
+
+def _nothing_message(m: Match, explicit: bool) -> str:
+    counts = m.counts()
+    total = len(m.variables)
+    where = f"'{m.source.prefix}'"
+    if explicit:
+        return (
+            f"Nothing to restore: none of the selected variables is in checkpoint {where} "
+            f"with a matching shape; check match(model, checkpoint).table."
+        )
+    if counts["shape_mismatch"]:
+        return (
+            f"Nothing to restore from {where}: {counts['shape_mismatch']} of the model's "
+            f"{total} variables are there but with other shapes; pass adapt= or include= "
+            "the ones you want."
+        )
+    return (
+        f"None of the model's {total} variables is in checkpoint {where} (looked under "
+        f"root {m.root!r}); it looks like a checkpoint of another model: pass root= or "
+        "rename=, or check match(model, checkpoint).table."
+    )
+
+
+def _optimizer_steps(m: Match) -> list[Step]:
+    """Steps for the optimizer's own state (not the model variables it tracks)."""
+    graph, src = m.graph, m.source
+    optimizer = getattr(m.model, "optimizer", None)
+    if optimizer is None or src.format != "tf2":
+        raise SelectionError(
+            "optimizer=True needs a compiled model and a TF2 checkpoint with an optimizer."
+        )
+    ckpt_opt = next(
+        (p for p in (join(m.root, "optimizer"), "optimizer") if src.resolve(p) is not None),
+        None,
+    )
+    if ckpt_opt is None:
+        raise SelectionError(f"Checkpoint '{src.prefix}' holds no optimizer state.")
+    model_vars = {id(v) for v in m.variables}
+    steps: list[Step] = []
+    queue = [(optimizer, "")]
+    seen = {id(optimizer)}
+    while queue:
+        obj, rel = queue.pop(0)
+        for name, child in graph.children_of(obj):
+            if id(child) in seen or id(child) in model_vars:
+                continue
+            seen.add(id(child))
+            path = join(rel, name)
+            if hasattr(child, "assign") and hasattr(child, "shape"):
+                node = src.resolve(join(ckpt_opt, path))
+                if node is None or not src.is_variable(node):
+                    continue
+                row = src.variables.iloc[src.row_of(node)]
+                if tuple(row["shape"]) != tuple(int(d) for d in child.shape):
+                    raise ShapeMismatchError(
+                        f"Optimizer variable '{path}' has shape {tuple(child.shape)}, the "
+                        f"checkpoint's {row['shape']}; build the optimizer for the same model."
+                    )
+                steps.append(
+                    Step(
+                        -1, child, row["key"], join(ckpt_opt, path), node, label=f"optimizer/{path}"
+                    )
+                )
+            else:
+                queue.append((child, path))
+    if not steps:
+        raise SelectionError(
+            "The model's optimizer has no variables yet; build it first with "
+            "model.optimizer.build(model.trainable_variables)."
+        )
+    return steps

@@ -1,0 +1,235 @@
+"""Run a plan: snapshot, object-based restore, verify, roll back on any failure.
+
+Transactional: the values of every variable the restore may touch are kept before it
+starts; an exception (or Ctrl-C) at any point puts them back before it propagates. After
+the restore each selected variable must equal its stored tensor bit for bit and every
+guarded variable must be unchanged, or the restore is rolled back and fails.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from .codegen import restore_code
+from .errors import RestoreError, UndoError
+from .matching import Rename, match
+from .mirror import build_mirror
+from .plan import Plan, Step, make_plan
+
+if TYPE_CHECKING:
+    import numpy as np
+    import pandas as pd
+
+
+def restore(
+    model: Any,
+    src_or_path: Any,
+    include: Any = None,
+    exclude: Any = None,
+    root: str | None = None,
+    rename: Rename | None = None,
+    adapt: str | None = None,
+    align: bool = False,
+    *,
+    cast: bool = False,
+    optimizer: bool = False,
+) -> RestoreReport:
+    """Restore part of a checkpoint into ``model``; see DESIGN.md for every argument.
+
+    ``cast=True`` converts stored values of another dtype; ``optimizer=True`` also
+    restores the optimizer's own state (its step count and slots). Raises a ``ValueError``
+    subclass for a bad selection and :class:`RestoreError` if the restore itself failed;
+    in both cases every model variable keeps the value it had.
+    """
+    from .matching import Match
+
+    if isinstance(src_or_path, Match):
+        m = src_or_path
+    else:
+        m = match(model, src_or_path, root=root, rename=rename, align=align)
+    plan = make_plan(m, include, exclude, adapt=adapt, cast=cast, optimizer=optimizer)
+    return execute(plan)
+
+
+def execute(plan: Plan) -> RestoreReport:
+    """Carry out ``plan`` transactionally and return its report."""
+    mirror = build_mirror(plan)
+    fallback_ids = {id(s) for s in mirror.fallback}
+    object_steps = [s for s in plan.steps if id(s) not in fallback_ids]
+    touched = {id(s.variable): s.variable for s in plan.steps}
+    guarded = {id(v): v for v in mirror.guarded if id(v) not in touched}
+    before = {key: v.numpy() for key, v in {**touched, **guarded}.items()}
+    source = plan.source
+    try:
+        if object_steps:
+            status = mirror.to_checkpoint().read(source.prefix)
+            status.expect_partial()
+        expected: dict[int, np.ndarray] = {}
+        for step in mirror.fallback:
+            expected[id(step.variable)] = value = _stored_value(plan, step)
+            step.variable.assign(value)
+        for step in object_steps:
+            expected[id(step.variable)] = source.read(step.key)
+        _verify(plan.steps, expected, guarded, before)
+    except BaseException as exc:
+        _put_back(touched, before)
+        if isinstance(exc, (KeyboardInterrupt, RestoreError)) or not isinstance(exc, Exception):
+            raise
+        raise RestoreError(
+            f"Restoring from '{source.prefix}' failed ({_first_line(exc)}); every variable "
+            "was put back as it was."
+        ) from exc
+    code = restore_code(plan, mirror)
+    snapshot = {key: before[key] for key in touched}
+    return RestoreReport(
+        restored=_restored_table(plan, mirror),
+        skipped=plan.skipped,
+        code=code,
+        source=source.prefix,
+        _variables=touched,
+        _snapshot=snapshot,
+    )
+
+
+@dataclass
+class RestoreReport:
+    """What a restore did: ``restored``, ``skipped`` (with reasons), ``code``, ``undo()``."""
+
+    restored: pd.DataFrame
+    skipped: pd.DataFrame
+    code: str
+    """Plain TensorFlow doing the same restore; expects ``tf`` and ``model`` in scope."""
+    source: str
+    _variables: dict[int, Any] = field(repr=False)
+    _snapshot: dict[int, np.ndarray] | None = field(repr=False)
+
+    @property
+    def nbytes(self) -> int:
+        """Bytes restored."""
+        return int(self.restored["nbytes"].sum()) if len(self.restored) else 0
+
+    @property
+    def undone(self) -> bool:
+        """Whether :meth:`undo` has run."""
+        return self._snapshot is None
+
+    def undo(self) -> None:
+        """Put back the values the restored variables had before the restore."""
+        if self._snapshot is None:
+            raise UndoError("This restore was already undone.")
+        _put_back(self._variables, self._snapshot)
+        self._snapshot = None
+
+    def summary(self) -> str:
+        """One line: how many variables and bytes, how many skipped."""
+        return (
+            f"Restored {len(self.restored)} variables ({_human(self.nbytes)}) from "
+            f"'{self.source}'; skipped {len(self.skipped)}." + (" Undone." if self.undone else "")
+        )
+
+    def __repr__(self) -> str:
+        return f"RestoreReport({self.summary()})"
+
+    def _repr_html_(self) -> str:
+        return f"<p>{self.summary()}</p>" + self.restored.to_html(max_rows=20)
+
+
+def _stored_value(plan: Plan, step: Step) -> np.ndarray:
+    import numpy as np
+
+    stored = plan.source.read(step.key)
+    if step.cast:
+        stored = stored.astype(step.cast)
+    if step.adapt is None:
+        return stored
+    current = step.variable.numpy()
+    value = current.copy() if step.adapt == "overlap" else np.zeros_like(current)
+    block = tuple(slice(0, min(a, b)) for a, b in zip(current.shape, stored.shape))
+    value[block] = stored[block]
+    return value
+
+
+def _verify(
+    steps: list[Step],
+    expected: dict[int, np.ndarray],
+    guarded: dict[int, Any],
+    before: dict[int, np.ndarray],
+) -> None:
+    wrong = [s.label for s in steps if not _same(s.variable.numpy(), expected[id(s.variable)])]
+    if wrong:
+        raise RestoreError(
+            f"{len(wrong)} variable(s) did not receive the stored values (e.g. '{wrong[0]}'); "
+            "every variable was put back as it was. Is the model fully built?"
+        )
+    changed = [key for key, v in guarded.items() if not _same(v.numpy(), before[key])]
+    if changed:
+        raise RestoreError(
+            f"{len(changed)} unselected variable(s) changed during the restore; every "
+            "variable was put back as it was."
+        )
+
+
+def _same(a: np.ndarray, b: np.ndarray) -> bool:
+    """Bit-for-bit equality (NaN equals the same NaN)."""
+    import numpy as np
+
+    a, b = np.ascontiguousarray(a), np.ascontiguousarray(b)
+    if a.shape != b.shape or a.dtype != b.dtype:
+        return False
+    return bool(np.array_equal(a.reshape(-1).view(np.uint8), b.reshape(-1).view(np.uint8)))
+
+
+def _put_back(variables: dict[int, Any], values: dict[int, np.ndarray]) -> None:
+    for key, value in values.items():
+        if key in variables:
+            variables[key].assign(value)
+
+
+def _restored_table(plan: Plan, mirror: Any) -> pd.DataFrame:
+    import pandas as pd
+
+    fallback = {id(s) for s in mirror.fallback}
+    table = plan.match.table
+    rows = []
+    for s in plan.steps:
+        how = "assign" if id(s) in fallback else "object"
+        adapted = f"{s.adapt}" if s.adapt else ""
+        if s.cast:
+            adapted = (adapted + " " if adapted else "") + f"cast to {s.cast}"
+        base = table.iloc[s.row] if s.row >= 0 else None
+        shape = tuple(int(d) for d in s.variable.shape)
+        rows.append(
+            {
+                "model_path": base["model_path"] if base is not None else s.label,
+                "name": base["name"] if base is not None else s.label,
+                "layer": base["layer"] if base is not None else "",
+                "ckpt_path": base["ckpt_path"] if base is not None else s.mirror_path,
+                "key": s.key,
+                "shape": shape,
+                "dtype": base["model_dtype"] if base is not None else str(s.variable.dtype),
+                "nbytes": int(s.variable.numpy().nbytes) if base is None else int(base["nbytes"]),
+                "how": how,
+                "adapted": adapted,
+            }
+        )
+    return pd.DataFrame(
+        rows,
+        columns=[
+            "model_path", "name", "layer", "ckpt_path", "key", "shape", "dtype", "nbytes",
+            "how", "adapted",
+        ],
+    )  # fmt: skip
+
+
+def _human(n: float) -> str:
+    for unit in ("B", "KB", "MB", "GB"):
+        if n < 1024 or unit == "GB":
+            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
+        n /= 1024
+    return f"{n} B"
+
+
+def _first_line(exc: BaseException) -> str:
+    lines = str(exc).strip().splitlines()
+    return lines[0][:200] if lines else type(exc).__name__

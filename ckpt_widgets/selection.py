@@ -1,0 +1,85 @@
+"""Turn ``include`` / ``exclude`` arguments into a set of model variables.
+
+An entry is a Keras layer or model, a variable, or a string: an object path from the
+model (``"backbone"``, ``"backbone/_functional/_operations/1"``), a Keras layer name
+(``"conv1"``), a Keras variable path (``"net/conv1/kernel"``), or a glob of any of those
+(``"conv*"``).
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterable
+from fnmatch import fnmatchcase
+from typing import TYPE_CHECKING, Any
+
+from .errors import SelectionError
+
+if TYPE_CHECKING:
+    from .matching import Match
+
+GLOB_CHARS = frozenset("*?[")
+
+
+def select(m: Match, entries: Any, argument: str = "include") -> set[int]:
+    """Model row numbers (into ``m.table``) named by ``entries``."""
+    found: set[int] = set()
+    names = _names_per_row(m)
+    for entry in _as_list(entries):
+        rows = _rows_for(m, entry, names)
+        if not rows:
+            raise SelectionError(_unknown(m, entry, names, argument))
+        found |= rows
+    return found
+
+
+def _as_list(entries: Any) -> list[Any]:
+    if entries is None:
+        return []
+    if isinstance(entries, (str, bytes)) or not isinstance(entries, Iterable):
+        return [entries]
+    if hasattr(entries, "weights") or hasattr(entries, "assign"):
+        return [entries]  # a layer or variable that happens to be iterable
+    return list(entries)
+
+
+def _rows_for(m: Match, entry: Any, names: list[set[str]]) -> set[int]:
+    if isinstance(entry, str):
+        if GLOB_CHARS & set(entry):
+            return {i for i, row in enumerate(names) if any(fnmatchcase(n, entry) for n in row)}
+        return {i for i, row in enumerate(names) if entry in row}
+    wanted = {id(v) for v in entry.weights} if hasattr(entry, "weights") else {id(entry)}
+    return {i for i, v in enumerate(m.variables) if id(v) in wanted}
+
+
+def _names_per_row(m: Match) -> list[set[str]]:
+    table = m.table
+    out = []
+    for i in range(len(m.variables)):
+        names: set[str] = set()
+        for value in (table["model_path"].iat[i], table["name"].iat[i]):
+            if value:
+                parts = value.split("/")
+                names.update("/".join(parts[: k + 1]) for k in range(len(parts)))
+        keras_parts = (table["name"].iat[i] or "").split("/")[:-1]
+        names.update(keras_parts)
+        if table["layer"].iat[i]:
+            names.add(table["layer"].iat[i])
+        out.append(names)
+    return out
+
+
+def _unknown(m: Match, entry: Any, names: list[set[str]], argument: str) -> str:
+    if not isinstance(entry, str):
+        label = getattr(entry, "name", None) or type(entry).__name__
+        return (
+            f"{argument}: {label!r} is not part of the model "
+            "(pass one of its layers, variables or submodule names)."
+        )
+    vocabulary = sorted(
+        {n for row in names for n in row if "/" not in n}
+        | {p.split("/")[0] for p in m.table["model_path"].iloc[: len(m.variables)] if p}
+    )
+    close = difflib.get_close_matches(entry, vocabulary, n=3, cutoff=0.5)
+    hint = f"; did you mean {', '.join(map(repr, close))}?" if close else "."
+    return f"{argument}: {entry!r} names no submodule, layer or variable of the model{hint}"
