@@ -1,0 +1,64 @@
+"""Shared fixtures: TensorFlow loads once per session; checkpoints are real files."""
+
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+os.environ.setdefault("CUDA_VISIBLE_DEVICES", "")
+
+import numpy as np
+import pytest
+
+from tests import models
+
+
+@pytest.fixture(scope="session")
+def tf():
+    import tensorflow as tf
+
+    return tf
+
+
+@pytest.fixture(scope="session")
+def keras():
+    import keras
+
+    return keras
+
+
+@pytest.fixture(scope="session")
+def net_ckpt(tf, tmp_path_factory):
+    """A trained ``Net`` (Sequential backbone + Dense head) saved as Checkpoint(model=...)."""
+    model = models.net(head_units=3, seed=1)
+    models.fit_briefly(model)
+    prefix = tf.train.Checkpoint(model=model).write(str(tmp_path_factory.mktemp("net") / "ckpt"))
+    return prefix, model
+
+
+@pytest.fixture(scope="session")
+def functional_ckpt(tf, tmp_path_factory):
+    """A Functional model with named layers, saved with CheckpointManager."""
+    model = models.functional(seed=2)
+    directory = tmp_path_factory.mktemp("functional")
+    manager = tf.train.CheckpointManager(tf.train.Checkpoint(model=model), str(directory), 3)
+    manager.save()
+    models.perturb(model, seed=3)
+    manager.save()
+    return str(directory), model
+
+
+@pytest.fixture(scope="session")
+def conv_ckpt(tf, tmp_path_factory):
+    """A Sequential CNN saved under ``net`` with Checkpoint.save()."""
+    model = models.cnn(seed=4)
+    prefix = tf.train.Checkpoint(net=model).save(str(tmp_path_factory.mktemp("cnn") / "ckpt"))
+    return prefix, model
+
+
+def assert_same(actual, expected):
+    """Bit-for-bit equality of two arrays."""
+    actual, expected = np.asarray(actual), np.asarray(expected)
+    assert actual.shape == expected.shape
+    assert actual.dtype == expected.dtype
+    assert actual.tobytes() == expected.tobytes()

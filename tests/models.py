@@ -1,0 +1,87 @@
+"""Small models for the tests, built deterministically from a seed."""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+def _keras():
+    import keras
+
+    return keras
+
+
+def net(head_units: int = 3, seed: int = 0, width: int = 4):
+    """A subclassed model: Sequential ``backbone`` + Dense ``head``."""
+    keras = _keras()
+
+    class Net(keras.Model):
+        def __init__(self):
+            super().__init__()
+            self.backbone = keras.Sequential(
+                [keras.layers.Dense(width, name="d1"), keras.layers.Dense(5, name="d2")]
+            )
+            self.head = keras.layers.Dense(head_units, name="head")
+
+        def call(self, x):
+            return self.head(self.backbone(x))
+
+    model = Net()
+    model(np.zeros((1, 2), "float32"))
+    perturb(model, seed)
+    return model
+
+
+def functional(seed: int = 0, decoder_units: int = 2):
+    """A Functional model with layers named ``embedding_layer``, ``encoder_layer``, ``decoder``."""
+    keras = _keras()
+    inputs = keras.Input((6,), dtype="int32")
+    x = keras.layers.Embedding(10, 4, name="embedding_layer")(inputs)
+    x = keras.layers.Dense(3, name="encoder_layer")(x)
+    outputs = keras.layers.Dense(decoder_units, name="decoder")(x)
+    model = keras.Model(inputs, outputs)
+    perturb(model, seed)
+    return model
+
+
+def cnn(seed: int = 0):
+    """A Sequential CNN with two Conv2D layers (``conv1``, ``conv2``) and a Dense top."""
+    keras = _keras()
+    model = keras.Sequential(
+        [
+            keras.Input((8, 8, 3)),
+            keras.layers.Conv2D(4, 3, name="conv1"),
+            keras.layers.BatchNormalization(name="bn"),
+            keras.layers.Conv2D(6, 3, name="conv2"),
+            keras.layers.GlobalAveragePooling2D(),
+            keras.layers.Dense(2, name="top"),
+        ]
+    )
+    perturb(model, seed)
+    return model
+
+
+def perturb(model, seed: int) -> None:
+    """Give every variable distinct values from ``seed`` (so restores are visible)."""
+    rng = np.random.default_rng(seed)
+    for v in model.weights:
+        dtype = np.dtype(v.dtype)
+        if dtype.kind == "f":
+            v.assign(rng.standard_normal(tuple(v.shape)).astype(dtype))
+
+
+def fit_briefly(model) -> None:
+    """Compile with Adam and fit one epoch, so the optimizer holds state."""
+    model.compile("adam", "mse")
+    out = model(np.zeros((1, 2), "float32"))
+    model.fit(
+        np.random.default_rng(0).standard_normal((8, 2)).astype("float32"),
+        np.zeros((8, out.shape[-1]), "float32"),
+        epochs=1,
+        verbose=0,
+    )
+
+
+def values(model) -> list[np.ndarray]:
+    """Copies of every variable's value, in ``model.weights`` order."""
+    return [v.numpy().copy() for v in model.weights]

@@ -1,0 +1,111 @@
+"""match: where the model sits in the checkpoint, statuses, roll-up, rename."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import ckpt_widgets as cw
+from tests import models
+
+
+@pytest.fixture(scope="module")
+def placements(tf, tmp_path_factory):
+    """The same Net saved at the root, under ``net``, under ``model`` and ``model/encoder``."""
+    model = models.net(seed=5)
+    directory = tmp_path_factory.mktemp("placements")
+    outer = tf.train.Checkpoint(encoder=model)
+    return model, {
+        "": tf.train.Checkpoint(model).write(str(directory / "root")),
+        "net": tf.train.Checkpoint(net=model).write(str(directory / "net")),
+        "model": tf.train.Checkpoint(model=model).write(str(directory / "model")),
+        "model/encoder": tf.train.Checkpoint(model=outer).write(str(directory / "deep")),
+    }
+
+
+@pytest.mark.parametrize("root", ["", "net", "model", "model/encoder"])
+def test_detects_where_the_model_sits(placements, root):
+    model, prefixes = placements
+    m = cw.match(models.net(seed=6), prefixes[root])
+    assert m.root == root and m.model_root == ""
+    assert m.counts()["match"] == len(model.weights)
+    assert (m.table["status"].iloc[: len(model.weights)] == "match").all()
+
+
+def test_statuses_and_rollup(net_ckpt):
+    prefix, _ = net_ckpt
+    m = cw.match(models.net(head_units=7), prefix)
+    by_path = m.table.set_index("model_path")["status"].iloc[: len(m.variables)]
+    assert by_path["head/_kernel"] == "shape_mismatch" and by_path["head/bias"] == "shape_mismatch"
+    assert (by_path.drop(["head/_kernel", "head/bias"]) == "match").all()
+    unused = m.table[m.table["status"] == "unused"]
+    assert (unused["group"] == "optimizer").all() and len(unused) == 14
+    rollup = m.rollup()
+    assert rollup.loc["backbone", "match"] == 4 and rollup.loc["backbone", "worst"] == "match"
+    assert rollup.loc["head", "shape_mismatch"] == 2
+    assert rollup.loc["", "worst"] == "shape_mismatch" and rollup.loc["", "total"] == 6
+
+
+def test_missing_variables(tf, tmp_path):
+    small = models.net(seed=1)
+    prefix = tf.train.Checkpoint(model=small.backbone).write(str(tmp_path / "ckpt"))
+    m = cw.match(small, prefix)  # the file holds only the backbone, under "model"
+    assert (m.root, m.model_root) == ("model", "backbone")
+    statuses = dict(zip(m.table["model_path"], m.table["status"]))
+    assert statuses["head/_kernel"] == "missing"
+    assert statuses["backbone/_functional/_operations/2/bias"] == "match"
+
+
+def test_stored_model_is_now_a_submodule(keras, tf, tmp_path):
+    classifier = models.cnn(seed=1)
+    prefix = tf.train.Checkpoint(model=classifier).write(str(tmp_path / "ckpt"))
+
+    class Wrapper(keras.Model):
+        def __init__(self):
+            super().__init__()
+            self.backbone = models.cnn(seed=2)
+            self.extra = keras.layers.Dense(3)
+
+        def call(self, x):
+            return self.extra(self.backbone(x))
+
+    new = Wrapper()
+    new(np.zeros((1, 8, 8, 3), "float32"))
+    m = cw.match(new, prefix)
+    assert (m.root, m.model_root) == ("model", "backbone")
+    assert m.counts()["match"] == len(classifier.weights)
+
+
+def test_root_override_and_unknown_root(placements):
+    _, prefixes = placements
+    m = cw.match(models.net(), prefixes["model/encoder"], root="model/encoder")
+    assert m.root == "model/encoder"
+    with pytest.raises(cw.SelectionError, match="did you mean 'model/encoder'"):
+        cw.match(models.net(), prefixes["model/encoder"], root="model/encodr")
+
+
+def test_checkpoint_of_another_model(conv_ckpt):
+    prefix, _ = conv_ckpt
+    m = cw.match(models.net(), prefix)
+    assert m.counts()["match"] == 0
+    assert m.counts()["missing"] == 6
+
+
+def test_rename_dict_pairs_explicitly(net_ckpt):
+    prefix, _ = net_ckpt
+    model = models.net()
+    m = cw.match(model, prefix, rename={"model/head/bias": model.backbone.layers[0].bias.path})
+    # a (4,) bias cannot take the (3,) head bias: paired but shape_mismatch
+    row = m.table.set_index("model_path").loc["backbone/_functional/_operations/1/bias"]
+    assert row["ckpt_path"] == "model/head/bias" and row["paired_by"] == "rename"
+    assert row["status"] == "shape_mismatch"
+
+
+def test_rename_regex_rules(tf, tmp_path):
+    old = models.net(seed=3)
+    holder = tf.train.Checkpoint(old_head=old.head)
+    prefix = tf.train.Checkpoint(model=holder).write(str(tmp_path / "ckpt"))
+    model = models.net()
+    m = cw.match(model, prefix, rename=[(r"^model/old_head/", "head/")])
+    statuses = dict(zip(m.table["model_path"], m.table["status"]))
+    assert statuses["head/_kernel"] == "match" and statuses["head/bias"] == "match"

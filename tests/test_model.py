@@ -1,0 +1,76 @@
+"""model_variables: object paths as TensorFlow saves them, untracked layers, errors."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import ckpt_widgets as cw
+from tests import models
+
+
+def test_paths_line_up_with_the_checkpoint(net_ckpt):
+    prefix, model = net_ckpt
+    table = cw.model_variables(model)
+    stored = set(cw.open_checkpoint(prefix).variables["path"])
+    assert len(table) == len(model.weights)
+    assert table["tracked"].all()
+    assert {"model/" + p for p in table["path"]} <= stored
+    row = table.set_index("path").loc["backbone/_functional/_operations/1/_kernel"]
+    assert row["layer"] == "d1"
+    assert row["module"] == "backbone/_functional/_operations/1"
+    assert row["name"].endswith("d1/kernel")
+    assert row["shape"] == (2, 4) and row["dtype"] == "float32" and row["trainable"]
+
+
+def test_compiled_model_is_walked_through_its_layers_not_its_optimizer(net_ckpt):
+    _, model = net_ckpt  # fitted: the optimizer tracks every trainable variable
+    paths = cw.model_variables(model)["path"]
+    assert not paths.str.contains("optimizer").any()
+
+
+def test_functional_and_nested(keras):
+    inner = models.functional(seed=0)
+    inputs = keras.Input((6,), dtype="int32")
+    outputs = keras.layers.Dense(1, name="top")(inner(inputs))
+    outer = keras.Model(inputs, outputs)
+    table = cw.model_variables(outer)
+    assert table["tracked"].all()
+    assert "_operations/1/_operations/1/_embeddings" in set(table["path"])
+    assert set(table["layer"]) == {"embedding_layer", "encoder_layer", "decoder", "top"}
+
+
+def test_shared_layer_listed_once(keras):
+    shared = keras.layers.Dense(3, name="shared")
+    inputs = keras.Input((3,))
+    model = keras.Model(inputs, shared(shared(inputs)))
+    table = cw.model_variables(model)
+    assert len(table) == 2 and table["path"].is_unique
+
+
+def test_layers_in_plain_lists_are_untracked(keras):
+    class Blocks(keras.Model):
+        def __init__(self):
+            super().__init__()
+            self.blocks = [keras.layers.Dense(3), keras.layers.Dense(3)]
+            self.out = keras.layers.Dense(1)
+
+        def call(self, x):
+            for block in self.blocks:
+                x = block(x)
+            return self.out(x)
+
+    model = Blocks()
+    model(np.zeros((1, 2), "float32"))
+    table = cw.model_variables(model)
+    assert len(table) == 6
+    untracked = table[~table["tracked"]]
+    assert len(untracked) == 4 and (untracked["path"] == "").all()
+    assert untracked["reason"].str.contains(".blocks'", regex=False).all()
+    assert table[table["tracked"]]["path"].tolist() == ["out/_kernel", "out/bias"]
+
+
+def test_unbuilt_model_says_how_to_build(keras):
+    model = keras.Sequential([keras.layers.Dense(3)])
+    with pytest.raises(cw.UnbuiltModelError, match=r"model.build\(input_shape\)"):
+        cw.model_variables(model)

@@ -1,0 +1,244 @@
+"""restore: the scenarios people ask for, each checked value by value against the file."""
+
+from __future__ import annotations
+
+import sys
+
+import numpy as np
+import pytest
+
+import ckpt_widgets as cw
+from tests import models
+from tests.conftest import assert_same
+
+
+def check(model, prefix, restored_paths, before):
+    """Restored variables equal the file bit for bit; all others kept their values."""
+    src = cw.open_checkpoint(prefix)
+    table = cw.match(model, src).table.iloc[: len(model.weights)]
+    by_id = {id(v): i for i, v in enumerate(model.weights)}
+    for v, old in zip(model.weights, before):
+        i = by_id[id(v)]
+        path = table["model_path"].iat[i]
+        if path in restored_paths:
+            assert_same(v.numpy(), src.read(table["key"].iat[i]))
+        else:
+            assert_same(v.numpy(), old)
+
+
+def test_backbone_only_into_a_wider_head(net_ckpt):
+    prefix, _ = net_ckpt
+    model = models.net(head_units=7, seed=9)
+    before = models.values(model)
+    report = cw.restore(model, prefix, include=["backbone"])
+    assert set(report.restored["model_path"]) == {
+        f"backbone/_functional/_operations/{i}/{v}" for i in (1, 2) for v in ("_kernel", "bias")
+    }
+    check(model, prefix, set(report.restored["model_path"]), before)
+    skipped = report.skipped.set_index("model_path")
+    assert skipped.loc["head/_kernel", "status"] == "shape_mismatch"
+    assert "model=tf.train.Checkpoint(" in report.code and "backbone=model.backbone" in report.code
+
+
+def test_model_and_optimizer_after_fit_leave_the_optimizer_alone(net_ckpt):
+    prefix, _ = net_ckpt
+    model = models.net(seed=10)
+    models.fit_briefly(model)
+    opt_before = [v.numpy().copy() for v in model.optimizer.variables]
+    before = models.values(model)
+    report = cw.restore(model, prefix)
+    check(model, prefix, set(report.restored["model_path"]), before)
+    assert len(report.restored) == len(model.weights)
+    for v, old in zip(model.optimizer.variables, opt_before):
+        assert_same(v.numpy(), old)
+
+
+def test_optimizer_state_on_request(net_ckpt):
+    prefix, trained = net_ckpt
+    model = models.net(seed=11)
+    models.fit_briefly(model)
+    report = cw.restore(model, prefix, optimizer=True)
+    assert report.restored["model_path"].str.startswith("optimizer/").any()
+    assert len(model.optimizer.variables) == len(trained.optimizer.variables)
+    for ours, stored in zip(model.optimizer.variables, trained.optimizer.variables):
+        assert_same(ours.numpy(), stored.numpy())
+
+
+def test_named_layers_of_a_functional_model(functional_ckpt):
+    directory, _ = functional_ckpt
+    model = models.functional(seed=12)
+    before = models.values(model)
+    report = cw.restore(model, directory, include=["embedding_layer", "encoder_layer"])
+    assert set(report.restored["layer"]) == {"embedding_layer", "encoder_layer"}
+    check(model, directory, set(report.restored["model_path"]), before)
+    assert_same(model.get_layer("decoder").kernel.numpy(), before[3])
+
+
+def test_one_conv_deep_in_a_sequential_by_layer_object(conv_ckpt):
+    prefix, _ = conv_ckpt
+    model = models.cnn(seed=13)
+    before = models.values(model)
+    report = cw.restore(model, prefix, include=model.get_layer("conv2"))
+    assert set(report.restored["layer"]) == {"conv2"}
+    check(model, prefix, set(report.restored["model_path"]), before)
+
+
+def test_glob_selects_conv_layers(conv_ckpt):
+    prefix, _ = conv_ckpt
+    model = models.cnn(seed=14)
+    before = models.values(model)
+    report = cw.restore(model, prefix, include="conv*")
+    assert set(report.restored["layer"]) == {"conv1", "conv2"}
+    check(model, prefix, set(report.restored["model_path"]), before)
+
+
+def test_exclude_and_batchnorm_statistics(conv_ckpt):
+    prefix, _ = conv_ckpt
+    model = models.cnn(seed=15)
+    before = models.values(model)
+    report = cw.restore(model, prefix, exclude=["top"])
+    assert "bn" in set(report.restored["layer"]) and "top" not in set(report.restored["layer"])
+    assert len(report.restored) == len(model.weights) - 2  # moving stats included
+    check(model, prefix, set(report.restored["model_path"]), before)
+
+
+def test_two_checkpoints_two_calls(tf, tmp_path):
+    a, b = models.cnn(seed=20), models.cnn(seed=21)
+    pa = tf.train.Checkpoint(model=a).write(str(tmp_path / "a"))
+    pb = tf.train.Checkpoint(model=b).write(str(tmp_path / "b"))
+    model = models.cnn(seed=22)
+    first = cw.restore(model, pa, include=["conv1", "bn"])
+    rest = cw.restore(model, pb, exclude=["conv1", "bn"])
+    assert len(first.restored) + len(rest.restored) == len(model.weights)
+    for v, va, vb in zip(model.weights, a.weights, b.weights):
+        layer = v.path.split("/")[-2]
+        assert_same(v.numpy(), (va if layer in ("conv1", "bn") else vb).numpy())
+
+
+@pytest.mark.parametrize("where", ["root", "net", "model"])
+def test_model_at_root_under_net_or_model(tf, tmp_path, where):
+    saved = models.net(seed=30)
+    ckpt = tf.train.Checkpoint(saved) if where == "root" else tf.train.Checkpoint(**{where: saved})
+    prefix = ckpt.write(str(tmp_path / "ckpt"))
+    model = models.net(seed=31)
+    report = cw.restore(model, prefix, include="head")
+    assert_same(model.head.kernel.numpy(), saved.head.kernel.numpy())
+    assert not np.array_equal(model.backbone.layers[0].kernel.numpy(), saved.weights[0].numpy())
+    expected = "head=model.head" if where == "root" else f"{where}=tf.train.Checkpoint("
+    assert expected in report.code
+
+
+def test_checkpoint_manager_directory(functional_ckpt):
+    directory, saved = functional_ckpt
+    model = models.functional(seed=32)
+    cw.restore(model, directory)
+    for v, s in zip(model.weights, saved.weights):
+        assert_same(v.numpy(), s.numpy())
+
+
+def test_the_pitfall_plain_tf_restores_nothing_we_restore_the_backbone(net_ckpt, tf):
+    prefix, saved = net_ckpt
+    plain = models.net(seed=40)
+    before = models.values(plain)
+    tf.train.Checkpoint(backbone=plain.backbone).read(prefix).expect_partial()
+    assert all(np.array_equal(v.numpy(), b) for v, b in zip(plain.weights, before))
+
+    report = cw.restore(plain, prefix, include="backbone")
+    assert len(report.restored) == 4
+    for v, s in zip(plain.backbone.weights, saved.backbone.weights):
+        assert_same(v.numpy(), s.numpy())
+    assert "tf.train.Checkpoint(\n    model=tf.train.Checkpoint(\n        backbone=" in report.code
+
+
+def test_undo_puts_back_the_previous_values(net_ckpt):
+    prefix, _ = net_ckpt
+    model = models.net(head_units=7, seed=41)
+    before = models.values(model)
+    report = cw.restore(model, prefix, include="backbone")
+    report.undo()
+    for v, old in zip(model.weights, before):
+        assert_same(v.numpy(), old)
+    assert report.undone
+    with pytest.raises(cw.UndoError):
+        report.undo()
+
+
+def test_adapt_overlap_and_zeros(net_ckpt):
+    prefix, saved = net_ckpt
+    for mode in ("overlap", "zeros"):
+        model = models.net(head_units=7, seed=42)
+        old = model.head.kernel.numpy().copy()
+        report = cw.restore(model, prefix, include="head", adapt=mode)
+        kernel = model.head.kernel.numpy()
+        assert_same(kernel[:, :3], saved.head.kernel.numpy())
+        rest = old[:, 3:] if mode == "overlap" else np.zeros_like(old[:, 3:])
+        assert_same(kernel[:, 3:], rest)
+        assert set(report.restored["adapted"]) == {mode}
+        report.undo()
+        assert_same(model.head.kernel.numpy(), old)
+
+
+def test_shape_mismatch_without_adapt_is_an_error_and_changes_nothing(net_ckpt):
+    prefix, _ = net_ckpt
+    model = models.net(head_units=7, seed=43)
+    before = models.values(model)
+    with pytest.raises(cw.ShapeMismatchError, match="adapt='overlap'"):
+        cw.restore(model, prefix, include=["backbone", "head"])
+    for v, old in zip(model.weights, before):
+        assert_same(v.numpy(), old)
+
+
+def test_unknown_include_name_suggests_close_names(conv_ckpt):
+    prefix, _ = conv_ckpt
+    with pytest.raises(cw.SelectionError, match=r"did you mean 'conv\d', 'conv\d'"):
+        cw.restore(models.cnn(), prefix, include="conv")
+
+
+def test_checkpoint_of_another_model_restores_nothing_loudly(conv_ckpt):
+    prefix, _ = conv_ckpt
+    model = models.net()
+    before = models.values(model)
+    with pytest.raises(cw.NothingToRestoreError, match="checkpoint of another model"):
+        cw.restore(model, prefix)
+    for v, old in zip(model.weights, before):
+        assert_same(v.numpy(), old)
+
+
+def test_failure_mid_restore_rolls_back(net_ckpt, monkeypatch):
+    prefix, _ = net_ckpt
+    model = models.net(seed=44)
+    before = models.values(model)
+    restore_module = sys.modules["ckpt_widgets.restore"]
+
+    def broken(*args):
+        raise OSError("disk went away")
+
+    monkeypatch.setattr(restore_module, "_verify", broken)
+    with pytest.raises(cw.RestoreError, match="put back as it was"):
+        cw.restore(model, prefix)
+    for v, old in zip(model.weights, before):
+        assert_same(v.numpy(), old)
+    monkeypatch.undo()
+    assert len(cw.restore(model, prefix).restored) == 6  # the API keeps working
+
+
+def test_keyboard_interrupt_mid_restore_rolls_back(net_ckpt, monkeypatch):
+    prefix, _ = net_ckpt
+    model = models.net(seed=45)
+    before = models.values(model)
+    restore_module = sys.modules["ckpt_widgets.restore"]
+
+    def interrupted(*args):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(restore_module, "_verify", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        cw.restore(model, prefix)
+    for v, old in zip(model.weights, before):
+        assert_same(v.numpy(), old)
+
+
+def test_unbuilt_model(net_ckpt, keras):
+    prefix, _ = net_ckpt
+    with pytest.raises(cw.UnbuiltModelError, match="build it first"):
+        cw.restore(keras.Sequential([keras.layers.Dense(2)]), prefix)
