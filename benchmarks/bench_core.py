@@ -1,0 +1,88 @@
+"""Time ckpt-widgets against plain TensorFlow on a ResNet50 checkpoint, in one run.
+
+    .venv/bin/python benchmarks/bench_core.py [--repeat 7]
+
+Prints the median of each measure and the ratio to its plain-TensorFlow baseline.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import tempfile
+import time
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+
+def median_time(fn, repeat: int) -> float:
+    fn()  # warm up: imports, file cache
+    times = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--repeat", type=int, default=7)
+    args = parser.parse_args()
+
+    import keras
+    import tensorflow as tf
+    from tensorflow.core.protobuf.trackable_object_graph_pb2 import TrackableObjectGraph
+
+    import ckpt_widgets as cw
+
+    directory = tempfile.mkdtemp(prefix="ckpt-bench-")
+    saved = keras.applications.ResNet50(weights=None)
+    prefix = tf.train.Checkpoint(model=saved).write(os.path.join(directory, "ckpt"))
+    model = keras.applications.ResNet50(weights=None)
+    size_mb = sum(v.numpy().nbytes for v in saved.weights) / 2**20
+    print(f"ResNet50 checkpoint: {len(saved.weights)} variables, {size_mb:.0f} MB")
+
+    def list_baseline():
+        tf.train.list_variables(prefix)
+        graph = TrackableObjectGraph()
+        graph.ParseFromString(
+            tf.train.load_checkpoint(prefix).get_tensor("_CHECKPOINTABLE_OBJECT_GRAPH")
+        )
+
+    def plain_full_restore():
+        tf.train.Checkpoint(model=model).read(prefix).expect_partial()
+
+    src = cw.open_checkpoint(prefix)
+    m = cw.match(model, src)
+    layers = [layer for layer in model.layers if layer.weights]
+    subset, total, chosen = [], sum(v.numpy().nbytes for v in model.weights), 0
+    for layer in layers[::-1]:  # the last layers hold most bytes: take about 10%
+        nbytes = sum(v.numpy().nbytes for v in layer.weights)
+        if chosen + nbytes <= 0.1 * total:
+            subset.append(layer)
+            chosen += nbytes
+
+    rows = [
+        ("open_checkpoint().variables", lambda: cw.open_checkpoint(prefix).variables,
+         "list_variables + parse graph", list_baseline),
+        ("match(model, src)", lambda: cw.match(model, src),
+         "list_variables + parse graph", list_baseline),
+        ("restore() all", lambda: cw.restore(model, m),
+         "Checkpoint(model=).read() all", plain_full_restore),
+        (f"restore() {100 * chosen / total:.0f}% of bytes", lambda: cw.restore(model, m, include=subset),
+         "Checkpoint(model=).read() all", plain_full_restore),
+    ]  # fmt: skip
+    print(f"{'measure':34} {'ours':>9} {'baseline':34} {'plain TF':>9} {'ratio':>7}")
+    for name, ours, base_name, base in rows:
+        t_ours = median_time(ours, args.repeat)
+        t_base = median_time(base, args.repeat)
+        print(
+            f"{name:34} {t_ours * 1e3:7.1f}ms {base_name:34} {t_base * 1e3:7.1f}ms "
+            f"{t_ours / t_base:6.2f}x"
+        )
+
+
+if __name__ == "__main__":
+    main()
