@@ -64,6 +64,7 @@ def main() -> None:
             subset.append(layer)
             chosen += nbytes
 
+    share = f"{100 * chosen / total:.0f}%"
     rows = [
         ("open_checkpoint().variables", lambda: cw.open_checkpoint(prefix).variables,
          "list_variables + parse graph", list_baseline),
@@ -71,7 +72,7 @@ def main() -> None:
          "list_variables + parse graph", list_baseline),
         ("restore() all", lambda: cw.restore(model, m),
          "Checkpoint(model=).read() all", plain_full_restore),
-        (f"restore() {100 * chosen / total:.0f}% of bytes", lambda: cw.restore(model, m, include=subset),
+        (f"restore() {share} of bytes", lambda: cw.restore(model, m, include=subset),
          "Checkpoint(model=).read() all", plain_full_restore),
     ]  # fmt: skip
     print(f"{'measure':34} {'ours':>9} {'baseline':34} {'plain TF':>9} {'ratio':>7}")
