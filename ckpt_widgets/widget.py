@@ -1,0 +1,180 @@
+"""CheckpointWidget: the anywidget view over match / preview / restore / undo.
+
+It holds no logic of its own: every action calls the same functions a script would, and
+the front end (``js/widget.js``) only draws the synced state and sends requests.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import pathlib
+from typing import Any
+
+import anywidget
+import traitlets
+
+from .checkpoint import open_checkpoint
+from .matching import STATUSES, Match, match
+from .restore import RestoreReport, restore
+from .selection import select
+
+
+def _asset(name: str) -> pathlib.Path:
+    here = pathlib.Path(__file__).parent
+    packaged = here / "static" / name
+    return packaged if packaged.exists() else here.parent / "js" / name
+
+
+class CheckpointWidget(anywidget.AnyWidget):
+    """Explore a checkpoint against a live model, tick submodules, preview, restore."""
+
+    _esm = _asset("widget.js")
+    _css = _asset("widget.css")
+
+    header = traitlets.Dict().tag(sync=True)
+    """Checkpoint path, detected root, candidate roots, counts per status."""
+    rows = traitlets.Dict().tag(sync=True)
+    """The model tree, column-oriented (see :func:`ckpt_widgets.tree.model_tree`)."""
+    ckpt_rows = traitlets.Dict().tag(sync=True)
+    """The checkpoint's own variables, column-oriented."""
+    selected = traitlets.List(traitlets.Unicode()).tag(sync=True)
+    """Ticked submodule and variable paths: strings ``include=`` accepts."""
+    adapt = traitlets.Unicode("").tag(sync=True)
+    """``""``, ``"overlap"`` or ``"zeros"``: lets shape-mismatched variables be ticked."""
+    result = traitlets.Dict().tag(sync=True)
+    """The last restore's summary, skipped rows, code, and whether undo is possible."""
+    error = traitlets.Unicode("").tag(sync=True)
+    """The last error, one sentence; empty when the last action succeeded."""
+    busy = traitlets.Bool(False).tag(sync=True)
+
+    def __init__(self, model: Any, src_or_path: Any, root: str | None = None, **kwargs: Any):
+        super().__init__(**kwargs)
+        self.model = model
+        self.source = open_checkpoint(src_or_path)
+        self.report: RestoreReport | None = None
+        self._set_match(match(model, self.source, root=root))
+        self.on_msg(self._on_message)
+
+    # -- the Python API behind every button -----------------------------------------
+
+    def restore(self) -> RestoreReport:
+        """Restore the ticked selection (what the Restore button does)."""
+        return self._run(self._restore)
+
+    def undo(self) -> None:
+        """Undo the last restore (what the Undo button does)."""
+        self._run(self._undo)
+
+    def set_root(self, root: str) -> None:
+        """Match again with the model placed at ``root`` in the checkpoint."""
+        self._run(lambda: self._set_match(match(self.model, self.source, root=root)))
+
+    def preview(self, path: str) -> tuple[bytes, Any]:
+        """Histogram PNG and statistics for a variable or submodule; sent to the front end."""
+        from .histograms import preview
+
+        png, stats = self._run(lambda: preview(self.match, path))
+        self.send({"type": "histogram", "path": path, "stats": _records(stats)}, buffers=[png])
+        return png, stats
+
+    # -- internals ------------------------------------------------------------------
+
+    def _set_match(self, m: Match) -> None:
+        from .tree import checkpoint_tree, model_tree
+
+        self.match = m
+        counts = m.counts()
+        table = m.table
+        counts["optimizer"] = int(
+            ((table["status"] == "unused") & (table["group"] == "optimizer")).sum()
+        )
+        candidates = [r for r in m.candidates["root"].tolist() if isinstance(r, str)]
+        roots = list(dict.fromkeys([m.root, *candidates, *sorted(m.source.object_paths())[:200]]))
+        self.header = {
+            "checkpoint": m.source.prefix,
+            "root": m.root,
+            "model_root": m.model_root,
+            "roots": roots,
+            "counts": counts,
+            "statuses": list(STATUSES),
+        }
+        self.rows = _columns(model_tree(m))
+        self.ckpt_rows = _columns(checkpoint_tree(m))
+        self.selected = []
+
+    def _restore(self) -> RestoreReport:
+        if not self.selected:
+            raise ValueError("Nothing is ticked: tick the submodules or variables to restore.")
+        rows = select(self.match, list(self.selected))
+        status = self.match.table["status"]
+        allowed = {"match", "shape_mismatch"} if self.adapt else {"match"}
+        include = [self.match.variables[i] for i in sorted(rows) if status.iat[i] in allowed]
+        report = restore(self.model, self.match, include=include, adapt=self.adapt or None)
+        self.report = report
+        self.result = {
+            "summary": report.summary(),
+            "restored": len(report.restored),
+            "nbytes": report.nbytes,
+            "skipped": _records(report.skipped.head(200)),
+            "skipped_count": len(report.skipped),
+            "code": report.code,
+            "can_undo": True,
+        }
+        return report
+
+    def _undo(self) -> None:
+        if self.report is None:
+            raise ValueError("There is no restore to undo.")
+        self.report.undo()
+        self.result = {**self.result, "summary": self.report.summary(), "can_undo": False}
+
+    def _run(self, action: Any) -> Any:
+        self.busy = True
+        self.error = ""
+        try:
+            return action()
+        except Exception as exc:
+            self.error = f"{type(exc).__name__}: {exc}"
+            raise
+        finally:
+            self.busy = False
+
+    def _on_message(self, _widget: Any, content: Any, _buffers: Any) -> None:
+        handlers = {
+            "restore": lambda c: self.restore(),
+            "undo": lambda c: self.undo(),
+            "preview": lambda c: self.preview(str(c["path"])),
+            "set_root": lambda c: self.set_root(str(c["root"])),
+        }
+        kind = content.get("type") if isinstance(content, dict) else None
+        if kind not in handlers:
+            self.error = f"Unknown request from the front end: {kind!r}."
+            return
+        with contextlib.suppress(Exception):  # already shown through self.error
+            handlers[kind](content)
+
+
+def _columns(frame: Any) -> dict[str, list[Any]]:
+    return {name: frame[name].tolist() for name in frame.columns}
+
+
+def _records(frame: Any) -> list[dict[str, Any]]:
+    import math
+
+    out = []
+    for record in frame.to_dict(orient="records"):
+        out.append(
+            {
+                k: (None if isinstance(v, float) and not math.isfinite(v) else _plain(v))
+                for k, v in record.items()
+            }
+        )
+    return out
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, tuple):
+        return list(value)
+    if hasattr(value, "item"):
+        return value.item()
+    return value

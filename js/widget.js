@@ -1,0 +1,611 @@
+// ckpt-widgets front end: draws the synced state of CheckpointWidget and sends requests.
+// No logic about checkpoints lives here: the kernel decides, this module only shows.
+
+const STATUS_LABELS = {
+  match: "matched",
+  shape_mismatch: "shape mismatch",
+  dtype_mismatch: "dtype mismatch",
+  missing: "model only",
+  unused: "checkpoint only",
+  untracked: "untracked",
+  optimizer: "optimizer",
+};
+const MAX_ROWS = 1500; // rows drawn at once; a filter narrows the rest
+
+function h(tag, attrs = {}, ...children) {
+  const el = document.createElement(tag);
+  for (const [key, value] of Object.entries(attrs)) {
+    if (value === undefined || value === null || value === false) continue;
+    if (key === "class") el.className = value;
+    else if (key === "dataset") Object.assign(el.dataset, value);
+    else if (key.startsWith("on")) el.addEventListener(key.slice(2), value);
+    else el.setAttribute(key, value === true ? "" : value);
+  }
+  for (const child of children.flat()) {
+    if (child !== null && child !== undefined) el.append(child);
+  }
+  return el;
+}
+
+function shapeText(shape) {
+  return shape ? `(${shape.join(", ")}${shape.length === 1 ? "," : ""})` : "";
+}
+
+function bytesText(n) {
+  const units = ["B", "KB", "MB", "GB"];
+  let i = 0;
+  while (n >= 1024 && i < units.length - 1) {
+    n /= 1024;
+    i += 1;
+  }
+  return i === 0 ? `${n} B` : `${n.toFixed(1)} ${units[i]}`;
+}
+
+function globToRegExp(text) {
+  const escaped = text.replace(/[.+^${}()|\\]/g, "\\$&");
+  return new RegExp("^" + escaped.replace(/\*/g, ".*").replace(/\?/g, ".") + "$", "i");
+}
+
+/** The model tree built once from the column-oriented rows the kernel sends. */
+function buildTree(columns) {
+  const n = columns.id ? columns.id.length : 0;
+  const nodes = [];
+  const index = new Map();
+  for (let i = 0; i < n; i++) {
+    const node = {
+      i,
+      id: columns.id[i],
+      parent: columns.parent[i],
+      kind: columns.kind[i],
+      label: columns.label[i],
+      title: columns.title[i],
+      status: columns.status[i],
+      modelShape: columns.model_shape[i],
+      ckptShape: columns.ckpt_shape[i],
+      dtype: columns.dtype[i],
+      nbytes: columns.nbytes[i],
+      layer: columns.layer[i],
+      group: columns.group[i],
+      children: [],
+      vars: [], // variable descendants (for modules)
+    };
+    nodes.push(node);
+    index.set(node.id, node);
+  }
+  const roots = [];
+  for (const node of nodes) {
+    const parent = node.parent ? index.get(node.parent) : null;
+    node.parentNode = parent || null;
+    (parent ? parent.children : roots).push(node);
+  }
+  for (const node of nodes) {
+    if (node.kind !== "variable") continue;
+    for (let p = node.parentNode; p; p = p.parentNode) p.vars.push(node);
+  }
+  return { nodes, index, roots };
+}
+
+function render({ model, el }) {
+  const state = {
+    tree: buildTree(model.get("rows")),
+    expanded: new Set(),
+    ticked: new Set(), // ids of ticked variables
+    filter: "",
+    chip: null,
+    view: "model",
+    chosen: null,
+    histogram: null,
+  };
+  if (state.tree.nodes.length <= 200) {
+    for (const node of state.tree.nodes) if (node.kind === "module") state.expanded.add(node.id);
+  }
+
+  const root = h("div", { class: "ckw", "data-testid": "ckpt-widget" });
+  el.append(root);
+
+  const restorable = (node) =>
+    node.kind === "variable" &&
+    (node.status === "match" || (node.status === "shape_mismatch" && model.get("adapt")));
+
+  // -- selection: ticked variables -> the smallest list of paths covering them --------
+  function tickState(node) {
+    if (node.kind === "variable") return state.ticked.has(node.id) ? "all" : "none";
+    const candidates = node.vars.filter(restorable);
+    const count = candidates.filter((v) => state.ticked.has(v.id)).length;
+    if (count === 0) return "none";
+    return count === candidates.length ? "all" : "some";
+  }
+
+  function syncSelected() {
+    const out = [];
+    const visit = (node) => {
+      if (node.kind === "variable") {
+        if (state.ticked.has(node.id)) out.push(node.id);
+        return;
+      }
+      if (node.vars.some(restorable) && tickState(node) === "all") {
+        out.push(node.id);
+        return;
+      }
+      node.children.forEach(visit);
+    };
+    state.tree.roots.forEach(visit);
+    model.set("selected", out);
+    model.save_changes();
+  }
+
+  function setTicked(node, on) {
+    const targets = node.kind === "variable" ? [node] : node.vars;
+    for (const v of targets) {
+      if (!restorable(v)) continue;
+      if (on) state.ticked.add(v.id);
+      else state.ticked.delete(v.id);
+    }
+    syncSelected();
+    draw();
+  }
+
+  function loadSelected() {
+    state.ticked.clear();
+    for (const id of model.get("selected")) {
+      const node = state.tree.index.get(id);
+      if (!node) continue;
+      for (const v of node.kind === "variable" ? [node] : node.vars) {
+        if (restorable(v)) state.ticked.add(v.id);
+      }
+    }
+  }
+
+  // -- filtering ---------------------------------------------------------------------
+  function matches(node) {
+    if (state.chip && node.kind === "variable" && node.status !== state.chip) return false;
+    if (state.chip && node.kind === "module") return false;
+    if (!state.filter) return true;
+    const text = state.filter;
+    const fields = [node.label, node.title, node.id, node.layer || ""];
+    if (/[*?]/.test(text)) {
+      const re = globToRegExp(text);
+      return fields.some((f) => re.test(f));
+    }
+    const lower = text.toLowerCase();
+    return fields.some((f) => f.toLowerCase().includes(lower));
+  }
+
+  function visibleRows() {
+    const rows = [];
+    const filtering = Boolean(state.filter || state.chip);
+    const show = new Set();
+    if (filtering) {
+      for (const node of state.tree.nodes) {
+        if (!matches(node)) continue;
+        show.add(node);
+        for (const v of node.vars) show.add(v);
+        for (let p = node.parentNode; p; p = p.parentNode) show.add(p);
+      }
+    }
+    const walk = (node, depth) => {
+      if (filtering && !show.has(node)) return;
+      rows.push([node, depth]);
+      if (node.kind === "module" && (filtering || state.expanded.has(node.id))) {
+        for (const child of node.children) walk(child, depth + 1);
+      }
+    };
+    state.tree.roots.forEach((node) => walk(node, 0));
+    return rows;
+  }
+
+  function selectMatching() {
+    const filtering = Boolean(state.filter || state.chip);
+    for (const node of state.tree.nodes) {
+      if (filtering && !matches(node)) continue;
+      for (const v of node.kind === "variable" ? [node] : node.vars) {
+        if (restorable(v)) state.ticked.add(v.id);
+      }
+    }
+    syncSelected();
+    draw();
+  }
+
+  // -- requests to the kernel --------------------------------------------------------
+  function send(message) {
+    model.send(message);
+  }
+
+  function choose(node) {
+    state.chosen = node.id;
+    state.histogram = { path: node.id, loading: true };
+    send({ type: "preview", path: node.id });
+    draw();
+  }
+
+  model.on("msg:custom", (message, buffers) => {
+    if (message.type !== "histogram") return;
+    if (state.histogram && state.histogram.url) URL.revokeObjectURL(state.histogram.url);
+    const blob = new Blob([buffers[0]], { type: "image/png" });
+    state.histogram = { path: message.path, url: URL.createObjectURL(blob), stats: message.stats };
+    draw();
+  });
+
+  // -- drawing -----------------------------------------------------------------------
+  function header() {
+    const info = model.get("header");
+    const counts = info.counts || {};
+    const select = h(
+      "select",
+      {
+        class: "ckw-root",
+        title: "Where the model sits in the checkpoint",
+        "aria-label": "checkpoint root",
+        onchange: (e) => send({ type: "set_root", root: e.target.value }),
+      },
+      (info.roots || []).map((r) => h("option", { value: r, selected: r === info.root }, r || "(root)")),
+    );
+    const chips = Object.keys(STATUS_LABELS)
+      .filter((s) => counts[s])
+      .map((s) =>
+        h(
+          "button",
+          {
+            class: `ckw-chip ckw-status-${s}` + (state.chip === s ? " ckw-active" : ""),
+            "data-testid": "status-chip",
+            "data-status": s,
+            "aria-pressed": state.chip === s ? "true" : "false",
+            onclick: () => {
+              state.chip = state.chip === s ? null : s;
+              if (state.chip === "optimizer" || state.chip === "unused") state.view = "checkpoint";
+              draw();
+            },
+          },
+          `${STATUS_LABELS[s]} ${counts[s]}`,
+        ),
+      );
+    return h(
+      "div",
+      { class: "ckw-header" },
+      h("span", { class: "ckw-path", title: info.checkpoint }, info.checkpoint),
+      h("label", { class: "ckw-field" }, "root ", select),
+      info.model_root ? h("span", { class: "ckw-note" }, `→ model's ${info.model_root}`) : null,
+      h("span", { class: "ckw-chips" }, chips),
+    );
+  }
+
+  function toolbar() {
+    const filter = h("input", {
+      class: "ckw-filter",
+      type: "search",
+      placeholder: "filter: text or glob (conv*)",
+      "aria-label": "filter",
+      value: state.filter,
+      oninput: (e) => {
+        state.filter = e.target.value;
+        drawBody();
+      },
+    });
+    const adapt = h(
+      "select",
+      {
+        class: "ckw-adapt",
+        "aria-label": "shape adaptation",
+        onchange: (e) => {
+          model.set("adapt", e.target.value);
+          model.save_changes();
+        },
+      },
+      [
+        ["", "shape mismatch: skip"],
+        ["overlap", "adapt: copy overlap"],
+        ["zeros", "adapt: overlap, zero rest"],
+      ].map(([v, t]) => h("option", { value: v, selected: model.get("adapt") === v }, t)),
+    );
+    const busy = model.get("busy");
+    return h(
+      "div",
+      { class: "ckw-toolbar" },
+      h(
+        "span",
+        { class: "ckw-tabs", role: "tablist" },
+        ["model", "checkpoint"].map((v) =>
+          h(
+            "button",
+            {
+              role: "tab",
+              class: "ckw-tab" + (state.view === v ? " ckw-active" : ""),
+              "aria-selected": state.view === v ? "true" : "false",
+              onclick: () => {
+                state.view = v;
+                draw();
+              },
+            },
+            v === "model" ? "Model" : "Checkpoint",
+          ),
+        ),
+      ),
+      filter,
+      h("button", { class: "ckw-button", onclick: selectMatching }, "Select matching"),
+      h(
+        "button",
+        {
+          class: "ckw-button",
+          onclick: () => {
+            state.ticked.clear();
+            syncSelected();
+            draw();
+          },
+        },
+        "Clear",
+      ),
+      adapt,
+      h(
+        "button",
+        {
+          class: "ckw-button ckw-primary",
+          "data-testid": "restore-button",
+          disabled: busy || model.get("selected").length === 0,
+          onclick: () => send({ type: "restore" }),
+        },
+        busy ? "Restoring…" : `Restore ${state.ticked.size} variable${state.ticked.size === 1 ? "" : "s"}`,
+      ),
+    );
+  }
+
+  function modelRow(node, depth) {
+    const tick = tickState(node);
+    const canTick = node.kind === "variable" ? restorable(node) : node.vars.some(restorable);
+    const box = h("input", {
+      type: "checkbox",
+      "aria-label": `restore ${node.label}`,
+      disabled: !canTick,
+      onchange: (e) => setTicked(node, e.target.checked),
+    });
+    box.checked = tick === "all";
+    box.indeterminate = tick === "some";
+    const isModule = node.kind === "module";
+    const open = state.expanded.has(node.id) || Boolean(state.filter || state.chip);
+    const toggle = () => {
+      if (!isModule) return;
+      if (state.expanded.has(node.id)) state.expanded.delete(node.id);
+      else state.expanded.add(node.id);
+      drawBody();
+    };
+    const status = node.status;
+    return h(
+      "tr",
+      {
+        class: "ckw-row" + (state.chosen === node.id ? " ckw-chosen" : ""),
+        "data-testid": "ckpt-row",
+        "data-path": node.id,
+        "data-status": status,
+        "data-kind": node.kind,
+        tabindex: "0",
+        onkeydown: (e) => {
+          if (e.target !== e.currentTarget) return;
+          if (e.key === "Enter") toggle();
+          if (e.key === " ") {
+            e.preventDefault();
+            if (canTick) setTicked(node, tick !== "all");
+          }
+        },
+      },
+      h(
+        "td",
+        { class: "ckw-name", style: `padding-left: ${0.4 + depth * 1.1}em` },
+        h(
+          "span",
+          { class: "ckw-twisty", onclick: toggle, "aria-hidden": "true" },
+          isModule ? (open ? "▾" : "▸") : "",
+        ),
+        box,
+        h(
+          "button",
+          {
+            class: "ckw-label",
+            title: `${node.title} — show histograms`,
+            onclick: () => choose(node),
+          },
+          node.label,
+        ),
+      ),
+      h("td", { class: "ckw-shape" }, shapeText(node.modelShape)),
+      h("td", { class: "ckw-shape" }, shapeText(node.ckptShape)),
+      h("td", {}, node.dtype || ""),
+      h("td", { class: "ckw-num" }, bytesText(node.nbytes)),
+      h("td", {}, h("span", { class: `ckw-badge ckw-status-${status}` }, STATUS_LABELS[status] || status)),
+    );
+  }
+
+  function checkpointRows() {
+    const cols = model.get("ckpt_rows");
+    const out = [];
+    const n = cols.id ? cols.id.length : 0;
+    for (let i = 0; i < n && out.length < MAX_ROWS; i++) {
+      const status = cols.status[i];
+      const group = cols.group[i];
+      if (state.chip && state.chip !== status && !(state.chip === "optimizer" && group === "optimizer")) continue;
+      const node = { id: cols.id[i], label: cols.label[i], title: cols.title[i], layer: "" };
+      if (state.filter && !matches(node)) continue;
+      out.push(
+        h(
+          "tr",
+          { class: "ckw-row", "data-testid": "ckpt-file-row", "data-path": node.id, "data-status": status },
+          h("td", { class: "ckw-name", title: cols.title[i] }, node.label),
+          h("td", {}, group),
+          h("td", { class: "ckw-shape" }, shapeText(cols.ckpt_shape[i])),
+          h("td", {}, cols.dtype[i]),
+          h("td", { class: "ckw-num" }, bytesText(cols.nbytes[i])),
+          h("td", {}, h("span", { class: `ckw-badge ckw-status-${status}` }, STATUS_LABELS[status] || status)),
+        ),
+      );
+    }
+    return out;
+  }
+
+  const body = h("tbody");
+  function drawBody() {
+    let rows;
+    if (state.view === "model") {
+      const visible = visibleRows();
+      rows = visible.slice(0, MAX_ROWS).map(([node, depth]) => modelRow(node, depth));
+      if (visible.length > MAX_ROWS) {
+        rows.push(h("tr", {}, h("td", { colspan: "6", class: "ckw-note" }, `${visible.length - MAX_ROWS} more rows: narrow the filter`)));
+      }
+    } else {
+      rows = checkpointRows();
+    }
+    body.replaceChildren(...rows);
+  }
+
+  function table() {
+    const heads =
+      state.view === "model"
+        ? ["name", "model shape", "checkpoint shape", "dtype", "size", "status"]
+        : ["checkpoint path", "group", "shape", "dtype", "size", "status"];
+    drawBody();
+    return h(
+      "div",
+      { class: "ckw-scroll" },
+      h("table", { class: "ckw-table" }, h("thead", {}, h("tr", {}, heads.map((t) => h("th", {}, t)))), body),
+    );
+  }
+
+  function histogramPanel() {
+    const hist = state.histogram;
+    const panel = h("div", { class: "ckw-histogram", "data-testid": "histogram" });
+    if (!hist) {
+      panel.append(h("p", { class: "ckw-note" }, "Click a name to compare the checkpoint's values with the model's."));
+      return panel;
+    }
+    panel.append(h("div", { class: "ckw-subtitle" }, hist.path));
+    if (hist.loading) {
+      panel.append(h("p", { class: "ckw-note" }, "Rendering…"));
+      return panel;
+    }
+    panel.append(h("img", { src: hist.url, alt: `histograms of ${hist.path}` }));
+    const keys = ["mean", "std", "min", "max", "zeros_pct", "nan", "inf", "l2", "max_abs_diff"];
+    const fmt = (v) => (v === null || v === undefined ? "–" : typeof v === "number" ? Number(v.toPrecision(4)).toString() : String(v));
+    panel.append(
+      h(
+        "table",
+        { class: "ckw-stats" },
+        h("thead", {}, h("tr", {}, h("th", {}, "variable"), h("th", {}, "side"), keys.map((k) => h("th", {}, k.replace("_pct", " %"))))),
+        h(
+          "tbody",
+          {},
+          (hist.stats || []).map((row) =>
+            h("tr", {}, h("td", {}, row.path), h("td", {}, row.side), keys.map((k) => h("td", { class: "ckw-num" }, fmt(row[k])))),
+          ),
+        ),
+      ),
+    );
+    return panel;
+  }
+
+  function resultPanel() {
+    const result = model.get("result");
+    if (!result || !result.summary) return null;
+    const code = h("pre", { class: "ckw-code", "data-testid": "restore-code", hidden: true }, result.code);
+    const copy = h(
+      "button",
+      {
+        class: "ckw-button",
+        "data-testid": "copy-code",
+        hidden: true,
+        onclick: async () => {
+          try {
+            await navigator.clipboard.writeText(result.code);
+            copy.textContent = "Copied";
+          } catch {
+            const range = document.createRange();
+            range.selectNodeContents(code);
+            const selection = window.getSelection();
+            selection.removeAllRanges();
+            selection.addRange(range);
+            copy.textContent = "Selected: press Ctrl+C";
+          }
+        },
+      },
+      "Copy",
+    );
+    return h(
+      "div",
+      { class: "ckw-result", "data-testid": "restore-result" },
+      h("div", {}, result.summary),
+      result.skipped_count
+        ? h(
+            "details",
+            {},
+            h("summary", {}, `${result.skipped_count} skipped`),
+            h("ul", {}, result.skipped.map((s) => h("li", {}, `${s.model_path || s.name}: ${s.reason}`))),
+          )
+        : null,
+      h(
+        "div",
+        { class: "ckw-actions" },
+        h(
+          "button",
+          {
+            class: "ckw-button",
+            "data-testid": "undo-button",
+            disabled: !result.can_undo || model.get("busy"),
+            onclick: () => send({ type: "undo" }),
+          },
+          "Undo",
+        ),
+        h(
+          "button",
+          {
+            class: "ckw-button",
+            "data-testid": "show-code",
+            onclick: (e) => {
+              code.hidden = !code.hidden;
+              copy.hidden = code.hidden;
+              e.target.textContent = code.hidden ? "Show code" : "Hide code";
+            },
+          },
+          "Show code",
+        ),
+        copy,
+      ),
+      code,
+    );
+  }
+
+  function errorBanner() {
+    const error = model.get("error");
+    if (!error) return null;
+    return h("div", { class: "ckw-error", role: "alert", "data-testid": "error" }, error);
+  }
+
+  function draw() {
+    root.replaceChildren(
+      header(),
+      toolbar(),
+      errorBanner(),
+      h("div", { class: "ckw-main" }, table(), histogramPanel()),
+      resultPanel(),
+    );
+  }
+
+  const onRows = () => {
+    state.tree = buildTree(model.get("rows"));
+    loadSelected();
+    draw();
+  };
+  const onSelected = () => {
+    loadSelected();
+    draw();
+  };
+  model.on("change:rows", onRows);
+  model.on("change:selected", onSelected);
+  for (const name of ["header", "result", "error", "busy", "adapt", "ckpt_rows"]) {
+    model.on(`change:${name}`, draw);
+  }
+  loadSelected();
+  draw();
+  return () => {
+    model.off("change:rows", onRows);
+    model.off("change:selected", onSelected);
+    if (state.histogram && state.histogram.url) URL.revokeObjectURL(state.histogram.url);
+  };
+}
+
+export default { render };

@@ -1,0 +1,97 @@
+"""CheckpointWidget in Python: synced state, restore, undo, errors sent to the front end."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import ckpt_widgets as cw
+from tests import models
+from tests.conftest import assert_same
+
+
+@pytest.fixture
+def widget(net_ckpt):
+    prefix, _ = net_ckpt
+    return cw.CheckpointWidget(models.net(head_units=7, seed=60), prefix)
+
+
+def test_state_sent_to_the_front_end(widget):
+    header = widget.header
+    assert header["root"] == "model"
+    assert header["counts"]["match"] == 4 and header["counts"]["shape_mismatch"] == 2
+    assert header["counts"]["optimizer"] == 14
+    rows = widget.rows
+    by_id = dict(zip(rows["id"], rows["status"]))
+    assert by_id["backbone"] == "match" and by_id["head"] == "shape_mismatch"
+    assert by_id["backbone/_functional/_operations/1/_kernel"] == "match"
+    assert dict(zip(rows["id"], rows["label"]))["backbone/_functional/_operations/2"] == "d2"
+    assert set(widget.ckpt_rows["group"]) == {"model", "optimizer"}
+
+
+def test_restore_the_ticked_submodule_then_undo(widget, net_ckpt):
+    _, saved = net_ckpt
+    model = widget.model
+    before = models.values(model)
+    widget.selected = ["backbone"]
+    report = widget.restore()
+    assert len(report.restored) == 4
+    for v, s in zip(model.backbone.weights, saved.backbone.weights):
+        assert_same(v.numpy(), s.numpy())
+    assert_same(model.head.kernel.numpy(), before[4])
+    assert widget.result["restored"] == 4 and widget.result["can_undo"]
+    assert "backbone=model.backbone" in widget.result["code"]
+    widget.undo()
+    for v, old in zip(model.weights, before):
+        assert_same(v.numpy(), old)
+    assert not widget.result["can_undo"]
+
+
+def test_ticking_a_submodule_with_mismatches_restores_the_matching_part(widget):
+    widget.selected = ["head", "backbone/_functional/_operations/1"]
+    report = widget.restore()  # head is shape-mismatched: skipped, not an error
+    assert set(report.restored["layer"]) == {"d1"}
+
+
+def test_adapt_lets_mismatched_variables_through(widget, net_ckpt):
+    _, saved = net_ckpt
+    widget.adapt = "zeros"
+    widget.selected = ["head"]
+    widget.restore()
+    kernel = widget.model.head.kernel.numpy()
+    assert_same(kernel[:, :3], saved.head.kernel.numpy())
+    assert not kernel[:, 3:].any()
+
+
+def test_errors_reach_the_front_end_and_change_nothing(widget):
+    before = models.values(widget.model)
+    with pytest.raises(ValueError, match="Nothing is ticked"):
+        widget.restore()
+    assert "Nothing is ticked" in widget.error
+    widget._on_message(widget, {"type": "restore"}, [])  # a click does the same
+    assert "Nothing is ticked" in widget.error
+    widget._on_message(widget, {"type": "format_disk"}, [])
+    assert "Unknown request" in widget.error
+    widget.selected = ["no_such_layer"]
+    widget._on_message(widget, {"type": "restore"}, [])
+    assert "no_such_layer" in widget.error
+    for v, old in zip(widget.model.weights, before):
+        assert_same(v.numpy(), old)
+    widget.selected = ["backbone"]
+    widget._on_message(widget, {"type": "restore"}, [])
+    assert widget.error == ""
+
+
+def test_change_root(widget):
+    widget.set_root("")
+    assert widget.header["root"] == ""
+    assert widget.header["counts"]["match"] == 0
+    widget.set_root("model")
+    assert widget.header["counts"]["match"] == 4
+
+
+def test_preview_returns_png_and_stats(widget):
+    png, stats = widget.preview("backbone")
+    assert png.startswith(b"\x89PNG")
+    assert set(stats["side"]) == {"checkpoint", "model"}
+    assert np.isfinite(stats["mean"]).all()
