@@ -10,6 +10,7 @@ the optimizer. TF1 name-based checkpoints have no graph: their keys are the name
 from __future__ import annotations
 
 import difflib
+import os
 import re
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -41,6 +42,8 @@ def open_checkpoint(path: Any) -> CheckpointSource:
     if isinstance(path, CheckpointSource):
         return path
     prefix = _find_prefix(str(path))
+    if "://" not in prefix:  # a local path: absolute, so report.code works anywhere
+        prefix = os.path.abspath(prefix)
     _check_data_files(prefix)
     import tensorflow as tf
 

@@ -116,7 +116,10 @@ class _Matcher:
     def __init__(self, graph: ModelGraph, source: CheckpointSource):
         self.graph = graph
         self.source = source
-        self.live = graph.variables
+        # Plain lists: indexing pandas row by row costs more than the matching itself.
+        self.live = {c: graph.variables[c].tolist() for c in graph.variables.columns}
+        self.ckpt = {c: source.variables[c].tolist() for c in source.variables.columns}
+        self.n_ckpt = len(source.variables)
         self.vars = list({id(v): v for v in graph.weights}.values())
         keys = source.variables["key"]
         self._tf1_rows = {k: j for j, k in enumerate(keys)} if source.format != "tf2" else {}
@@ -127,15 +130,15 @@ class _Matcher:
         candidates = self._score_candidates(root)
         best = candidates.iloc[0]
         c_root, l_root = str(best["root"]), str(best["model_root"])
-        rows = [self._pair_by_path(i, c_root, l_root) for i in range(len(self.live))]
+        rows = [self._pair_by_path(i, c_root, l_root) for i in range(len(self.vars))]
         if rename:
             self._apply_rename(rows, rename)
         used = {r["node_id"] for r in rows if r["node_id"] >= 0} | {
             r["key"] for r in rows if r["key"]
         }
-        ckpt = self.source.variables
-        for i in range(len(ckpt)):
-            node, key = int(ckpt["node_id"].iat[i]), ckpt["key"].iat[i]
+        ckpt = self.ckpt
+        for i in range(self.n_ckpt):
+            node, key = int(ckpt["node_id"][i]), ckpt["key"][i]
             if (node >= 0 and node in used) or key in used:
                 continue
             rows.append(self._unused_row(i))
@@ -183,7 +186,7 @@ class _Matcher:
         return pd.DataFrame(scored, columns=["root", "model_root", "matched", "mismatched"])
 
     def _suffix_candidates(self) -> list[tuple[str, str]]:
-        ckpt = self.source.variables
+        ckpt = self.ckpt
         index: dict[str, list[str]] = {}
         for path, node in zip(ckpt["path"], ckpt["node_id"]):
             if node >= 0:
@@ -211,14 +214,14 @@ class _Matcher:
     def _score(self, c_root: str, l_root: str) -> tuple[int, int]:
         src = self.source
         matched = mismatched = 0
-        shapes = src.variables["shape"]
+        shapes = self.ckpt["shape"]
         for path, shape in zip(self.live["path"], self.live["shape"]):
             if not path or not is_under(path, l_root):
                 continue
             node = src.resolve(join(c_root, relative(path, l_root)))
             if node is None or not src.is_variable(node):
                 continue
-            if shapes.iat[src.row_of(node)] == shape:
+            if shapes[src.row_of(node)] == shape:
                 matched += 1
             else:
                 mismatched += 1
@@ -229,20 +232,20 @@ class _Matcher:
     def _model_row(self, i: int) -> dict[str, Any]:
         live = self.live
         return {
-            "model_path": live["path"].iat[i],
+            "model_path": live["path"][i],
             "ckpt_path": None,
             "key": None,
-            "name": live["name"].iat[i],
-            "layer": live["layer"].iat[i],
-            "module": live["module"].iat[i],
-            "model_shape": live["shape"].iat[i],
+            "name": live["name"][i],
+            "layer": live["layer"][i],
+            "module": live["module"][i],
+            "model_shape": live["shape"][i],
             "ckpt_shape": None,
-            "model_dtype": live["dtype"].iat[i],
+            "model_dtype": live["dtype"][i],
             "ckpt_dtype": None,
-            "nbytes": int(live["nbytes"].iat[i]),
+            "nbytes": int(live["nbytes"][i]),
             "status": "missing",
             "group": "model",
-            "trainable": bool(live["trainable"].iat[i]),
+            "trainable": bool(live["trainable"][i]),
             "paired_by": "",
             "reason": "",
             "node_id": -1,
@@ -263,7 +266,7 @@ class _Matcher:
             return row
         if not path:
             row["status"] = "untracked"
-            row["reason"] = self.live["reason"].iat[i]
+            row["reason"] = self.live["reason"][i]
             return row
         if not is_under(path, l_root):
             row["reason"] = f"outside '{l_root}', the submodule the checkpoint's model maps onto"
@@ -277,12 +280,12 @@ class _Matcher:
         return row
 
     def _fill_pair(self, row: dict[str, Any], j: int, how: str) -> None:
-        ckpt = self.source.variables
-        row["ckpt_path"] = ckpt["path"].iat[j]
-        row["key"] = ckpt["key"].iat[j]
-        row["ckpt_shape"] = ckpt["shape"].iat[j]
-        row["ckpt_dtype"] = ckpt["dtype"].iat[j]
-        row["node_id"] = int(ckpt["node_id"].iat[j])
+        ckpt = self.ckpt
+        row["ckpt_path"] = ckpt["path"][j]
+        row["key"] = ckpt["key"][j]
+        row["ckpt_shape"] = ckpt["shape"][j]
+        row["ckpt_dtype"] = ckpt["dtype"][j]
+        row["node_id"] = int(ckpt["node_id"][j])
         row["paired_by"] = how
         if row["ckpt_shape"] != row["model_shape"]:
             row["status"] = "shape_mismatch"
@@ -300,31 +303,31 @@ class _Matcher:
             row["reason"] = ""
 
     def _unused_row(self, j: int) -> dict[str, Any]:
-        ckpt = self.source.variables
+        ckpt = self.ckpt
         return {
             "model_path": None,
-            "ckpt_path": ckpt["path"].iat[j],
-            "key": ckpt["key"].iat[j],
+            "ckpt_path": ckpt["path"][j],
+            "key": ckpt["key"][j],
             "name": None,
             "layer": None,
             "module": None,
             "model_shape": None,
-            "ckpt_shape": ckpt["shape"].iat[j],
+            "ckpt_shape": ckpt["shape"][j],
             "model_dtype": None,
-            "ckpt_dtype": ckpt["dtype"].iat[j],
-            "nbytes": int(ckpt["nbytes"].iat[j]),
+            "ckpt_dtype": ckpt["dtype"][j],
+            "nbytes": int(ckpt["nbytes"][j]),
             "status": "unused",
-            "group": ckpt["group"].iat[j],
+            "group": ckpt["group"][j],
             "trainable": None,
             "paired_by": "",
-            "reason": "optimizer state" if ckpt["group"].iat[j] == "optimizer" else "",
-            "node_id": int(ckpt["node_id"].iat[j]),
+            "reason": "optimizer state" if ckpt["group"][j] == "optimizer" else "",
+            "node_id": int(ckpt["node_id"][j]),
         }
 
     # -- rename ---------------------------------------------------------------------
 
     def _apply_rename(self, rows: list[dict[str, Any]], rename: Rename) -> None:
-        ckpt = self.source.variables
+        ckpt = self.ckpt
         pairs: list[tuple[int, int]] = []  # (model row, checkpoint row)
         if isinstance(rename, Mapping):
             for ckpt_name, target in rename.items():
@@ -333,8 +336,8 @@ class _Matcher:
             rules = [(re.compile(p), r) for p, r in rename]
             by_name = {n: i for i, n in enumerate(self.live["name"])}
             by_path = {p: i for i, p in enumerate(self.live["path"]) if p}
-            for j in range(len(ckpt)):
-                for candidate in dict.fromkeys((ckpt["path"].iat[j], ckpt["key"].iat[j])):
+            for j in range(self.n_ckpt):
+                for candidate in dict.fromkeys((ckpt["path"][j], ckpt["key"][j])):
                     new = candidate
                     for pattern, repl in rules:
                         new = pattern.sub(repl, new)

@@ -67,7 +67,8 @@ def execute(plan: Plan) -> RestoreReport:
             status.expect_partial()
         expected: dict[int, np.ndarray] = {}
         for step in mirror.fallback:
-            expected[id(step.variable)] = value = _stored_value(plan, step)
+            value = _stored_value(plan, step, before[id(step.variable)])
+            expected[id(step.variable)] = value
             step.variable.assign(value)
         for step in object_steps:
             expected[id(step.variable)] = source.read(step.key)
@@ -89,6 +90,7 @@ def execute(plan: Plan) -> RestoreReport:
         source=source.prefix,
         _variables=touched,
         _snapshot=snapshot,
+        _plan=plan,
     )
 
 
@@ -103,6 +105,7 @@ class RestoreReport:
     source: str
     _variables: dict[int, Any] = field(repr=False)
     _snapshot: dict[int, np.ndarray] | None = field(repr=False)
+    _plan: Plan | None = field(repr=False, default=None)
 
     @property
     def nbytes(self) -> int:
@@ -114,12 +117,36 @@ class RestoreReport:
         """Whether :meth:`undo` has run."""
         return self._snapshot is None
 
-    def undo(self) -> None:
-        """Put back the values the restored variables had before the restore."""
+    def undo(self, force: bool = False) -> None:
+        """Put back the values the restored variables had before the restore.
+
+        If a restored variable changed since (the model was trained or edited), undo
+        refuses with :class:`UndoError` and changes nothing; ``force=True`` puts the
+        pre-restore values back anyway, discarding those changes.
+        """
         if self._snapshot is None:
             raise UndoError("This restore was already undone.")
+        if not force and self._plan is not None:
+            changed = self._changed_since_restore()
+            if changed:
+                raise UndoError(
+                    f"{len(changed)} restored variable(s) changed since the restore (e.g. "
+                    f"'{changed[0]}'): the model was trained or edited; undo(force=True) "
+                    "puts back the pre-restore values anyway and discards those changes."
+                )
         _put_back(self._variables, self._snapshot)
         self._snapshot = None
+
+    def _changed_since_restore(self) -> list[str]:
+        """Labels of restored variables whose value is no longer the restored one."""
+        plan, snapshot = self._plan, self._snapshot
+        assert plan is not None and snapshot is not None
+        changed = []
+        for step in plan.steps:
+            restored = _stored_value(plan, step, snapshot[id(step.variable)])
+            if not _same(step.variable.numpy(), restored):
+                changed.append(step.label)
+        return changed
 
     def summary(self) -> str:
         """One line: how many variables and bytes, how many skipped."""
@@ -135,7 +162,8 @@ class RestoreReport:
         return f"<p>{self.summary()}</p>" + self.restored.to_html(max_rows=20)
 
 
-def _stored_value(plan: Plan, step: Step) -> np.ndarray:
+def _stored_value(plan: Plan, step: Step, before: np.ndarray) -> np.ndarray:
+    """The value ``step`` gives its variable, whose value was ``before``."""
     import numpy as np
 
     stored = plan.source.read(step.key)
@@ -143,9 +171,8 @@ def _stored_value(plan: Plan, step: Step) -> np.ndarray:
         stored = stored.astype(step.cast)
     if step.adapt is None:
         return stored
-    current = step.variable.numpy()
-    value = current.copy() if step.adapt == "overlap" else np.zeros_like(current)
-    block = tuple(slice(0, min(a, b)) for a, b in zip(current.shape, stored.shape))
+    value = before.copy() if step.adapt == "overlap" else np.zeros_like(before)
+    block = tuple(slice(0, min(a, b)) for a, b in zip(before.shape, stored.shape))
     value[block] = stored[block]
     return value
 

@@ -441,6 +441,12 @@ function render({ model, el }) {
 
   const body = h("tbody");
   function drawBody() {
+    const focus = focusedRow();
+    fillBody();
+    refocus(focus);
+  }
+
+  function fillBody() {
     let rows;
     if (state.view === "model") {
       const visible = visibleRows();
@@ -457,9 +463,9 @@ function render({ model, el }) {
   function table() {
     const heads =
       state.view === "model"
-        ? ["name", "model shape", "checkpoint shape", "dtype", "size", "status"]
+        ? ["name", "model shape", "ckpt shape", "dtype", "size", "status"]
         : ["checkpoint path", "group", "shape", "dtype", "size", "status"];
-    drawBody();
+    fillBody();
     return h(
       "div",
       { class: "ckw-scroll" },
@@ -491,7 +497,7 @@ function render({ model, el }) {
           "tbody",
           {},
           (hist.stats || []).map((row) =>
-            h("tr", {}, h("td", {}, row.path), h("td", {}, row.side), keys.map((k) => h("td", { class: "ckw-num" }, fmt(row[k])))),
+            h("tr", {}, h("td", { title: row.path }, row.path.split("/").slice(-2).join("/")), h("td", {}, row.side), keys.map((k) => h("td", { class: "ckw-num" }, fmt(row[k])))),
           ),
         ),
       ),
@@ -575,14 +581,37 @@ function render({ model, el }) {
     return h("div", { class: "ckw-error", role: "alert", "data-testid": "error" }, error);
   }
 
+  // Redrawing replaces the rows: keep keyboard focus on the same row (or its checkbox).
+  function focusedRow() {
+    const active = document.activeElement;
+    if (!active || !root.contains(active)) return null;
+    const rowEl = active.closest("[data-testid=ckpt-row]");
+    return rowEl ? { path: rowEl.dataset.path, box: active.tagName === "INPUT" } : null;
+  }
+
+  function refocus(focus) {
+    if (!focus) return;
+    const rowEl = [...root.querySelectorAll("[data-testid=ckpt-row]")].find((r) => r.dataset.path === focus.path);
+    if (!rowEl) return;
+    const target = focus.box ? rowEl.querySelector("input") : rowEl;
+    if (target) target.focus();
+  }
+
   function draw() {
-    root.replaceChildren(
+    const focus = focusedRow();
+    drawAll();
+    refocus(focus);
+  }
+
+  function drawAll() {
+    const parts = [
       header(),
       toolbar(),
       errorBanner(),
       h("div", { class: "ckw-main" }, table(), histogramPanel()),
       resultPanel(),
-    );
+    ];
+    root.replaceChildren(...parts.filter(Boolean));
   }
 
   const onRows = () => {

@@ -242,3 +242,27 @@ def test_unbuilt_model(net_ckpt, keras):
     prefix, _ = net_ckpt
     with pytest.raises(cw.UnbuiltModelError, match="build it first"):
         cw.restore(keras.Sequential([keras.layers.Dense(2)]), prefix)
+
+
+def test_undo_after_training_refuses_unless_forced(net_ckpt):
+    prefix, _ = net_ckpt
+    model = models.net(seed=46)
+    before = models.values(model)
+    report = cw.restore(model, prefix, include="head", adapt="overlap")
+    trained = model.head.bias.numpy() + 1
+    model.head.bias.assign(trained)  # what a training step would do
+    with pytest.raises(cw.UndoError, match=r"changed since the restore .*'head/bias'"):
+        report.undo()
+    assert_same(model.head.bias.numpy(), trained)  # refused: nothing changed
+    report.undo(force=True)
+    for v, old in zip(model.weights, before):
+        assert_same(v.numpy(), old)
+
+
+def test_undo_of_an_adapted_restore_checks_the_adapted_values(net_ckpt):
+    prefix, _ = net_ckpt
+    model = models.net(head_units=7, seed=47)
+    before = models.values(model)
+    cw.restore(model, prefix, include="head", adapt="overlap").undo()  # no false alarm
+    for v, old in zip(model.weights, before):
+        assert_same(v.numpy(), old)

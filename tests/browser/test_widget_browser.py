@@ -1,0 +1,125 @@
+"""The widget in a real JupyterLab and Chromium: clicks change the kernel's model."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import expect
+
+from tests.browser.jupyter import open_notebook, run_all_cells, run_cell, write_notebook
+
+pytestmark = pytest.mark.browser
+
+DOCS = Path(__file__).parent.parent.parent / "docs"
+
+SETUP = """\
+import os
+os.environ["TF_CPP_MIN_LOG_LEVEL"] = "2"
+import numpy as np
+import ckpt_widgets as cw
+from ckpt_widgets.demo import make_demo
+
+model, checkpoint = make_demo("demo")
+before = model.backbone.get_layer("conv1").kernel.numpy().copy()
+w = cw.CheckpointWidget(model, checkpoint)
+w
+"""
+CHECK = """\
+changed = not np.array_equal(model.backbone.get_layer("conv1").kernel.numpy(), before)
+print("CHANGED", changed, "SELECTED", w.selected)
+"""
+
+
+@pytest.fixture
+def demo(jupyter_server, page):
+    write_notebook(jupyter_server.root_dir, "demo.ipynb", [SETUP, CHECK, "pass"])
+    open_notebook(page, jupyter_server, "demo.ipynb")
+    run_all_cells(page)
+    widget = page.get_by_test_id("ckpt-widget")
+    expect(widget).to_be_visible()
+    return widget
+
+
+def row(widget, path):
+    return widget.locator(f'[data-testid="ckpt-row"][data-path="{path}"]')
+
+
+def test_tick_restore_check_kernel_undo(demo, page):
+    widget = demo
+    backbone = row(widget, "backbone")
+    expect(backbone).to_have_attribute("data-status", "match")
+    expect(row(widget, "head")).to_have_attribute("data-status", "shape_mismatch")
+    expect(row(widget, "head/_kernel").locator("input[type=checkbox]")).to_be_disabled()
+
+    backbone.locator("input[type=checkbox]").check()
+    conv1 = row(widget, "backbone/_functional/_operations/1")
+    expect(conv1.locator("input[type=checkbox]")).to_be_checked()
+    widget.get_by_test_id("restore-button").click()
+    expect(widget.get_by_test_id("restore-result")).to_contain_text("Restored 8 variables")
+    assert "CHANGED True SELECTED ['backbone']" in run_cell(page, 1)
+
+    widget.get_by_test_id("show-code").click()
+    code = widget.get_by_test_id("restore-code")
+    expect(code).to_contain_text("backbone=model.backbone")
+    expect(code).to_contain_text("expect_partial()")
+
+    widget.get_by_test_id("undo-button").click()
+    expect(widget.get_by_test_id("restore-result")).to_contain_text("Undone")
+    assert "CHANGED False" in run_cell(page, 1)
+
+
+def test_partial_tick_is_indeterminate_and_syncs(demo, page):
+    widget = demo
+    row(widget, "backbone/_functional/_operations/1").locator("input[type=checkbox]").check()
+    box = row(widget, "backbone").locator("input[type=checkbox]")
+    assert box.evaluate("b => b.indeterminate && !b.checked")
+    assert "SELECTED ['backbone/_functional/_operations/1']" in run_cell(page, 1)
+
+
+def test_histogram_and_screenshot(demo, page):
+    widget = demo
+    row(widget, "backbone/_functional/_operations/1").locator(".ckw-label").click()
+    histogram = widget.get_by_test_id("histogram")
+    expect(histogram.locator("img")).to_be_visible()
+    expect(histogram.locator("table")).to_contain_text("checkpoint")
+    widget.locator('[data-testid="ckpt-row"][data-path="backbone"] input').check()
+    DOCS.mkdir(exist_ok=True)
+    widget.screenshot(path=str(DOCS / "widget.png"))
+
+
+@pytest.mark.parametrize("color_scheme", ["dark"])
+def test_dark_theme(demo, page, color_scheme):
+    widget = demo
+    background = widget.evaluate("el => getComputedStyle(el).backgroundColor")
+    channels = [int(c) for c in background[background.index("(") + 1 : -1].split(",")[:3]]
+    assert sum(channels) < 3 * 100, background  # JupyterLab's dark layout colour
+    row(widget, "backbone/_functional/_operations/3").locator(".ckw-label").click()
+    expect(widget.get_by_test_id("histogram").locator("img")).to_be_visible()
+    widget.screenshot(path=str(DOCS / "widget-dark.png"))
+
+
+def test_kernel_errors_are_shown(jupyter_server, page):
+    write_notebook(
+        jupyter_server.root_dir,
+        "errors.ipynb",
+        [SETUP, CHECK, 'w.selected = ["no_such_layer"]'],
+    )
+    open_notebook(page, jupyter_server, "errors.ipynb")
+    run_all_cells(page)  # the kernel ticks a name the model does not have
+    widget = page.get_by_test_id("ckpt-widget")
+    widget.get_by_test_id("restore-button").click()
+    expect(widget.get_by_test_id("error")).to_contain_text("no_such_layer")
+    assert "CHANGED False" in run_cell(page, 1)
+
+
+def test_keyboard_ticks_and_expands(demo, page):
+    widget = demo
+    head = row(widget, "backbone")
+    head.focus()
+    page.keyboard.press(" ")
+    expect(head.locator("input[type=checkbox]")).to_be_checked()
+    page.keyboard.press("Enter")  # collapse
+    expect(row(widget, "backbone/_functional/_operations/1")).to_have_count(0)
+    page.keyboard.press("Enter")  # expand again
+    expect(row(widget, "backbone/_functional/_operations/1")).to_have_count(1)

@@ -1,0 +1,74 @@
+"""The widget with 10 000 variables: first paint and ticking 1 000, timed in Chromium.
+
+The figures are printed and written to test-results/browser-timings.json; nothing here
+asserts a time (see benchmarks/README.md for the recorded figures).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import expect
+
+from tests.browser.jupyter import open_notebook, run_cell, write_notebook
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+RESULTS = Path(__file__).parent.parent.parent / "test-results"
+
+SETUP = """\
+import os, sys
+os.environ["TF_CPP_MIN_LOG_LEVEL"] = "2"
+sys.path.insert(0, {root!r})
+import tensorflow as tf
+import ckpt_widgets as cw
+from tests.bigmodel import big_model
+
+model = big_model()
+src = cw.open_checkpoint(tf.train.Checkpoint(model=model).write("big/ckpt"))
+print(len(model.weights), "variables")
+"""
+SHOW = "w = cw.CheckpointWidget(model, src)\nw"
+CHECK = "print('SELECTED', w.selected)"
+
+WATCH_FIRST_ROW = """() => {
+  window.__firstRow = null;
+  const seen = () => document.querySelector('[data-testid="ckpt-row"]');
+  new MutationObserver((_, observer) => {
+    if (seen()) { window.__firstRow = performance.now(); observer.disconnect(); }
+  }).observe(document.body, { childList: true, subtree: true });
+  return performance.now();
+}"""
+
+TICK = """async (box) => {
+  const start = performance.now();
+  box.click();
+  await new Promise((resolve) => requestAnimationFrame(() => setTimeout(resolve, 0)));
+  return performance.now() - start;
+}"""
+
+
+def test_ten_thousand_variables(jupyter_server, page):
+    root = str(Path(__file__).parent.parent.parent)
+    write_notebook(jupyter_server.root_dir, "big.ipynb", [SETUP.format(root=root), SHOW, CHECK])
+    open_notebook(page, jupyter_server, "big.ipynb")
+    assert "10000 variables" in run_cell(page, 0, timeout=180)
+
+    start = page.evaluate(WATCH_FIRST_ROW)
+    run_cell(page, 1, timeout=120)
+    widget = page.get_by_test_id("ckpt-widget")
+    block = widget.locator('[data-testid="ckpt-row"][data-path="block0"]')
+    expect(block).to_be_visible(timeout=30_000)
+    first_paint = page.evaluate("() => window.__firstRow") - start
+
+    tick = block.locator("input[type=checkbox]").evaluate_handle("b => b")
+    tick_ms = page.evaluate(TICK, tick)
+    expect(widget.get_by_test_id("restore-button")).to_contain_text("Restore 1000 variables")
+    assert "SELECTED ['block0']" in run_cell(page, 2)
+
+    timings = {"first_paint_ms": round(first_paint), "tick_1000_ms": round(tick_ms, 1)}
+    RESULTS.mkdir(exist_ok=True)
+    (RESULTS / "browser-timings.json").write_text(json.dumps(timings, indent=2))
+    print("browser timings:", timings)
