@@ -1,0 +1,249 @@
+"""histograms: summary statistics, compare, PNG rendering and preview of a Match."""
+
+from __future__ import annotations
+
+import io
+import math
+
+import numpy as np
+import pytest
+
+import ckpt_widgets as cw
+from ckpt_widgets import histograms as h
+from tests import models
+
+KEYS = ["mean", "std", "min", "max", "zeros_pct", "nan", "inf", "l2"]
+
+
+def decode(data: bytes) -> np.ndarray:
+    import matplotlib.image
+
+    return matplotlib.image.imread(io.BytesIO(data), format="png")
+
+
+@pytest.fixture(scope="module")
+def net_match(net_ckpt):
+    prefix, _ = net_ckpt
+    return cw.match(models.net(head_units=7, seed=3), prefix)
+
+
+# -- summary ------------------------------------------------------------------------------
+
+
+def test_summary_of_plain_values():
+    s = h.summary(np.array([[1.0, -1.0], [3.0, 0.0]], "float32"))
+    assert list(s) == KEYS
+    assert s == pytest.approx(
+        {
+            "mean": 0.75,
+            "std": math.sqrt(2.1875),
+            "min": -1.0,
+            "max": 3.0,
+            "zeros_pct": 25.0,
+            "nan": 0,
+            "inf": 0,
+            "l2": math.sqrt(11.0),
+        }
+    )
+
+
+def test_summary_counts_nan_inf_and_uses_finite_values_only():
+    values = np.array([np.nan, np.inf, -np.inf, 0.0, 0.0, 2.0, 4.0, np.nan])
+    s = h.summary(values)
+    assert s["nan"] == 2 and s["inf"] == 2
+    assert s["zeros_pct"] == 25.0  # 2 zeros among 8 elements
+    assert s["mean"] == 1.5 and s["min"] == 0.0 and s["max"] == 4.0
+    assert s["std"] == pytest.approx(math.sqrt(2.75))  # of 0, 0, 2, 4
+    assert s["l2"] == pytest.approx(math.sqrt(20.0))
+
+
+@pytest.mark.parametrize(
+    "values",
+    [np.zeros((0, 3), "float32"), np.array([np.nan, np.inf]), np.array([], "int64")],
+    ids=["empty", "all-non-finite", "empty-int"],
+)
+def test_summary_without_finite_values(values):
+    s = h.summary(values)
+    assert all(math.isnan(s[k]) for k in ("mean", "std", "min", "max"))
+    assert s["l2"] == 0.0 and s["zeros_pct"] == 0.0
+    assert s["nan"] + s["inf"] == values.size
+
+
+@pytest.mark.parametrize("dtype", ["int32", "float16", "bfloat16"])
+def test_summary_of_other_dtypes(dtype):
+    if dtype == "bfloat16":  # numpy has no bfloat16; TensorFlow's arrays use ml_dtypes'
+        dtype = pytest.importorskip("ml_dtypes").bfloat16
+    values = np.array([1, 2, 3, 0], dtype)
+    s = h.summary(values)
+    assert s["mean"] == 1.5 and s["max"] == 3.0 and s["zeros_pct"] == 25.0
+    assert s["l2"] == pytest.approx(math.sqrt(14.0))
+
+
+def test_summary_of_a_large_array_is_exact():
+    values = np.arange(3 * 2**20 + 7, dtype="float32")  # several float64 blocks
+    s = h.summary(values)
+    n = values.size
+    assert s["mean"] == (n - 1) / 2 and s["zeros_pct"] == pytest.approx(100 / n)
+    assert s["std"] == pytest.approx(math.sqrt((n * n - 1) / 12), rel=1e-12)
+
+
+# -- compare ------------------------------------------------------------------------------
+
+
+def test_compare_on_overlapping_shapes():
+    stored = np.arange(6, dtype="float32").reshape(2, 3)
+    current = np.zeros((3, 2), "float32")
+    current[1, 0] = -10.0
+    frame = h.compare(stored, current)
+    assert list(frame.index) == ["checkpoint", "model"]
+    assert list(frame.columns) == [*KEYS, "max_abs_diff"]
+    # overlap is [:2, :2]: |stored| there is 0, 1, 3, 4; at [1, 0]: |3 - -10| = 13
+    assert (frame["max_abs_diff"] == 13.0).all()
+    assert frame.loc["checkpoint", "mean"] == 2.5
+
+
+def test_compare_with_a_missing_side_or_other_rank():
+    only_model = h.compare(None, np.ones(3))
+    assert list(only_model.index) == ["model"] and math.isnan(only_model["max_abs_diff"].iat[0])
+    ranks = h.compare(np.ones(3), np.ones((3, 1)))
+    assert ranks["max_abs_diff"].isna().all() and len(ranks) == 2
+
+
+# -- figure / png -------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("count", "size"), [(1, (240, 320)), (4, (480, 960))])
+def test_png_size(count, size):
+    rng = np.random.default_rng(0)
+    panels = [(f"v{i}", rng.standard_normal(50), rng.standard_normal(40)) for i in range(count)]
+    data = h.png(panels)
+    assert data.startswith(b"\x89PNG")
+    assert decode(data).shape[:2] == size
+
+
+def test_more_panels_than_max_draws_max():
+    panels = [(f"v{i}", np.arange(4.0), None) for i in range(9)]
+    fig, shown = h.figure(panels, max_panels=4)
+    assert shown == 4
+    assert sum(ax.get_visible() and ax.axison for ax in fig.axes) == 4
+    assert decode(h.png(panels, max_panels=4)).shape[:2] == (480, 960)
+
+
+def test_same_bins_and_labels():
+    fig, _ = h.figure([("a/b", np.array([0.0, 1.0]), np.array([3.0, 4.0]))], bins=8)
+    ax = fig.axes[0]
+    ckpt, model = ax.patches
+    assert ckpt.get_label() == "checkpoint" and model.get_label() == "model"
+    assert np.array_equal(ckpt.get_data().edges, model.get_data().edges)
+    assert ckpt.get_data().edges[0] == 0.0 and ckpt.get_data().edges[-1] == 4.0
+    assert ax.get_title() == "a/b"
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64", "int16"])
+def test_bars_are_the_share_of_values_per_bin(dtype):
+    rng = np.random.default_rng(7)
+    stored = (rng.standard_normal(10_000) * 100).astype(dtype)
+    current = (rng.standard_normal(3_000) * 50).astype(dtype)
+    current[:3] = [np.nan, np.inf, 0] if dtype != "int16" else 0
+    fig, _ = h.figure([("v", stored, current)], bins=20)
+    bars = {p.get_label(): p.get_data() for p in fig.axes[0].patches}
+    edges = bars["checkpoint"].edges
+    for side, values in (("checkpoint", stored), ("model", current)):
+        finite = values[np.isfinite(values)]
+        expected, _ = np.histogram(finite, edges)
+        assert bars[side].values == pytest.approx(expected * 100 / finite.size)
+
+
+def test_values_on_the_edges_fall_as_in_numpy():
+    for values in (np.repeat(np.arange(11.0) / 10, 3), np.arange(-20, 21, dtype="float32")):
+        fig, _ = h.figure([("ties", values, None)], bins=10)  # values on (or next to) edges
+        bars = fig.axes[0].patches[0].get_data()
+        assert np.array_equal(bars.edges, np.linspace(values.min(), values.max(), 11))
+        expected, _ = np.histogram(values, bars.edges)  # the same float64 edges
+        assert np.rint(bars.values * values.size / 100).tolist() == expected.tolist()
+
+
+@pytest.mark.parametrize(
+    "panel",
+    [
+        ("constant", np.full(10, 2.5, "float32"), np.full((2, 2), 2.5)),
+        ("empty", np.zeros(0), np.zeros((0, 4))),
+        ("non-finite", np.array([np.nan, np.inf]), None),
+        ("one side", None, np.ones(3)),
+        ("nothing", None, None),
+        ("int", np.arange(5, dtype="int64"), np.arange(3, dtype="int32")),
+        ("huge", np.array([-1.7e308, 1.7e308]), None),
+        ("wide float32", np.array([-3e38, 3e38], "float32"), np.zeros(2, "float32")),
+        ("tiny float32", np.array([1e-40, 3e-40], "float32"), np.array([2e-40], "float32")),
+    ],
+    ids=lambda p: p[0],
+)
+def test_degenerate_panels_render(panel):
+    assert h.png([panel]).startswith(b"\x89PNG")
+
+
+def test_no_panels():
+    _, shown = h.figure([])
+    assert shown == 0
+    assert h.png([]).startswith(b"\x89PNG")
+
+
+# -- preview ------------------------------------------------------------------------------
+
+STATS = ["path", "side", *KEYS, "max_abs_diff"]
+
+
+def test_preview_of_one_variable(net_match):
+    m = net_match
+    data, stats = h.preview(m, "head/_kernel")
+    assert decode(data).shape[:2] == (240, 320)
+    assert list(stats.columns) == STATS
+    assert list(stats["side"]) == ["checkpoint", "model"]
+    assert set(stats["path"]) == {"head/_kernel"}
+    row = m.table.index[m.table["model_path"] == "head/_kernel"][0]
+    stored = m.source.read(m.table["key"].iat[row])
+    current = m.variables[row].numpy()
+    assert stored.shape == (5, 3) and current.shape == (5, 7)
+    expected = np.abs(stored - current[:, :3]).max()
+    assert stats["max_abs_diff"].tolist() == pytest.approx([expected, expected])
+    model_side = stats.iloc[1][KEYS].to_dict()
+    assert model_side == pytest.approx(h.summary(current))
+
+
+def test_preview_of_a_submodule(net_match):
+    m = net_match
+    data, stats = h.preview(m, ["backbone"])
+    backbone = [
+        p for p in m.table["model_path"].iloc[: len(m.variables)] if p.startswith("backbone/")
+    ]
+    assert len(backbone) == 4
+    assert stats["path"].tolist() == [p for p in backbone for _ in range(2)]
+    assert decode(data).shape[:2] == (480, 960)  # 4 panels: 3 columns, 2 rows
+    for _, row in stats[stats["side"] == "checkpoint"].iterrows():
+        key = m.table.loc[m.table["model_path"] == row["path"], "key"].iat[0]
+        assert row[KEYS].to_dict() == pytest.approx(h.summary(m.source.read(key)), nan_ok=True)
+    # a restore-free match of another seed: the values differ
+    assert (stats["max_abs_diff"] > 0).all()
+
+
+def test_preview_of_an_unused_checkpoint_variable(net_match):
+    m = net_match
+    unused = m.table[m.table["status"] == "unused"]
+    path = unused["ckpt_path"].iat[-1]
+    _, stats = h.preview(m, path)
+    assert stats["side"].tolist() == ["checkpoint"]
+    assert stats["path"].tolist() == [path]
+    assert math.isnan(stats["max_abs_diff"].iat[0])
+
+
+def test_preview_caps_panels_and_skips_repeats(net_match):
+    data, stats = h.preview(net_match, ["backbone", "head", "head/bias"], max_panels=2)
+    assert decode(data).shape[:2] == (240, 640)
+    assert len(stats) == 2 * 6
+
+
+def test_preview_of_a_missing_path(net_match):
+    with pytest.raises(KeyError, match="'backbone/nope'"):
+        h.preview(net_match, "backbone/nope")
+    with pytest.raises(KeyError, match="'back'"):  # a prefix of a name is not a submodule
+        h.preview(net_match, "back")
