@@ -6,7 +6,6 @@ the front end (``js/widget.js``) only draws the synced state and sends requests.
 
 from __future__ import annotations
 
-import contextlib
 import pathlib
 from typing import Any
 
@@ -61,20 +60,32 @@ class CheckpointWidget(anywidget.AnyWidget):
         """Restore the ticked selection (what the Restore button does)."""
         return self._run(self._restore)
 
-    def undo(self) -> None:
-        """Undo the last restore (what the Undo button does)."""
-        self._run(self._undo)
+    def undo(self, force: bool = False) -> None:
+        """Undo the last restore (the Undo button; "Undo anyway" passes ``force=True``)."""
+        self._run(lambda: self._undo(force))
 
     def set_root(self, root: str) -> None:
         """Match again with the model placed at ``root`` in the checkpoint."""
         self._run(lambda: self._set_match(match(self.model, self.source, root=root)))
 
-    def preview(self, path: str) -> tuple[bytes, Any]:
-        """Histogram PNG and statistics for a variable or submodule; sent to the front end."""
+    def preview(self, path: str, limit: int = 6) -> tuple[bytes, Any]:
+        """Histograms of the first ``limit`` variables under ``path`` and their statistics.
+
+        The PNG and the statistics are also sent to the front end.
+        """
         from .histograms import preview
 
-        png, stats = self._run(lambda: preview(self.match, path))
-        self.send({"type": "histogram", "path": path, "stats": _records(stats)}, buffers=[png])
+        png, stats = self._run(lambda: preview(self.match, path, max_panels=limit))
+        count = int(stats["path"].nunique()) if len(stats) else 0
+        message = {
+            "type": "histogram",
+            "path": path,
+            "stats": _records(stats),
+            "shown": min(limit, count),
+            "count": count,
+            "limit": limit,
+        }
+        self.send(message, buffers=[png])
         return png, stats
 
     # -- internals ------------------------------------------------------------------
@@ -122,11 +133,22 @@ class CheckpointWidget(anywidget.AnyWidget):
         }
         return report
 
-    def _undo(self) -> None:
+    def _undo(self, force: bool) -> None:
+        from .errors import UndoError
+
         if self.report is None:
             raise ValueError("There is no restore to undo.")
-        self.report.undo()
-        self.result = {**self.result, "summary": self.report.summary(), "can_undo": False}
+        try:
+            self.report.undo(force=force)
+        except UndoError:
+            self.result = {**self.result, "undo_conflict": not self.report.undone}
+            raise
+        self.result = {
+            **self.result,
+            "summary": self.report.summary(),
+            "can_undo": False,
+            "undo_conflict": False,
+        }
 
     def _run(self, action: Any) -> Any:
         self.busy = True
@@ -142,16 +164,23 @@ class CheckpointWidget(anywidget.AnyWidget):
     def _on_message(self, _widget: Any, content: Any, _buffers: Any) -> None:
         handlers = {
             "restore": lambda c: self.restore(),
-            "undo": lambda c: self.undo(),
-            "preview": lambda c: self.preview(str(c["path"])),
+            "undo": lambda c: self.undo(force=c.get("force") is True),
+            "preview": lambda c: self.preview(str(c["path"]), _limit(c.get("limit"))),
             "set_root": lambda c: self.set_root(str(c["root"])),
         }
         kind = content.get("type") if isinstance(content, dict) else None
         if kind not in handlers:
             self.error = f"Unknown request from the front end: {kind!r}."
             return
-        with contextlib.suppress(Exception):  # already shown through self.error
+        try:
             handlers[kind](content)
+        except Exception as exc:  # shown in the widget; the kernel carries on
+            self.error = self.error or f"{type(exc).__name__}: {exc}"
+
+
+def _limit(value: Any) -> int:
+    """A panel count from the front end: an int from 1 to 50, else the default 6."""
+    return value if isinstance(value, int) and 1 <= value <= 50 else 6
 
 
 def _columns(frame: Any) -> dict[str, list[Any]]:

@@ -222,7 +222,14 @@ function render({ model, el }) {
     if (message.type !== "histogram") return;
     if (state.histogram && state.histogram.url) URL.revokeObjectURL(state.histogram.url);
     const blob = new Blob([buffers[0]], { type: "image/png" });
-    state.histogram = { path: message.path, url: URL.createObjectURL(blob), stats: message.stats };
+    state.histogram = {
+      path: message.path,
+      url: URL.createObjectURL(blob),
+      stats: message.stats,
+      shown: message.shown,
+      count: message.count,
+      limit: message.limit,
+    };
     draw();
   });
 
@@ -486,6 +493,28 @@ function render({ model, el }) {
       return panel;
     }
     panel.append(h("img", { src: hist.url, alt: `histograms of ${hist.path}` }));
+    if (hist.count > hist.shown) {
+      panel.append(
+        h(
+          "div",
+          { class: "ckw-note" },
+          `${hist.shown} of ${hist.count} variables drawn `,
+          h(
+            "button",
+            {
+              class: "ckw-button",
+              "data-testid": "show-more",
+              onclick: () => {
+                state.histogram = { ...hist, loading: true };
+                send({ type: "preview", path: hist.path, limit: Math.min(50, hist.limit * 2) });
+                draw();
+              },
+            },
+            "Show more",
+          ),
+        ),
+      );
+    }
     const keys = ["mean", "std", "min", "max", "zeros_pct", "nan", "inf", "l2", "max_abs_diff"];
     const fmt = (v) => (v === null || v === undefined ? "–" : typeof v === "number" ? Number(v.toPrecision(4)).toString() : String(v));
     panel.append(
@@ -556,6 +585,18 @@ function render({ model, el }) {
           },
           "Undo",
         ),
+        result.undo_conflict
+          ? h(
+              "button",
+              {
+                class: "ckw-button",
+                "data-testid": "undo-anyway",
+                title: "Restored variables changed since the restore; put the old values back anyway",
+                onclick: () => send({ type: "undo", force: true }),
+              },
+              "Undo anyway",
+            )
+          : null,
         h(
           "button",
           {

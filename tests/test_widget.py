@@ -95,3 +95,26 @@ def test_preview_returns_png_and_stats(widget):
     assert png.startswith(b"\x89PNG")
     assert set(stats["side"]) == {"checkpoint", "model"}
     assert np.isfinite(stats["mean"]).all()
+
+
+def test_undo_after_training_offers_undo_anyway(widget):
+    widget.selected = ["backbone"]
+    widget.restore()
+    kernel = widget.model.backbone.layers[0].kernel
+    kernel.assign(kernel.numpy() + 1)  # as a training step would
+    widget._on_message(widget, {"type": "undo"}, [])
+    assert "changed since the restore" in widget.error
+    assert widget.result["undo_conflict"] and widget.result["can_undo"]
+    widget._on_message(widget, {"type": "undo", "force": True}, [])
+    assert widget.error == "" and not widget.result["can_undo"]
+
+
+def test_preview_limit_from_the_front_end_is_validated(widget):
+    sent = []
+    widget.send = lambda message, buffers=None: sent.append(message)
+    widget._on_message(widget, {"type": "preview", "path": "backbone", "limit": "lots"}, [])
+    widget._on_message(widget, {"type": "preview", "path": "backbone", "limit": 2}, [])
+    assert [m["limit"] for m in sent] == [6, 2]
+    assert sent[1]["shown"] == 2 and sent[1]["count"] == 4
+    widget._on_message(widget, {"type": "preview", "path": "../../etc/passwd"}, [])
+    assert "etc/passwd" in widget.error and len(sent) == 2
