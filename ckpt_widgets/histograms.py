@@ -239,10 +239,17 @@ def _counts(a: np.ndarray, edges: np.ndarray) -> np.ndarray:
     bins = len(edges) - 1
     counts = np.zeros(bins, np.int64)
     span = float(edges[-1] - edges[0])
-    with np.errstate(over="ignore"):
-        if not (np.isfinite(a.dtype.type(span)) and np.isfinite(a.dtype.type(bins / span))):
-            a = a.astype(np.float64)  # float32 values spanning ~1e38, or only ~1e-38
     kind = a.dtype.type
+    with np.errstate(over="ignore"):
+        exact = (
+            kind(edges[0]) == edges[0]  # else a shift of up to half an ulp of the origin
+            and np.isfinite(kind(span))
+            and np.isfinite(kind(bins / span))
+            and 16 * bins * float(np.finfo(a.dtype).eps) < 0.1
+        )
+    if not exact:  # float32 rarely: mixed with float64 values, spans near 1e38 or 1e-38
+        a = a.astype(np.float64)
+        kind = np.float64
     origin, scale = kind(edges[0]), kind(bins / span)
     # v = (a - lo) * scale + tolerance: a value is near an edge when frac(v) < 2 tolerance.
     tolerance = kind(1e-3 + 16 * bins * float(np.finfo(a.dtype).eps))
@@ -297,11 +304,12 @@ def _draw(ax: Any, title: str, stored: Any, current: Any, bins: int) -> None:
     lows = [v.lo for _, v in sides if v.finite.size]
     highs = [v.hi for _, v in sides if v.finite.size]
     lo, hi = (min(lows), max(highs)) if lows else (0.0, 1.0)
-    note = "" if lows else "no finite values"
-    if not math.isfinite(hi - lo):  # beyond what an axis (or np.histogram) can span
-        lo, hi, note = 0.0, 1.0, f"values span {min(lows):.3g} to {max(highs):.3g}"
     if lo == hi:
-        lo, hi = lo - 0.5, hi + 0.5
+        pad = max(0.5, abs(lo) * 1e-6)  # lo - 0.5 == lo past 2**53
+        lo, hi = lo - pad, hi + pad
+    note = "" if lows else "no finite values"
+    if not (math.isfinite(hi - lo) and math.isfinite(bins / (hi - lo))):
+        lo, hi, note = 0.0, 1.0, f"values span {min(lows):.3g} to {max(highs):.3g}"
     edges = np.linspace(lo, hi, bins + 1)
     for (side, v), color in zip(sides, ("C0", "C1")):
         share = np.zeros(bins) if note else _counts(v.finite, edges) * (100 / v.finite.size)
@@ -327,6 +335,9 @@ def _rows(m: Match, paths: list[str]) -> list[int]:
     chosen: dict[int, None] = {}
     for p in paths:
         hits = [i for i, mp in enumerate(model_paths) if mp and (mp == p or mp.startswith(p + "/"))]
+        if not hits:  # an untracked variable is named by its Keras path
+            names = table["name"].iloc[:n_model].tolist()
+            hits = [i for i, name in enumerate(names) if p and name == p]
         if not hits:
             hits = [i for i, cp in enumerate(ckpt_paths) if p and cp == p]
         if not hits:

@@ -118,3 +118,24 @@ def test_preview_limit_from_the_front_end_is_validated(widget):
     assert sent[1]["shown"] == 2 and sent[1]["count"] == 4
     widget._on_message(widget, {"type": "preview", "path": "../../etc/passwd"}, [])
     assert "etc/passwd" in widget.error and len(sent) == 2
+
+
+def test_untracked_variables_are_shown_and_previewable(keras, tf, tmp_path):
+    class Blocks(keras.Model):
+        def __init__(self):
+            super().__init__()
+            self.blocks = [keras.layers.Dense(3, name="hidden")]
+            self.out = keras.layers.Dense(1, name="out")
+
+        def call(self, x):
+            return self.out(self.blocks[0](x))
+
+    model = Blocks()
+    model(np.zeros((1, 2), "float32"))
+    prefix = tf.train.Checkpoint(model=model).write(str(tmp_path / "ckpt"))
+    widget = cw.CheckpointWidget(model, prefix)
+    statuses = dict(zip(widget.rows["id"], widget.rows["status"]))
+    untracked = [i for i, s in statuses.items() if s == "untracked"]
+    assert len(untracked) == 2 and widget.header["counts"]["untracked"] == 2
+    png, stats = widget.preview(untracked[0])
+    assert png.startswith(b"\x89PNG") and list(stats["side"]) == ["model"]
