@@ -15,7 +15,7 @@ import re
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from .errors import CheckpointError
+from .errors import CheckpointError, first_line
 from .graph import walk
 
 if TYPE_CHECKING:
@@ -54,7 +54,7 @@ def open_checkpoint(path: Any) -> CheckpointSource:
         graph_bytes = reader.get_tensor(OBJECT_GRAPH_KEY) if OBJECT_GRAPH_KEY in shapes else None
     except Exception as exc:  # TensorFlow raises many types here; the user needs one.
         raise CheckpointError(
-            f"'{prefix}' is not a readable TensorFlow checkpoint ({_first_line(exc)}); "
+            f"'{prefix}' is not a readable TensorFlow checkpoint ({first_line(exc)}); "
             "check that the '.index' and '.data-…' files are complete and belong together."
         ) from None
     return CheckpointSource(prefix, reader, shapes, dtypes, graph_bytes)
@@ -91,7 +91,7 @@ class CheckpointSource:
             return self.reader.get_tensor(key)
         except Exception as exc:
             raise CheckpointError(
-                f"Cannot read '{key}' from '{self.prefix}' ({_first_line(exc)}); "
+                f"Cannot read '{key}' from '{self.prefix}' ({first_line(exc)}); "
                 "the data file may be truncated or missing."
             ) from None
 
@@ -321,8 +321,3 @@ def _check_data_files(prefix: str) -> None:
                     f"Checkpoint '{prefix}' is missing its data shard '{name}'; "
                     f"copy all {total} '.data-…' files next to the '.index' file."
                 )
-
-
-def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip().splitlines()
-    return text[0][:200] if text else type(exc).__name__

@@ -33,3 +33,9 @@ class RestoreError(RuntimeError):
 
 class UndoError(RuntimeError):
     """An undo that cannot be done (already undone)."""
+
+
+def first_line(exc: BaseException) -> str:
+    """The first line of an exception's message (TensorFlow's run on for pages)."""
+    lines = str(exc).strip().splitlines()
+    return lines[0][:200] if lines else type(exc).__name__

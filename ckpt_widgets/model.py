@@ -201,11 +201,6 @@ class ModelGraph:
         return pd.DataFrame(rows, columns=COLUMNS)
 
 
-def variable_by_id(graph: ModelGraph) -> dict[int, Any]:
-    """Every listed model variable keyed by ``id``."""
-    return {id(v): v for v in graph.weights}
-
-
 def _is_optimizer(name: str, obj: Any) -> bool:
     if name == "optimizer":
         return True

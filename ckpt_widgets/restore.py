@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from .codegen import restore_code
-from .errors import RestoreError, UndoError
+from .errors import RestoreError, UndoError, first_line
 from .matching import Rename, match
 from .mirror import build_mirror
 from .plan import Plan, Step, make_plan
@@ -78,7 +78,7 @@ def execute(plan: Plan) -> RestoreReport:
         if isinstance(exc, (KeyboardInterrupt, RestoreError)) or not isinstance(exc, Exception):
             raise
         raise RestoreError(
-            f"Restoring from '{source.prefix}' failed ({_first_line(exc)}); every variable "
+            f"Restoring from '{source.prefix}' failed ({first_line(exc)}); every variable "
             "was put back as it was."
         ) from exc
     code = restore_code(plan, mirror)
@@ -255,8 +255,3 @@ def _human(n: float) -> str:
             return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
         n /= 1024
     return f"{n} B"
-
-
-def _first_line(exc: BaseException) -> str:
-    lines = str(exc).strip().splitlines()
-    return lines[0][:200] if lines else type(exc).__name__
