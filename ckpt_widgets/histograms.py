@@ -350,9 +350,13 @@ def _rows(m: Match, paths: list[str]) -> list[int]:
 
 
 def _path(m: Match, i: int) -> str:
+    """The object path of row ``i``: the model's, an untracked variable's Keras name, or
+    (for an unused row) the checkpoint's."""
     row = m.table.iloc[i]
-    path = row["model_path"] if i < len(m.variables) else None
-    return path if isinstance(path, str) and path else str(row["ckpt_path"])
+    for column in ("model_path", "name") if i < len(m.variables) else ("ckpt_path",):
+        if isinstance(row[column], str) and row[column]:
+            return row[column]
+    return str(row["ckpt_path"])
 
 
 def _read(m: Match, i: int) -> tuple[Any, Any]:

@@ -3,4 +3,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
-exec .venv/bin/jupyter lab --ServerApp.ip=127.0.0.1 notebooks/quickstart.ipynb "$@"
+args=(--ServerApp.ip=127.0.0.1)
+if [ "$(id -u)" = 0 ]; then
+    args+=(--allow-root)  # containers and fresh VMs often log in as root
+fi
+exec .venv/bin/jupyter lab "${args[@]}" notebooks/quickstart.ipynb "$@"
