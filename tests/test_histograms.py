@@ -252,6 +252,24 @@ def test_preview_stats_stop_at_50_variables(tf, keras, tmp_path):
     assert decode(data).shape[:2] == (240, 960)
 
 
+def test_preview_of_an_untracked_variable_by_its_keras_name(tf, keras, tmp_path):
+    class Blocks(keras.Model):
+        def __init__(self):
+            super().__init__()
+            self.blocks = [keras.layers.Dense(3, name="hidden")]  # a list: untracked
+            self.out = keras.layers.Dense(1, name="out")
+
+        def call(self, x):
+            return self.out(self.blocks[0](x))
+
+    model = Blocks()
+    model(np.zeros((1, 2), "float32"))
+    m = cw.match(model, tf.train.Checkpoint(model=model).write(str(tmp_path / "ckpt")))
+    name = m.table.loc[m.table["status"] == "untracked", "name"].iat[0]
+    _, stats = h.preview(m, name)
+    assert stats["path"].tolist() == [name] and stats["side"].tolist() == ["model"]
+
+
 def test_preview_of_a_missing_path(net_match):
     with pytest.raises(KeyError, match="'backbone/nope'"):
         h.preview(net_match, "backbone/nope")
