@@ -14,6 +14,7 @@ import re
 from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 from .checkpoint import CheckpointSource, open_checkpoint
@@ -72,6 +73,11 @@ class Match:
     """The live variable of each model row (the first ``len(variables)`` rows)."""
     candidates: pd.DataFrame = field(repr=False)
     """Placements considered: root, model_root, matched, mismatched."""
+
+    @cached_property
+    def columns(self) -> dict[str, list[Any]]:
+        """:attr:`table` as plain lists per column, for fast row-by-row reading."""
+        return {name: self.table[name].tolist() for name in self.table.columns}
 
     def counts(self) -> dict[str, int]:
         """Number of rows per status (every status present, zero if none)."""

@@ -70,15 +70,15 @@ def make_plan(
 
     if adapt not in ADAPT_MODES:
         raise ValueError(f"adapt={adapt!r} is not one of None, 'overlap', 'zeros'.")
-    table = m.table
+    cols = m.columns
     n = len(m.variables)
-    status = table["status"]
+    status = cols["status"]
     if include is None:
-        chosen = {i for i in range(n) if status.iat[i] == "match"}
+        chosen = {i for i in range(n) if status[i] == "match"}
         if adapt:
-            chosen |= {i for i in range(n) if status.iat[i] == "shape_mismatch"}
+            chosen |= {i for i in range(n) if status[i] == "shape_mismatch"}
         if cast:
-            chosen |= {i for i in range(n) if status.iat[i] == "dtype_mismatch"}
+            chosen |= {i for i in range(n) if status[i] == "dtype_mismatch"}
         explicit = False
     else:
         chosen = select(m, include, "include")
@@ -90,51 +90,51 @@ def make_plan(
     reasons: dict[int, str] = {}
     shape_errors, dtype_errors = [], []
     for i in range(n):
-        label = table["model_path"].iat[i] or table["name"].iat[i]
+        label = cols["model_path"][i] or cols["name"][i]
         if i not in chosen:
-            reasons[i] = "excluded" if i in excluded else _unchosen_reason(table, i)
+            reasons[i] = "excluded" if i in excluded else _unchosen_reason(cols, i)
             continue
-        s = status.iat[i]
+        s = status[i]
         if s in ("missing", "untracked"):
-            reasons[i] = table["reason"].iat[i] or s
+            reasons[i] = cols["reason"][i] or s
             continue
         step = Step(
             row=i,
             variable=m.variables[i],
-            key=table["key"].iat[i],
+            key=cols["key"][i],
             mirror_path=_mirror_path(m, i),
-            node_id=int(table["node_id"].iat[i]),
+            node_id=int(cols["node_id"][i]),
             label=label,
         )
         if s == "shape_mismatch":
             if not adapt:
                 shape_errors.append(i)
                 continue
-            if len(table["model_shape"].iat[i]) != len(table["ckpt_shape"].iat[i]):
+            if len(cols["model_shape"][i]) != len(cols["ckpt_shape"][i]):
                 raise ShapeMismatchError(
                     f"Cannot adapt '{label}': the checkpoint's shape "
-                    f"{table['ckpt_shape'].iat[i]} has another rank than the model's "
-                    f"{table['model_shape'].iat[i]}; exclude it."
+                    f"{cols['ckpt_shape'][i]} has another rank than the model's "
+                    f"{cols['model_shape'][i]}; exclude it."
                 )
             step.adapt = adapt
             step.mirror_path = None
         if s == "dtype_mismatch" or (
-            table["ckpt_dtype"].iat[i] != table["model_dtype"].iat[i] and step.adapt
+            cols["ckpt_dtype"][i] != cols["model_dtype"][i] and step.adapt
         ):
             if not cast:
                 dtype_errors.append(i)
                 continue
-            step.cast = table["model_dtype"].iat[i]
+            step.cast = cols["model_dtype"][i]
             step.mirror_path = None
         steps.append(step)
     if shape_errors:
         raise ShapeMismatchError(
-            _listing(table, shape_errors, "shape does not fit")
+            _listing(cols, shape_errors, "shape does not fit")
             + "; pass adapt='overlap' or adapt='zeros', or exclude them."
         )
     if dtype_errors:
         raise DtypeMismatchError(
-            _listing(table, dtype_errors, "stored dtype differs")
+            _listing(cols, dtype_errors, "stored dtype differs")
             + "; pass cast=True to convert the stored values, or exclude them."
         )
     if optimizer:
@@ -144,10 +144,10 @@ def make_plan(
     skipped = pd.DataFrame(
         [
             {
-                "model_path": table["model_path"].iat[i],
-                "name": table["name"].iat[i],
-                "layer": table["layer"].iat[i],
-                "status": status.iat[i],
+                "model_path": cols["model_path"][i],
+                "name": cols["name"][i],
+                "layer": cols["layer"][i],
+                "status": status[i],
                 "reason": reason,
             }
             for i, reason in reasons.items()
@@ -159,26 +159,26 @@ def make_plan(
 
 def _mirror_path(m: Match, i: int) -> str | None:
     """The checkpoint path along which an object-based restore reaches row ``i``."""
-    table = m.table
-    if m.source.format != "tf2" or int(table["node_id"].iat[i]) < 0:
+    cols = m.columns
+    if m.source.format != "tf2" or int(cols["node_id"][i]) < 0:
         return None
-    if table["paired_by"].iat[i] == "path":
-        return join(m.root, relative(table["model_path"].iat[i], m.model_root))
-    return table["ckpt_path"].iat[i]
+    if cols["paired_by"][i] == "path":
+        return join(m.root, relative(cols["model_path"][i], m.model_root))
+    return cols["ckpt_path"][i]
 
 
-def _unchosen_reason(table: pd.DataFrame, i: int) -> str:
-    s = table["status"].iat[i]
+def _unchosen_reason(cols: dict[str, list[Any]], i: int) -> str:
+    s = cols["status"][i]
     if s == "match":
         return "not selected"
-    return table["reason"].iat[i] or s
+    return cols["reason"][i] or s
 
 
-def _listing(table: pd.DataFrame, rows: list[int], what: str) -> str:
+def _listing(cols: dict[str, list[Any]], rows: list[int], what: str) -> str:
     shown = [
-        f"'{table['model_path'].iat[i] or table['name'].iat[i]}' "
-        f"(model {table['model_shape'].iat[i]} {table['model_dtype'].iat[i]}, "
-        f"checkpoint {table['ckpt_shape'].iat[i]} {table['ckpt_dtype'].iat[i]})"
+        f"'{cols['model_path'][i] or cols['name'][i]}' "
+        f"(model {cols['model_shape'][i]} {cols['model_dtype'][i]}, "
+        f"checkpoint {cols['ckpt_shape'][i]} {cols['ckpt_dtype'][i]})"
         for i in rows[:3]
     ]
     more = f" and {len(rows) - 3} more" if len(rows) > 3 else ""

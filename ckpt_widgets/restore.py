@@ -22,6 +22,12 @@ if TYPE_CHECKING:
     import pandas as pd
 
 
+RESTORED_COLUMNS = [
+    "model_path", "name", "layer", "ckpt_path", "key", "shape", "dtype", "nbytes", "how",
+    "adapted",
+]  # fmt: skip
+
+
 def restore(
     model: Any,
     src_or_path: Any,
@@ -217,36 +223,36 @@ def _restored_table(plan: Plan, mirror: Any) -> pd.DataFrame:
     import pandas as pd
 
     fallback = {id(s) for s in mirror.fallback}
-    table = plan.match.table
+    cols = plan.match.columns
     rows = []
     for s in plan.steps:
-        how = "assign" if id(s) in fallback else "object"
-        adapted = f"{s.adapt}" if s.adapt else ""
-        if s.cast:
-            adapted = (adapted + " " if adapted else "") + f"cast to {s.cast}"
-        base = table.iloc[s.row] if s.row >= 0 else None
+        adapted = " ".join(
+            part for part in (s.adapt or "", f"cast to {s.cast}" if s.cast else "") if part
+        )
         shape = tuple(int(d) for d in s.variable.shape)
+        if s.row >= 0:  # a model variable
+            names = (cols["model_path"][s.row], cols["name"][s.row], cols["layer"][s.row])
+            ckpt_path, dtype = cols["ckpt_path"][s.row], cols["model_dtype"][s.row]
+            nbytes = int(cols["nbytes"][s.row])
+        else:  # optimizer state
+            names = (s.label, s.label, "")
+            ckpt_path, dtype = s.mirror_path, str(s.variable.dtype)
+            nbytes = int(s.variable.numpy().nbytes)
         rows.append(
             {
-                "model_path": base["model_path"] if base is not None else s.label,
-                "name": base["name"] if base is not None else s.label,
-                "layer": base["layer"] if base is not None else "",
-                "ckpt_path": base["ckpt_path"] if base is not None else s.mirror_path,
+                "model_path": names[0],
+                "name": names[1],
+                "layer": names[2],
+                "ckpt_path": ckpt_path,
                 "key": s.key,
                 "shape": shape,
-                "dtype": base["model_dtype"] if base is not None else str(s.variable.dtype),
-                "nbytes": int(s.variable.numpy().nbytes) if base is None else int(base["nbytes"]),
-                "how": how,
+                "dtype": dtype,
+                "nbytes": nbytes,
+                "how": "assign" if id(s) in fallback else "object",
                 "adapted": adapted,
             }
         )
-    return pd.DataFrame(
-        rows,
-        columns=[
-            "model_path", "name", "layer", "ckpt_path", "key", "shape", "dtype", "nbytes",
-            "how", "adapted",
-        ],
-    )  # fmt: skip
+    return pd.DataFrame(rows, columns=RESTORED_COLUMNS)
 
 
 def _human(n: float) -> str:

@@ -53,18 +53,18 @@ def _rows_for(m: Match, entry: Any, names: list[set[str]]) -> set[int]:
 
 
 def _names_per_row(m: Match) -> list[set[str]]:
-    table = m.table
+    cols = m.columns
     out = []
     for i in range(len(m.variables)):
         names: set[str] = set()
-        for value in (table["model_path"].iat[i], table["name"].iat[i]):
+        for value in (cols["model_path"][i], cols["name"][i]):
             if value:
                 parts = value.split("/")
                 names.update("/".join(parts[: k + 1]) for k in range(len(parts)))
-        keras_parts = (table["name"].iat[i] or "").split("/")[:-1]
+        keras_parts = (cols["name"][i] or "").split("/")[:-1]
         names.update(keras_parts)
-        if table["layer"].iat[i]:
-            names.add(table["layer"].iat[i])
+        if cols["layer"][i]:
+            names.add(cols["layer"][i])
         out.append(names)
     return out
 

@@ -30,7 +30,7 @@ def model_tree(m: Match) -> pd.DataFrame:
     """
     import pandas as pd
 
-    table = m.table.iloc[: len(m.variables)]
+    cols = m.columns
     graph = m.graph
     is_layer: dict[str, bool] = {}
 
@@ -56,8 +56,8 @@ def model_tree(m: Match) -> pd.DataFrame:
 
     modules: dict[str, dict[str, Any]] = {}
     variables: list[dict[str, Any]] = []
-    for i in range(len(table)):
-        row = table.iloc[i]
+    for i in range(len(m.variables)):
+        row = {name: values[i] for name, values in cols.items()}
         path, name = row["model_path"], row["name"]
         parent = enclosing_layer(path) if path else ""
         node = parent
