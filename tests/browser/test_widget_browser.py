@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+import shutil
 from pathlib import Path
 
 import pytest
@@ -63,6 +65,9 @@ def test_tick_restore_check_kernel_undo(demo, page):
     code = widget.get_by_test_id("restore-code")
     expect(code).to_contain_text("backbone=model.backbone")
     expect(code).to_contain_text("expect_partial()")
+    copy = widget.get_by_test_id("copy-code")
+    copy.click()
+    expect(copy).to_have_text(re.compile("Copied|Selected"))
 
     widget.get_by_test_id("undo-button").click()
     expect(widget.get_by_test_id("restore-result")).to_contain_text("Undone")
@@ -123,3 +128,15 @@ def test_keyboard_ticks_and_expands(demo, page):
     expect(row(widget, "backbone/_functional/_operations/1")).to_have_count(0)
     page.keyboard.press("Enter")  # expand again
     expect(row(widget, "backbone/_functional/_operations/1")).to_have_count(1)
+
+
+def test_quickstart_notebook_in_the_browser(jupyter_server, page):
+    notebook = DOCS.parent / "notebooks" / "quickstart.ipynb"
+    shutil.copy(notebook, jupyter_server.root_dir / "quickstart.ipynb")
+    open_notebook(page, jupyter_server, "quickstart.ipynb")
+    run_all_cells(page, timeout=180)
+    widget = page.get_by_test_id("ckpt-widget")
+    expect(row(widget, "backbone")).to_have_attribute("data-status", "match")
+    row(widget, "backbone").locator("input[type=checkbox]").check()
+    widget.get_by_test_id("restore-button").click()
+    expect(widget.get_by_test_id("restore-result")).to_contain_text("Restored 8 variables")
