@@ -16,6 +16,7 @@ from .errors import RestoreError, UndoError, first_line
 from .matching import Rename, match
 from .mirror import build_mirror
 from .plan import Plan, Step, make_plan
+from .snapshot import Snapshot, Where
 
 if TYPE_CHECKING:
     import numpy as np
@@ -40,11 +41,14 @@ def restore(
     *,
     cast: bool = False,
     optimizer: bool = False,
+    undo: bool | Where = True,
 ) -> RestoreReport:
     """Restore part of a checkpoint into ``model``; see DESIGN.md for every argument.
 
     ``cast=True`` converts stored values of another dtype; ``optimizer=True`` also
-    restores the optimizer's own state (its step count and slots). Raises a ``ValueError``
+    restores the optimizer's own state (its step count and slots). ``undo="disk"`` keeps
+    the old values in a temporary folder instead of memory, ``undo=False`` drops them
+    after the restore (see :func:`execute`). Raises a ``ValueError``
     subclass for a bad selection and :class:`RestoreError` if the restore itself failed;
     in both cases every model variable keeps the value it had.
     """
@@ -55,47 +59,50 @@ def restore(
     else:
         m = match(model, src_or_path, root=root, rename=rename, align=align)
     plan = make_plan(m, include, exclude, adapt=adapt, cast=cast, optimizer=optimizer)
-    return execute(plan)
+    return execute(plan, undo=undo)
 
 
-def execute(plan: Plan) -> RestoreReport:
-    """Carry out ``plan`` transactionally and return its report."""
+def execute(plan: Plan, undo: bool | Where = True) -> RestoreReport:
+    """Carry out ``plan`` transactionally and return its report.
+
+    ``undo``: ``True`` / ``"memory"`` keeps the old values in memory for ``undo()``,
+    ``"disk"`` keeps them in a temporary folder, ``False`` drops them once the restore
+    has been verified (they are kept during the restore, for the rollback).
+    """
+    where: Where = "disk" if undo == "disk" else "memory"
     mirror = build_mirror(plan)
     fallback_ids = {id(s) for s in mirror.fallback}
     object_steps = [s for s in plan.steps if id(s) not in fallback_ids]
     touched = {id(s.variable): s.variable for s in plan.steps}
     guarded = {id(v): v for v in mirror.guarded if id(v) not in touched}
-    before = {key: v.numpy() for key, v in {**touched, **guarded}.items()}
+    before = Snapshot({**touched, **guarded}, where)
     source = plan.source
     try:
         if object_steps:
             status = mirror.to_checkpoint().read(source.prefix)
             status.expect_partial()
-        expected: dict[int, np.ndarray] = {}
         for step in mirror.fallback:
-            value = _stored_value(plan, step, before[id(step.variable)])
-            expected[id(step.variable)] = value
-            step.variable.assign(value)
-        for step in object_steps:
-            expected[id(step.variable)] = source.read(step.key)
-        _verify(plan.steps, expected, guarded, before)
+            step.variable.assign(_stored_value(plan, step, before.value(id(step.variable))))
+        _verify(plan, before, guarded)
     except BaseException as exc:
-        _put_back(touched, before)
+        before.put_back()
+        before.discard()
         if isinstance(exc, (KeyboardInterrupt, RestoreError)) or not isinstance(exc, Exception):
             raise
         raise RestoreError(
             f"Restoring from '{source.prefix}' failed ({first_line(exc)}); every variable "
             "was put back as it was."
         ) from exc
-    code = restore_code(plan, mirror)
-    snapshot = {key: before[key] for key in touched}
+    if undo is False:
+        before.discard()
+    else:
+        before.keep_only(touched)
     return RestoreReport(
         restored=_restored_table(plan, mirror),
         skipped=plan.skipped,
-        code=code,
+        code=restore_code(plan, mirror),
         source=source.prefix,
-        _variables=touched,
-        _snapshot=snapshot,
+        _snapshot=before if undo is not False else None,
         _plan=plan,
     )
 
@@ -109,9 +116,9 @@ class RestoreReport:
     code: str
     """Plain TensorFlow doing the same restore; expects ``tf`` and ``model`` in scope."""
     source: str
-    _variables: dict[int, Any] = field(repr=False)
-    _snapshot: dict[int, np.ndarray] | None = field(repr=False)
+    _snapshot: Snapshot | None = field(repr=False)
     _plan: Plan | None = field(repr=False, default=None)
+    _undone: bool = field(repr=False, default=False)
 
     @property
     def nbytes(self) -> int:
@@ -121,7 +128,7 @@ class RestoreReport:
     @property
     def undone(self) -> bool:
         """Whether :meth:`undo` has run."""
-        return self._snapshot is None
+        return self._undone
 
     def undo(self, force: bool = False) -> None:
         """Put back the values the restored variables had before the restore.
@@ -130,8 +137,10 @@ class RestoreReport:
         refuses with :class:`UndoError` and changes nothing; ``force=True`` puts the
         pre-restore values back anyway, discarding those changes.
         """
-        if self._snapshot is None:
+        if self._undone:
             raise UndoError("This restore was already undone.")
+        if self._snapshot is None:
+            raise UndoError("This restore kept no old values (undo=False): nothing to undo.")
         if not force and self._plan is not None:
             changed = self._changed_since_restore()
             if changed:
@@ -140,8 +149,10 @@ class RestoreReport:
                     f"'{changed[0]}'): the model was trained or edited; undo(force=True) "
                     "puts back the pre-restore values anyway and discards those changes."
                 )
-        _put_back(self._variables, self._snapshot)
+        self._snapshot.put_back()
+        self._snapshot.discard()
         self._snapshot = None
+        self._undone = True
 
     def _changed_since_restore(self) -> list[str]:
         """Labels of restored variables whose value is no longer the restored one."""
@@ -149,7 +160,7 @@ class RestoreReport:
         assert plan is not None and snapshot is not None
         changed = []
         for step in plan.steps:
-            restored = _stored_value(plan, step, snapshot[id(step.variable)])
+            restored = _stored_value(plan, step, snapshot.value(id(step.variable)))
             if not _same(step.variable.numpy(), restored):
                 changed.append(step.label)
         return changed
@@ -183,19 +194,25 @@ def _stored_value(plan: Plan, step: Step, before: np.ndarray) -> np.ndarray:
     return value
 
 
-def _verify(
-    steps: list[Step],
-    expected: dict[int, np.ndarray],
-    guarded: dict[int, Any],
-    before: dict[int, np.ndarray],
-) -> None:
-    wrong = [s.label for s in steps if not _same(s.variable.numpy(), expected[id(s.variable)])]
+def _verify(plan: Plan, before: Snapshot, guarded: dict[int, Any]) -> None:
+    """Each step's variable holds its stored value; each guarded one is unchanged.
+
+    One stored tensor is read at a time, so verifying costs no more memory than the
+    largest variable.
+    """
+    wrong = [
+        step.label
+        for step in plan.steps
+        if not _same(
+            step.variable.numpy(), _stored_value(plan, step, before.value(id(step.variable)))
+        )
+    ]
     if wrong:
         raise RestoreError(
             f"{len(wrong)} variable(s) did not receive the stored values (e.g. '{wrong[0]}'); "
             "every variable was put back as it was. Is the model fully built?"
         )
-    changed = [key for key, v in guarded.items() if not _same(v.numpy(), before[key])]
+    changed = [k for k, v in guarded.items() if not _same(v.numpy(), before.value(k))]
     if changed:
         raise RestoreError(
             f"{len(changed)} unselected variable(s) changed during the restore; every "
@@ -211,12 +228,6 @@ def _same(a: np.ndarray, b: np.ndarray) -> bool:
     if a.shape != b.shape or a.dtype != b.dtype:
         return False
     return bool(np.array_equal(a.reshape(-1).view(np.uint8), b.reshape(-1).view(np.uint8)))
-
-
-def _put_back(variables: dict[int, Any], values: dict[int, np.ndarray]) -> None:
-    for key, value in values.items():
-        if key in variables:
-            variables[key].assign(value)
 
 
 def _restored_table(plan: Plan, mirror: Any) -> pd.DataFrame:

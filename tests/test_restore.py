@@ -266,3 +266,43 @@ def test_undo_of_an_adapted_restore_checks_the_adapted_values(net_ckpt):
     cw.restore(model, prefix, include="head", adapt="overlap").undo()  # no false alarm
     for v, old in zip(model.weights, before):
         assert_same(v.numpy(), old)
+
+
+def test_undo_snapshot_on_disk(net_ckpt):
+    prefix, _ = net_ckpt
+    model = models.net(seed=48)
+    before = models.values(model)
+    report = cw.restore(model, prefix, undo="disk")
+    folder = report._snapshot._folder
+    assert folder.is_dir() and len(list(folder.glob("*.npy"))) == len(model.weights)
+    report.undo()
+    for v, old in zip(model.weights, before):
+        assert_same(v.numpy(), old)
+    assert not folder.exists()
+
+
+def test_undo_off_keeps_no_values(net_ckpt):
+    prefix, saved = net_ckpt
+    model = models.net(seed=49)
+    report = cw.restore(model, prefix, undo=False)
+    assert report._snapshot is None
+    with pytest.raises(cw.UndoError, match="undo=False"):
+        report.undo()
+    for v, s in zip(model.weights, saved.weights):
+        assert_same(v.numpy(), s.numpy())
+
+
+def test_failure_with_a_disk_snapshot_rolls_back(net_ckpt, monkeypatch):
+    prefix, _ = net_ckpt
+    model = models.net(seed=50)
+    before = models.values(model)
+    restore_module = sys.modules["ckpt_widgets.restore"]
+
+    def broken(*args):
+        raise OSError("disk went away")
+
+    monkeypatch.setattr(restore_module, "_verify", broken)
+    with pytest.raises(cw.RestoreError):
+        cw.restore(model, prefix, undo="disk")
+    for v, old in zip(model.weights, before):
+        assert_same(v.numpy(), old)
