@@ -48,7 +48,9 @@ def open_checkpoint(path: Any) -> CheckpointSource:
     import tensorflow as tf
 
     try:
-        reader = tf.train.load_checkpoint(prefix)
+        # Not tf.train.load_checkpoint: it first asks whether the prefix is a directory,
+        # which some file systems (ram://) wrongly answer yes to.
+        reader = tf.compat.v1.train.NewCheckpointReader(prefix)
         shapes = reader.get_variable_to_shape_map()
         dtypes = reader.get_variable_to_dtype_map()
         graph_bytes = reader.get_tensor(OBJECT_GRAPH_KEY) if OBJECT_GRAPH_KEY in shapes else None

@@ -53,7 +53,7 @@ def test_read_by_path_alias_or_key(net_ckpt):
 def test_listing_reads_no_tensor_values(net_ckpt, tf, monkeypatch):
     prefix, _ = net_ckpt
     reads: list[str] = []
-    real_load = tf.train.load_checkpoint
+    real_load = tf.compat.v1.train.NewCheckpointReader
 
     class CountingReader:
         def __init__(self, reader):
@@ -66,7 +66,9 @@ def test_listing_reads_no_tensor_values(net_ckpt, tf, monkeypatch):
         def __getattr__(self, name):
             return getattr(self._reader, name)
 
-    monkeypatch.setattr(tf.train, "load_checkpoint", lambda p: CountingReader(real_load(p)))
+    monkeypatch.setattr(
+        tf.compat.v1.train, "NewCheckpointReader", lambda p: CountingReader(real_load(p))
+    )
     src = cw.open_checkpoint(prefix)
     assert len(src.variables) > 0
     assert reads == ["_CHECKPOINTABLE_OBJECT_GRAPH"]  # the graph only, no variable

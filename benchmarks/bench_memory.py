@@ -1,0 +1,109 @@
+"""Peak extra memory of a partial restore (about 10% of ResNet50's bytes), per undo mode.
+
+    .venv/bin/python benchmarks/bench_memory.py
+
+Each measure runs in a fresh process: build the model, match, then sample the resident
+set size every millisecond during one restore. Printed against the selected bytes, and
+against the same subset restored by plain TensorFlow (a nested tf.train.Checkpoint).
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import tempfile
+import threading
+import time
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+
+def peak_extra_rss(fn) -> int:
+    import psutil
+
+    process = psutil.Process()
+    base = process.memory_info().rss
+    peak = base
+    done = threading.Event()
+
+    def sample():
+        nonlocal peak
+        while not done.is_set():
+            peak = max(peak, process.memory_info().rss)
+            time.sleep(0.001)
+
+    thread = threading.Thread(target=sample)
+    thread.start()
+    try:
+        fn()
+    finally:
+        done.set()
+        thread.join()
+    return max(0, max(peak, process.memory_info().rss) - base)
+
+
+def subset_of(model):
+    layers = [layer for layer in model.layers if layer.weights]
+    total = sum(v.numpy().nbytes for v in model.weights)
+    chosen, nbytes = [], 0
+    for layer in layers[::-1]:
+        size = sum(v.numpy().nbytes for v in layer.weights)
+        if nbytes + size <= 0.1 * total:
+            chosen.append(layer)
+            nbytes += size
+    return chosen, nbytes
+
+
+def measure(prefix: str, mode: str, queue) -> None:
+    import gc
+
+    import keras
+    import tensorflow as tf
+
+    import ckpt_widgets as cw
+
+    model = keras.applications.ResNet50(weights=None)
+    layers, nbytes = subset_of(model)
+    m = cw.match(model, prefix)
+    gc.collect()
+    if mode == "plain TF (no undo, no check)":
+
+        def run():
+            node = tf.train.Checkpoint(
+                model=tf.train.Checkpoint(
+                    _operations=tf.train.Checkpoint(
+                        **{str(model._operations.index(layer)): layer for layer in layers}
+                    )
+                )
+            )
+            node.read(prefix).expect_partial()
+    else:
+        undo = {"undo in memory": True, "undo on disk": "disk", "undo off": False}[mode]
+
+        def run():
+            run.report = cw.restore(model, m, include=layers, undo=undo)
+
+    queue.put((mode, nbytes, peak_extra_rss(run)))
+
+
+def main() -> None:
+    import keras
+    import tensorflow as tf
+
+    directory = tempfile.mkdtemp(prefix="ckpt-bench-mem-")
+    saved = keras.applications.ResNet50(weights=None)
+    prefix = tf.train.Checkpoint(model=saved).write(os.path.join(directory, "ckpt"))
+    context = multiprocessing.get_context("spawn")
+    queue = context.Queue()
+    modes = ["plain TF (no undo, no check)", "undo in memory", "undo on disk", "undo off"]
+    print(f"{'restore of ~10% of ResNet50':32} {'selected':>10} {'peak extra RSS':>15} {'ratio':>6}")
+    for mode in modes:
+        process = context.Process(target=measure, args=(prefix, mode, queue))
+        process.start()
+        name, nbytes, extra = queue.get()
+        process.join()
+        print(f"{name:32} {nbytes / 2**20:8.1f}MB {extra / 2**20:13.1f}MB {extra / nbytes:5.2f}x")
+
+
+if __name__ == "__main__":
+    main()
