@@ -10,6 +10,7 @@ the optimizer. TF1 name-based checkpoints have no graph: their keys are the name
 from __future__ import annotations
 
 import difflib
+import math
 import os
 import re
 from dataclasses import dataclass, field
@@ -20,7 +21,6 @@ from .graph import walk
 
 if TYPE_CHECKING:
     import numpy as np
-    import pandas as pd
 
 OBJECT_GRAPH_KEY = "_CHECKPOINTABLE_OBJECT_GRAPH"
 VARIABLE_VALUE = "VARIABLE_VALUE"
@@ -52,7 +52,7 @@ def open_checkpoint(path: Any) -> CheckpointSource:
         # which some file systems (ram://) wrongly answer yes to.
         reader = tf.compat.v1.train.NewCheckpointReader(prefix)
         shapes = reader.get_variable_to_shape_map()
-        dtypes = reader.get_variable_to_dtype_map()
+        dtypes = _dtypes(reader)
         graph_bytes = reader.get_tensor(OBJECT_GRAPH_KEY) if OBJECT_GRAPH_KEY in shapes else None
     except Exception as exc:  # TensorFlow raises many types here; the user needs one.
         raise CheckpointError(
@@ -69,10 +69,13 @@ class CheckpointSource:
     prefix: str
     reader: Any = field(repr=False)
     _shapes: dict[str, list[int]] = field(repr=False)
-    _dtypes: dict[str, Any] = field(repr=False)
+    _dtypes: dict[str, tuple[str, int]] = field(repr=False)
+    """Dtype name and item size per key."""
     _graph_bytes: bytes | None = field(repr=False, default=None)
 
     def __post_init__(self) -> None:
+        import pandas as pd
+
         self._shapes.pop(OBJECT_GRAPH_KEY, None)
         self.format = "tf2" if self._graph_bytes is not None else "tf1"
         self.children: list[dict[str, int]] = []
@@ -80,9 +83,10 @@ class CheckpointSource:
         if self._graph_bytes is not None:
             self._parse_graph(self._graph_bytes)
         self._graph_bytes = None
-        self.variables = self._variable_table()
-        self._key_of_path = dict(zip(self.variables["path"], self.variables["key"]))
-        self._row_of_node = {int(n): i for i, n in enumerate(self.variables["node_id"]) if n >= 0}
+        columns = self._variable_columns()
+        self.variables = pd.DataFrame(columns, columns=COLUMNS)
+        self._key_of_path = dict(zip(columns["path"], columns["key"]))
+        self._row_of_node = {n: i for i, n in enumerate(columns["node_id"]) if n >= 0}
 
     # -- public ---------------------------------------------------------------------
 
@@ -176,20 +180,23 @@ class CheckpointSource:
         count = len(proto.nodes)
         slots: list[tuple[int, int, int, str]] = []
         for index, node in enumerate(proto.nodes):
-            edges = {}
-            for child in node.children:
-                if not 0 <= child.node_id < count:
-                    raise CheckpointError(
-                        f"The object graph of '{self.prefix}' is corrupt (edge "
-                        f"'{child.local_name}' points to node {child.node_id} of {count})."
-                    )
-                edges[child.local_name] = child.node_id
+            edges = {child.local_name: child.node_id for child in node.children}
+            if edges and not 0 <= min(edges.values()) <= max(edges.values()) < count:
+                name, target = next((k, v) for k, v in edges.items() if not 0 <= v < count)
+                raise CheckpointError(
+                    f"The object graph of '{self.prefix}' is corrupt (edge "
+                    f"'{name}' points to node {target} of {count})."
+                )
             self.children.append(edges)
-            self.attributes.append({a.name: a.checkpoint_key for a in node.attributes})
-            slots.extend(
-                (index, s.original_variable_node_id, s.slot_variable_node_id, s.slot_name)
-                for s in node.slot_variables
+            attributes = node.attributes
+            self.attributes.append(
+                {a.name: a.checkpoint_key for a in attributes} if attributes else {}
             )
+            if node.slot_variables:
+                slots.extend(
+                    (index, s.original_variable_node_id, s.slot_variable_node_id, s.slot_name)
+                    for s in node.slot_variables
+                )
         if not count:
             raise CheckpointError(f"The object graph of '{self.prefix}' is empty.")
         optimizers = {
@@ -211,11 +218,8 @@ class CheckpointSource:
                 self._deferred.add(slot)
         self._descendants_cache: dict[int, frozenset[int]] = {}
 
-    def _variable_table(self) -> pd.DataFrame:
-        import pandas as pd
-
-        rows: dict[str, list[Any]] = {c: [] for c in COLUMNS}
-        listed: set[str] = set()
+    def _variable_columns(self) -> dict[str, list[Any]]:
+        listed: list[tuple[str, str, str, int]] = []  # path, key, group, node
         if self.format == "tf2":
             for node, path in self._node_paths.items():
                 key = self.attributes[node].get(VARIABLE_VALUE)
@@ -227,10 +231,10 @@ class CheckpointSource:
                     group = "other"
                 else:
                     group = "model"
-                self._append(rows, path, key, group, node)
-                listed.add(key)
+                listed.append((path, key, group, node))
+        seen = {key for _, key, _, _ in listed}
         for key in sorted(self._shapes):
-            if key in listed or key.endswith("/.ATTRIBUTES/OBJECT_CONFIG_JSON"):
+            if key in seen or key.endswith("/.ATTRIBUTES/OBJECT_CONFIG_JSON"):
                 continue
             if self.format == "tf2":
                 group = "other"
@@ -240,23 +244,20 @@ class CheckpointSource:
                 group = "other"
             else:
                 group = "model"
-            self._append(rows, key, key, group, -1)
-        return pd.DataFrame(rows, columns=COLUMNS)
-
-    def _append(self, rows: dict[str, list[Any]], path: str, key: str, group: str, node: int):
-        shape = tuple(int(d) for d in self._shapes[key])
-        dtype = self._dtypes[key]
-        size = 1
-        for d in shape:
-            size *= d
-        rows["path"].append(path)
-        rows["key"].append(key)
-        rows["shape"].append(shape)
-        rows["dtype"].append(dtype.name)
-        rows["size"].append(size)
-        rows["nbytes"].append(size * (dtype.size if dtype.size else 0))
-        rows["group"].append(group)
-        rows["node_id"].append(node)
+            listed.append((key, key, group, -1))
+        shapes = [tuple(self._shapes[key]) for _, key, _, _ in listed]
+        sizes = [math.prod(shape) for shape in shapes]
+        dtypes = [self._dtypes[key] for _, key, _, _ in listed]
+        return {
+            "path": [row[0] for row in listed],
+            "key": [row[1] for row in listed],
+            "shape": shapes,
+            "dtype": [name for name, _ in dtypes],
+            "size": sizes,
+            "nbytes": [size * item for size, (_, item) in zip(sizes, dtypes)],
+            "group": [row[2] for row in listed],
+            "node_id": [row[3] for row in listed],
+        }
 
 
 # -- locating files ---------------------------------------------------------------------
@@ -302,6 +303,22 @@ def _find_prefix(path: str) -> str:
     raise FileNotFoundError(
         f"No checkpoint at '{path}': neither '{path}.index' nor a directory of that name exists."
     )
+
+
+def _dtypes(reader: Any) -> dict[str, tuple[str, int]]:
+    """Dtype name and item size per key, without a ``tf.DType`` object per variable."""
+    import tensorflow as tf
+
+    raw = getattr(reader, "_GetVariableToDataTypeMap", None)
+    enums = raw() if raw is not None else reader.get_variable_to_dtype_map()
+    known: dict[Any, tuple[str, int]] = {}
+    out = {}
+    for key, enum in enums.items():
+        if enum not in known:
+            dtype = tf.dtypes.as_dtype(enum)
+            known[enum] = (dtype.name, dtype.size or 0)
+        out[key] = known[enum]
+    return out
 
 
 def _check_data_files(prefix: str) -> None:

@@ -208,7 +208,10 @@ class _Matcher:
                 while k < min(len(lparts), len(cparts)) and lparts[-1 - k] == cparts[-1 - k]:
                     k += 1
                 found["/".join(cparts[: len(cparts) - k]), "/".join(lparts[: len(lparts) - k])] += 1
-        return [pair for pair, _ in found.most_common(12)]
+        ranked = found.most_common(12)
+        # Placements that explain under half as many sampled variables as the best one
+        # cannot win; scoring each costs a pass over every variable.
+        return [pair for pair, hits in ranked if 2 * hits >= ranked[0][1]]
 
     def _default_root(self) -> str:
         edges = self.source.children[0] if self.source.format == "tf2" else {}

@@ -65,9 +65,12 @@ class ModelGraph:
 
         def children(node: int):
             obj = objects[node]
+            if _is_variable(obj):  # leaves of the object graph: skip the lookup
+                edges[node] = []
+                return []
             try:
-                items = list(tf.train.TrackableView(obj).children(obj).items())
-            except Exception:
+                items = list(tf.train.TrackableView.children(obj).items())
+            except Exception:  # not trackable: no children
                 items = []
             edges[node] = items
             for _, child in items:
@@ -199,6 +202,20 @@ class ModelGraph:
             rows["trainable"].append(bool(getattr(v, "trainable", True)))
             rows["reason"].append(reason)
         return pd.DataFrame(rows, columns=COLUMNS)
+
+
+def _is_variable(obj: Any) -> bool:
+    """A tf.Variable or Keras variable: a leaf of TensorFlow's object graph."""
+    import tensorflow as tf
+
+    if isinstance(obj, tf.Variable):
+        return True
+    try:
+        import keras
+
+        return isinstance(obj, keras.Variable)
+    except Exception:  # keras missing
+        return False
 
 
 def _is_optimizer(name: str, obj: Any) -> bool:

@@ -166,3 +166,21 @@ def test_a_plain_file_is_not_a_prefix(tmp_path):
     (tmp_path / "notes.txt").write_text("hello")
     with pytest.raises(cw.CheckpointError, match="not a TensorFlow checkpoint prefix"):
         cw.open_checkpoint(tmp_path / "notes.txt")
+
+
+def test_object_graph_with_an_edge_out_of_range(tf, tmp_path):
+    from tensorflow.core.protobuf.trackable_object_graph_pb2 import TrackableObjectGraph
+
+    graph = TrackableObjectGraph()
+    root = graph.nodes.add()
+    child = root.children.add()
+    child.local_name, child.node_id = "model", 5
+    prefix = str(tmp_path / "crafted")
+    tf.raw_ops.SaveV2(
+        prefix=prefix,
+        tensor_names=["_CHECKPOINTABLE_OBJECT_GRAPH"],
+        shape_and_slices=[""],
+        tensors=[tf.constant(graph.SerializeToString())],
+    )
+    with pytest.raises(cw.CheckpointError, match="edge 'model' points to node 5 of 1"):
+        cw.open_checkpoint(prefix)
