@@ -65,6 +65,12 @@ def main() -> None:
             chosen += nbytes
 
     share = f"{100 * chosen / total:.0f}%"
+
+    def plain_subset_restore():
+        operations = {str(model._operations.index(layer)): layer for layer in subset}
+        node = tf.train.Checkpoint(_operations=tf.train.Checkpoint(**operations))
+        tf.train.Checkpoint(model=node).read(prefix).expect_partial()
+
     rows = [
         ("open_checkpoint().variables", lambda: cw.open_checkpoint(prefix).variables,
          "list_variables + parse graph", list_baseline),
@@ -74,6 +80,10 @@ def main() -> None:
          "Checkpoint(model=).read() all", plain_full_restore),
         (f"restore() {share} of bytes", lambda: cw.restore(model, m, include=subset),
          "Checkpoint(model=).read() all", plain_full_restore),
+        (f"restore() {share} of bytes", lambda: cw.restore(model, m, include=subset),
+         f"nested Checkpoint, same {share}", plain_subset_restore),
+        (f"restore() {share}, undo=False", lambda: cw.restore(model, m, include=subset, undo=False),
+         f"nested Checkpoint, same {share}", plain_subset_restore),
     ]  # fmt: skip
     print(f"{'measure':34} {'ours':>9} {'baseline':34} {'plain TF':>9} {'ratio':>7}")
     for name, ours, base_name, base in rows:
