@@ -12,6 +12,7 @@ from .checkpoint import CheckpointSource, open_checkpoint
 from .errors import (
     CheckpointError,
     DtypeMismatchError,
+    NonFiniteValuesWarning,
     NothingToRestoreError,
     RestoreError,
     SelectionError,
@@ -35,6 +36,7 @@ __all__ = [
     "CheckpointWidget",
     "DtypeMismatchError",
     "Match",
+    "NonFiniteValuesWarning",
     "NothingToRestoreError",
     "RestoreError",
     "RestoreReport",

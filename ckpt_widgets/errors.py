@@ -32,7 +32,11 @@ class RestoreError(RuntimeError):
 
 
 class UndoError(RuntimeError):
-    """An undo that cannot be done (already undone)."""
+    """An undo that cannot be done (already undone, or the values changed since)."""
+
+
+class NonFiniteValuesWarning(UserWarning):
+    """A restore brought NaN or Inf values from the checkpoint into the model."""
 
 
 def first_line(exc: BaseException) -> str:

@@ -8,11 +8,12 @@ guarded variable must be unchanged, or the restore is rolled back and fails.
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from .codegen import restore_code
-from .errors import RestoreError, UndoError, first_line
+from .errors import NonFiniteValuesWarning, RestoreError, UndoError, first_line
 from .matching import Rename, match
 from .mirror import build_mirror
 from .plan import Plan, Step, make_plan
@@ -200,13 +201,15 @@ def _verify(plan: Plan, before: Snapshot, guarded: dict[int, Any]) -> None:
     One stored tensor is read at a time, so verifying costs no more memory than the
     largest variable.
     """
-    wrong = [
-        step.label
-        for step in plan.steps
-        if not _same(
-            step.variable.numpy(), _stored_value(plan, step, before.value(id(step.variable)))
-        )
-    ]
+    import numpy as np
+
+    wrong, not_finite = [], []
+    for step in plan.steps:
+        value = step.variable.numpy()
+        if not _same(value, _stored_value(plan, step, before.value(id(step.variable)))):
+            wrong.append(step.label)
+        elif value.dtype.kind == "f" and not np.isfinite(value).all():
+            not_finite.append(step.label)
     if wrong:
         raise RestoreError(
             f"{len(wrong)} variable(s) did not receive the stored values (e.g. '{wrong[0]}'); "
@@ -217,6 +220,13 @@ def _verify(plan: Plan, before: Snapshot, guarded: dict[int, Any]) -> None:
         raise RestoreError(
             f"{len(changed)} unselected variable(s) changed during the restore; every "
             "variable was put back as it was."
+        )
+    if not_finite:
+        warnings.warn(
+            f"{len(not_finite)} restored variable(s) hold NaN or Inf values from the "
+            f"checkpoint (e.g. '{not_finite[0]}'); report.undo() puts the old ones back.",
+            NonFiniteValuesWarning,
+            stacklevel=4,
         )
 
 

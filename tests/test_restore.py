@@ -306,3 +306,36 @@ def test_failure_with_a_disk_snapshot_rolls_back(net_ckpt, monkeypatch):
         cw.restore(model, prefix, undo="disk")
     for v, old in zip(model.weights, before):
         assert_same(v.numpy(), old)
+
+
+def test_float16_checkpoint_needs_cast(tf, keras, tmp_path):
+    half = models.net(seed=51)
+    stored = tf.train.Checkpoint(
+        model=tf.train.Checkpoint(
+            head=tf.train.Checkpoint(bias=tf.Variable(half.head.bias.numpy().astype("float16") + 1))
+        )
+    )
+    prefix = stored.write(str(tmp_path / "ckpt"))
+    model = models.net(seed=52)
+    before = models.values(model)
+    with pytest.raises(cw.DtypeMismatchError, match="cast=True"):
+        cw.restore(model, prefix, include="head", rename={"model/head/bias": "head/bias"})
+    for v, old in zip(model.weights, before):
+        assert_same(v.numpy(), old)
+    report = cw.restore(
+        model, prefix, include="head/bias", rename={"model/head/bias": "head/bias"}, cast=True
+    )
+    expected = cw.open_checkpoint(prefix).read("model/head/bias").astype("float32")
+    assert_same(model.head.bias.numpy(), expected)
+    assert report.restored["adapted"].tolist() == ["cast to float32"]
+
+
+def test_nan_values_restore_with_a_warning(tf, tmp_path):
+    saved = models.net(seed=53)
+    saved.head.bias.assign([np.nan, np.inf, 0.0])
+    prefix = tf.train.Checkpoint(model=saved).write(str(tmp_path / "ckpt"))
+    model = models.net(seed=54)
+    with pytest.warns(cw.NonFiniteValuesWarning, match="'head/bias'"):
+        report = cw.restore(model, prefix, include="head")
+    assert_same(model.head.bias.numpy(), saved.head.bias.numpy())  # NaN bits included
+    report.undo()
