@@ -64,6 +64,10 @@ class CheckpointWidget(anywidget.AnyWidget):
         """Undo the last restore (the Undo button; "Undo anyway" passes ``force=True``)."""
         self._run(lambda: self._undo(force))
 
+    def refresh(self) -> None:
+        """Match again (after the model or the file changed), keeping the root."""
+        self._run(lambda: self._set_match(match(self.model, self.source, root=self.match.root)))
+
     def set_root(self, root: str) -> None:
         """Match again with the model placed at ``root`` in the checkpoint."""
         self._run(lambda: self._set_match(match(self.model, self.source, root=root)))
@@ -113,7 +117,19 @@ class CheckpointWidget(anywidget.AnyWidget):
         self.ckpt_rows = _columns(checkpoint_tree(m))
         self.selected = []
 
+    def _check_fresh(self) -> None:
+        """Refuse to act on a model that changed since the tree was drawn."""
+        current = {id(v) for v in getattr(self.model, "weights", [])}
+        known = {id(v) for v in self.match.variables}
+        if current != known:
+            added, removed = len(current - known), len(known - current)
+            raise ValueError(
+                f"The model changed since this widget was drawn ({added} variables added, "
+                f"{removed} removed); call w.refresh() or run the cell again."
+            )
+
     def _restore(self) -> RestoreReport:
+        self._check_fresh()
         if not self.selected:
             raise ValueError("Nothing is ticked: tick the submodules or variables to restore.")
         rows = select(self.match, list(self.selected))
@@ -167,6 +183,7 @@ class CheckpointWidget(anywidget.AnyWidget):
             "undo": lambda c: self.undo(force=c.get("force") is True),
             "preview": lambda c: self.preview(str(c["path"]), _limit(c.get("limit"))),
             "set_root": lambda c: self.set_root(str(c["root"])),
+            "refresh": lambda c: self.refresh(),
         }
         kind = content.get("type") if isinstance(content, dict) else None
         if kind not in handlers:

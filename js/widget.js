@@ -273,6 +273,16 @@ function render({ model, el }) {
       h("label", { class: "ckw-field" }, "root ", select),
       info.model_root ? h("span", { class: "ckw-note" }, `→ model's ${info.model_root}`) : null,
       h("span", { class: "ckw-chips" }, chips),
+      h(
+        "button",
+        {
+          class: "ckw-button",
+          "data-testid": "refresh",
+          title: "Match again, after the model or the checkpoint changed",
+          onclick: () => send({ type: "refresh" }),
+        },
+        "Refresh",
+      ),
     );
   }
 

@@ -139,3 +139,18 @@ def test_untracked_variables_are_shown_and_previewable(keras, tf, tmp_path):
     assert len(untracked) == 2 and widget.header["counts"]["untracked"] == 2
     png, stats = widget.preview(untracked[0])
     assert png.startswith(b"\x89PNG") and list(stats["side"]) == ["model"]
+
+
+def test_a_stale_widget_refuses_until_refreshed(keras, tf, tmp_path):
+    model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(3, name="first")])
+    prefix = tf.train.Checkpoint(model=model).write(str(tmp_path / "ckpt"))
+    widget = cw.CheckpointWidget(model, prefix)
+    model.add(keras.layers.Dense(2, name="second"))  # the model changes under the widget
+    widget.selected = ["first"]
+    widget._on_message(widget, {"type": "restore"}, [])
+    assert "model changed since this widget was drawn (2 variables added" in widget.error
+    widget.refresh()
+    assert widget.header["counts"]["missing"] == 2
+    widget.selected = ["first"]
+    widget._on_message(widget, {"type": "restore"}, [])
+    assert widget.error == "" and widget.result["restored"] == 2
