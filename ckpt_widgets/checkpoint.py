@@ -33,15 +33,27 @@ TF1_OTHER_KEY = re.compile(r"^(global_step|step|save_counter)$")
 COLUMNS = ["path", "key", "shape", "dtype", "size", "nbytes", "group", "node_id"]
 
 
-def open_checkpoint(path: Any) -> CheckpointSource:
+def open_checkpoint(path: Any) -> Any:
     """Open a checkpoint by prefix (``…/ckpt-3``) or directory (its latest checkpoint).
+
+    A Keras 3 ``.weights.h5`` or ``.keras`` file opens as a
+    :class:`~ckpt_widgets.keras_file.KerasWeightsSource` with the same interface.
 
     Raises ``FileNotFoundError`` when nothing is there and :class:`CheckpointError`
     (a ``ValueError``) when the file is not a readable checkpoint.
     """
-    if isinstance(path, CheckpointSource):
+    from .keras_file import KerasWeightsSource, is_keras_file
+
+    if isinstance(path, (CheckpointSource, KerasWeightsSource)):
         return path
-    prefix = _find_prefix(str(path))
+    path = str(path)
+    if is_keras_file(path):
+        import tensorflow as tf
+
+        if not tf.io.gfile.exists(path):
+            raise FileNotFoundError(f"No Keras weights file at '{path}'.")
+        return KerasWeightsSource(path if "://" in path else os.path.abspath(path))
+    prefix = _find_prefix(path)
     if "://" not in prefix:  # a local path: absolute, so report.code works anywhere
         prefix = os.path.abspath(prefix)
     _check_data_files(prefix)
@@ -273,10 +285,10 @@ def _find_prefix(path: str) -> str:
     data = re.match(r"(.*)\.data-\d{5}-of-\d{5}$", path)
     if data:
         path = data.group(1)
-    if path.endswith((".h5", ".keras")):
+    if path.endswith(".h5"):
         raise CheckpointError(
-            f"'{path}' is a Keras file; reading Keras weight files is not supported yet, "
-            "use a TensorFlow checkpoint prefix (a path whose '.index' file exists)."
+            f"'{path}' looks like a Keras 2 '.h5' weights file, which is not supported yet; "
+            "use a TensorFlow checkpoint, a Keras 3 '.weights.h5' or a '.keras' file."
         )
     if gfile.exists(path + ".index"):
         return path

@@ -26,14 +26,28 @@ def restore_code(plan: Plan, mirror: Mirror) -> str:
         lines.append("ckpt = " + _node(mirror.root, graph, 0))
         lines.append(f"ckpt.read({prefix!r}).expect_partial()")
     if mirror.fallback:
-        if any(s.adapt for s in mirror.fallback):
-            lines.insert(0, "import numpy as np\n")
-        if lines and not lines[0].startswith("import"):
+        imports = ["import numpy as np"] if any(s.adapt for s in mirror.fallback) else []
+        if lines:
             lines.append("")
-        lines.append("# Read the stored tensors and assign them.")
-        lines.append(f"reader = tf.train.load_checkpoint({prefix!r})")
+        keras_file = plan.source.format == "keras"
+        if keras_file:
+            imports.append("import h5py")
+            lines.append("# Read the stored arrays from the Keras weights file and assign them.")
+            if prefix.endswith(".keras"):
+                imports[:0] = ["import io", "import zipfile"]
+                lines.append(f"with zipfile.ZipFile({prefix!r}) as archive:")
+                lines.append('    data = io.BytesIO(archive.read("model.weights.h5"))')
+                lines.append('reader = h5py.File(data, "r")')
+            else:
+                lines.append(f'reader = h5py.File({prefix!r}, "r")')
+        else:
+            lines.append("# Read the stored tensors and assign them.")
+            lines.append(f"reader = tf.train.load_checkpoint({prefix!r})")
         for step in mirror.fallback:
-            lines.extend(_assign(step, _variable_expr(plan, step, graph)))
+            read = f"reader[{step.key!r}][()]" if keras_file else f"reader.get_tensor({step.key!r})"
+            lines.extend(_assign(step, _variable_expr(plan, step, graph), read))
+        if imports:
+            lines[:0] = [*imports, ""]
     return "\n".join(lines) + "\n"
 
 
@@ -77,8 +91,7 @@ def _variable_expr(plan: Plan, step: Step, graph: Any) -> str:
     return f"model.weights[{index}]"
 
 
-def _assign(step: Step, target: str) -> list[str]:
-    read = f"reader.get_tensor({step.key!r})"
+def _assign(step: Step, target: str, read: str) -> list[str]:
     if step.cast:
         read += f".astype({step.cast!r})"
     if not step.adapt:

@@ -128,7 +128,14 @@ class _Matcher:
         self.n_ckpt = len(source.variables)
         self.vars = list({id(v): v for v in graph.weights}.values())
         keys = source.variables["key"]
-        self._tf1_rows = {k: j for j, k in enumerate(keys)} if source.format != "tf2" else {}
+        self._tf1_rows = {k: j for j, k in enumerate(keys)} if source.format == "tf1" else {}
+        self._keras_rows: dict[tuple[str, int], int] = {}
+        if source.format == "keras":
+            for j, (layer, index, group) in enumerate(
+                zip(self.ckpt["layer"], self.ckpt["index"], self.ckpt["group"])
+            ):
+                if group == "model":
+                    self._keras_rows.setdefault((layer, index), j)
 
     def run(self, root: str | None, rename: Rename | None) -> Match:
         import pandas as pd
@@ -263,6 +270,13 @@ class _Matcher:
     def _pair_by_path(self, i: int, c_root: str, l_root: str) -> dict[str, Any]:
         row = self._model_row(i)
         path = row["model_path"]
+        if self.source.format == "keras":
+            j = self._keras_rows.get((row["layer"], self.live["own_index"][i]))
+            if j is None:
+                row["reason"] = f"no weights of a layer named '{row['layer']}' in the file"
+            else:
+                self._fill_pair(row, j, "name")
+            return row
         if self.source.format != "tf2":
             j = self._tf1_rows.get(row["name"])
             if j is None:

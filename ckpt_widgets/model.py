@@ -20,7 +20,7 @@ if TYPE_CHECKING:
 
 COLUMNS = [
     "path", "tracked", "name", "layer", "module", "shape", "dtype", "size", "nbytes",
-    "trainable", "reason",
+    "trainable", "reason", "own_index",
 ]  # fmt: skip
 
 
@@ -46,6 +46,8 @@ class ModelGraph:
     variables: pd.DataFrame = field(repr=False)
     owners: dict[int, Any] = field(repr=False)
     """Owning Keras layer of each variable, keyed by ``id(variable)``."""
+    own_index: dict[int, int] = field(repr=False)
+    """Position of each variable among its layer's own variables (as Keras saves them)."""
     _accessors: dict[int, str] = field(default_factory=dict, repr=False)
 
     @classmethod
@@ -78,6 +80,7 @@ class ModelGraph:
             return [(name, id(child)) for name, child in items]
 
         result = walk(id(model), children, lambda name, child: _is_optimizer(name, objects[child]))
+        owners, own_index = _owners(model)
         graph = cls(
             model=model,
             paths=result.paths,
@@ -86,7 +89,8 @@ class ModelGraph:
             edges=edges,
             weights=weights,
             variables=None,  # type: ignore[arg-type]
-            owners=_owners(model),
+            owners=owners,
+            own_index=own_index,
         )
         graph.variables = graph._variable_table()
         return graph
@@ -201,6 +205,7 @@ class ModelGraph:
             rows["nbytes"].append(size * _itemsize(dtype))
             rows["trainable"].append(bool(getattr(v, "trainable", True)))
             rows["reason"].append(reason)
+            rows["own_index"].append(self.own_index.get(id(v), -1))
         return pd.DataFrame(rows, columns=COLUMNS)
 
 
@@ -231,17 +236,21 @@ def _is_optimizer(name: str, obj: Any) -> bool:
     return type(obj).__name__.endswith("Optimizer")
 
 
-def _owners(model: Any) -> dict[int, Any]:
+def _owners(model: Any) -> tuple[dict[int, Any], dict[int, int]]:
+    """Owning layer and position among its own variables, per ``id(variable)``."""
     owners: dict[int, Any] = {}
+    index: dict[int, int] = {}
     flatten = getattr(model, "_flatten_layers", None)
     layers = list(flatten(include_self=True, recursive=True)) if flatten else [model]
     for layer in layers:
         own = list(getattr(layer, "_trainable_variables", []) or []) + list(
             getattr(layer, "_non_trainable_variables", []) or []
         )
-        for v in own:
-            owners.setdefault(id(v), layer)
-    return owners
+        for i, v in enumerate(own):
+            if id(v) not in owners:
+                owners[id(v)] = layer
+                index[id(v)] = i
+    return owners, index
 
 
 def _untracked_containers(model: Any) -> dict[int, str]:

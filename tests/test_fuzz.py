@@ -71,3 +71,29 @@ def test_random_index_files(tmp_path, index):
     (tmp_path / f"{name}.index").write_bytes(index)
     (tmp_path / f"{name}.data-00000-of-00001").write_bytes(b"\0" * 64)
     open_or_own_error(str(tmp_path / name))
+
+
+@pytest.fixture(scope="module")
+def valid_weights(tmp_path_factory):
+    from tests import models
+
+    path = tmp_path_factory.mktemp("fuzz_h5") / "net.weights.h5"
+    models.net(seed=2).save_weights(str(path))
+    return path.read_bytes()
+
+
+@FUZZ
+@given(data=st.data())
+def test_corrupted_keras_weight_files(tmp_path, valid_weights, data):
+    blob = bytearray(valid_weights)
+    for _ in range(data.draw(st.integers(1, 16))):
+        blob[data.draw(st.integers(0, len(blob) - 1))] = data.draw(st.integers(0, 255))
+    cut = data.draw(st.integers(1, len(blob)))
+    path = tmp_path / f"w{next(counter)}.weights.h5"
+    path.write_bytes(bytes(blob[:cut]))
+    try:
+        src = cw.open_checkpoint(path)
+        for key in src.variables["key"]:
+            src.read(key)
+    except cw.CheckpointError:
+        pass

@@ -1,0 +1,133 @@
+"""Keras 3 weight files as checkpoint sources: ``.weights.h5`` and ``.keras`` archives.
+
+Keras stores each layer's own variables as ``…/vars/<i>`` datasets; the ``vars`` group's
+attribute ``name`` holds the layer's name, which is how we pair them with a live model.
+Only the weights are read: a ``.keras`` archive's ``config.json`` is never opened, so no
+code or object from a file is ever built.
+"""
+
+from __future__ import annotations
+
+import io
+import zipfile
+from typing import TYPE_CHECKING, Any
+
+from .errors import CheckpointError, first_line
+
+if TYPE_CHECKING:
+    import numpy as np
+
+COLUMNS = [
+    "path", "key", "shape", "dtype", "size", "nbytes", "group", "node_id", "layer", "index",
+]  # fmt: skip
+ARCHIVE_WEIGHTS = "model.weights.h5"
+
+
+def is_keras_file(path: str) -> bool:
+    """Whether ``path`` names a Keras 3 weights file or archive."""
+    return path.endswith((".weights.h5", ".keras"))
+
+
+class KerasWeightsSource:
+    """A Keras ``.weights.h5`` / ``.keras`` file, opened once, listed without reading values."""
+
+    format = "keras"
+
+    def __init__(self, path: str):
+        import h5py
+        import pandas as pd
+        import tensorflow as tf
+
+        self.prefix = path
+        self.children: list[dict[str, int]] = []  # no object graph
+        try:
+            with tf.io.gfile.GFile(path, "rb") as handle:
+                data = handle.read()
+            if path.endswith(".keras"):
+                with zipfile.ZipFile(io.BytesIO(data)) as archive:
+                    data = archive.read(ARCHIVE_WEIGHTS)
+            self._file = h5py.File(io.BytesIO(data), "r")
+            rows = _list(self._file)
+        except Exception as exc:  # h5py and zipfile raise many types on damaged files
+            raise CheckpointError(
+                f"'{path}' is not a readable Keras weights file ({first_line(exc)}); save it "
+                "with model.save_weights('….weights.h5') or model.save('….keras')."
+            ) from None
+        if not rows:
+            raise CheckpointError(
+                f"'{path}' holds no Keras layer weights (no 'vars' groups); is it a Keras 3 "
+                "weights file?"
+            )
+        self.variables = pd.DataFrame(rows, columns=COLUMNS)
+        self._keys = set(self.variables["key"])
+
+    def read(self, path_or_key: str) -> np.ndarray:
+        """Read one stored array by its path in the file."""
+        import numpy as np
+
+        key = self.key_of(path_or_key)
+        try:
+            return np.asarray(self._file[key][()])
+        except Exception as exc:  # a damaged file fails only when the data is read
+            raise CheckpointError(
+                f"Cannot read '{key}' from '{self.prefix}' ({first_line(exc)}); the file "
+                "may be truncated or damaged."
+            ) from None
+
+    def key_of(self, path_or_key: str) -> str:
+        """The dataset path (paths and keys are the same in a Keras file)."""
+        if path_or_key in self._keys:
+            return path_or_key
+        import difflib
+
+        close = difflib.get_close_matches(path_or_key, sorted(self._keys), n=3)
+        hint = f"; did you mean {', '.join(map(repr, close))}?" if close else "."
+        raise KeyError(f"'{path_or_key}' is no variable of '{self.prefix}'{hint}")
+
+    def resolve(self, path: str) -> None:
+        """No object graph: nothing resolves by edges."""
+
+    def is_variable(self, node: int) -> bool:
+        return False
+
+    def object_paths(self) -> list[str]:
+        return []
+
+    def __repr__(self) -> str:
+        return f"KerasWeightsSource({self.prefix!r}, {len(self.variables)} variables)"
+
+
+def _list(file: Any) -> list[dict[str, Any]]:
+    import h5py
+    import numpy as np
+
+    rows: list[dict[str, Any]] = []
+
+    def visit(name: str, obj: Any) -> None:
+        parent, _, index = name.rpartition("/")
+        if not isinstance(obj, h5py.Dataset) or not parent.endswith("vars"):
+            return
+        if not index.isdigit():
+            return
+        layer = file[parent].attrs.get("name", parent)
+        dtype = np.dtype(obj.dtype)
+        shape = tuple(int(d) for d in obj.shape)
+        size = int(np.prod(shape, dtype=np.int64)) if shape else 1
+        rows.append(
+            {
+                "path": name,
+                "key": name,
+                "shape": shape,
+                "dtype": dtype.name,
+                "size": size,
+                "nbytes": size * dtype.itemsize,
+                "group": "optimizer" if name.startswith("optimizer/") else "model",
+                "node_id": -1,
+                "layer": layer.decode() if isinstance(layer, bytes) else str(layer),
+                "index": int(index),
+            }
+        )
+
+    file.visititems(visit)
+    rows.sort(key=lambda r: (r["path"].rpartition("/")[0], r["index"]))
+    return rows
