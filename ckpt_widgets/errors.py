@@ -31,6 +31,10 @@ class RestoreError(RuntimeError):
     """A restore that failed while running; every variable was put back as it was."""
 
 
+class RestoreCancelled(RestoreError):
+    """A restore cancelled by the user; every variable was put back as it was."""
+
+
 class UndoError(RuntimeError):
     """An undo that cannot be done (already undone, or the values changed since)."""
 

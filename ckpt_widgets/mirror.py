@@ -42,14 +42,43 @@ class Mirror:
 
     def to_checkpoint(self) -> Any:
         """The live ``tf.train.Checkpoint`` to call ``.read(prefix)`` on."""
+        return self.to_checkpoints(1)[0]
+
+    def to_checkpoints(self, parts: int) -> list[Any]:
+        """The mirror split into at most ``parts`` checkpoints, together restoring it all.
+
+        Restoring part by part lets a long restore report progress and stop in between.
+        """
         import tensorflow as tf
 
-        def build(node: MirrorNode) -> Any:
-            if node.attach is not None:
-                return node.attach
-            return tf.train.Checkpoint(**{k: build(v) for k, v in node.children.items()})
+        attached: list[tuple[tuple[str, ...], Any]] = []
 
-        return build(self.root)
+        def collect(node: MirrorNode, edges: tuple[str, ...]) -> None:
+            if node.attach is not None:
+                attached.append((edges, node.attach))
+            for name, child in node.children.items():
+                collect(child, (*edges, name))
+
+        collect(self.root, ())
+        if not attached:
+            return []
+        size = -(-len(attached) // max(1, parts))
+        checkpoints = []
+        for start in range(0, len(attached), size):
+            tree: dict[str, Any] = {}
+            for edges, obj in attached[start : start + size]:
+                level = tree
+                for name in edges[:-1]:
+                    level = level.setdefault(name, {})
+                level[edges[-1]] = obj
+
+            def build(level: dict[str, Any]) -> Any:
+                return tf.train.Checkpoint(
+                    **{k: build(v) if isinstance(v, dict) else v for k, v in level.items()}
+                )
+
+            checkpoints.append(build(tree))
+        return checkpoints
 
 
 def build_mirror(plan: Plan) -> Mirror:

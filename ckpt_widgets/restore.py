@@ -9,11 +9,18 @@ guarded variable must be unchanged, or the restore is rolled back and fails.
 from __future__ import annotations
 
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from .codegen import restore_code
-from .errors import NonFiniteValuesWarning, RestoreError, UndoError, first_line
+from .errors import (
+    NonFiniteValuesWarning,
+    RestoreCancelled,
+    RestoreError,
+    UndoError,
+    first_line,
+)
 from .matching import Rename, match
 from .mirror import build_mirror
 from .plan import Plan, Step, make_plan
@@ -23,6 +30,9 @@ if TYPE_CHECKING:
     import numpy as np
     import pandas as pd
 
+
+PARTS = 20
+"""A restore that reports progress or can be cancelled reads the file in this many parts."""
 
 RESTORED_COLUMNS = [
     "model_path", "name", "layer", "ckpt_path", "key", "shape", "dtype", "nbytes", "how",
@@ -43,6 +53,8 @@ def restore(
     cast: bool = False,
     optimizer: bool = False,
     undo: bool | Where = True,
+    progress: Callable[[int, int], None] | None = None,
+    cancel: Any = None,
 ) -> RestoreReport:
     """Restore part of a checkpoint into ``model``; see DESIGN.md for every argument.
 
@@ -60,15 +72,23 @@ def restore(
     else:
         m = match(model, src_or_path, root=root, rename=rename, align=align)
     plan = make_plan(m, include, exclude, adapt=adapt, cast=cast, optimizer=optimizer)
-    return execute(plan, undo=undo)
+    return execute(plan, undo=undo, progress=progress, cancel=cancel)
 
 
-def execute(plan: Plan, undo: bool | Where = True) -> RestoreReport:
+def execute(
+    plan: Plan,
+    undo: bool | Where = True,
+    progress: Callable[[int, int], None] | None = None,
+    cancel: Any = None,
+) -> RestoreReport:
     """Carry out ``plan`` transactionally and return its report.
 
     ``undo``: ``True`` / ``"memory"`` keeps the old values in memory for ``undo()``,
     ``"disk"`` keeps them in a temporary folder, ``False`` drops them once the restore
     has been verified (they are kept during the restore, for the rollback).
+    ``progress(done, total)`` is called as parts finish; ``cancel`` (anything with
+    ``is_set()``, e.g. a ``threading.Event``) stops the restore between parts and
+    rolls it back with :class:`RestoreCancelled`.
     """
     where: Where = "disk" if undo == "disk" else "memory"
     mirror = build_mirror(plan)
@@ -78,13 +98,29 @@ def execute(plan: Plan, undo: bool | Where = True) -> RestoreReport:
     guarded = {id(v): v for v in mirror.guarded if id(v) not in touched}
     before = Snapshot({**touched, **guarded}, where)
     source = plan.source
+    split = PARTS if progress is not None or cancel is not None else 1
+    parts = mirror.to_checkpoints(split) if object_steps else []
+    total = len(parts) + len(mirror.fallback) + 1  # + verification
+
+    def advance(done: int) -> None:
+        if progress is not None:
+            progress(done, total)
+        if cancel is not None and cancel.is_set():
+            raise RestoreCancelled(
+                f"Restore from '{source.prefix}' cancelled; every variable was put back as it was."
+            )
+
     try:
-        if object_steps:
-            status = mirror.to_checkpoint().read(source.prefix)
-            status.expect_partial()
-        for step in mirror.fallback:
+        advance(0)
+        for done, part in enumerate(parts, 1):
+            part.read(source.prefix).expect_partial()
+            advance(done)
+        for done, step in enumerate(mirror.fallback, len(parts) + 1):
             step.variable.assign(_stored_value(plan, step, before.value(id(step.variable))))
+            advance(done)
         _verify(plan, before, guarded)
+        if progress is not None:
+            progress(total, total)
     except BaseException as exc:
         before.put_back()
         before.discard()

@@ -6,7 +6,9 @@ the front end (``js/widget.js``) only draws the synced state and sends requests.
 
 from __future__ import annotations
 
+import contextlib
 import pathlib
+import threading
 from typing import Any
 
 import anywidget
@@ -45,12 +47,16 @@ class CheckpointWidget(anywidget.AnyWidget):
     error = traitlets.Unicode("").tag(sync=True)
     """The last error, one sentence; empty when the last action succeeded."""
     busy = traitlets.Bool(False).tag(sync=True)
+    progress = traitlets.Dict().tag(sync=True)
+    """``{"done": n, "total": m}`` while a restore started from the front end runs."""
 
     def __init__(self, model: Any, src_or_path: Any, root: str | None = None, **kwargs: Any):
         super().__init__(**kwargs)
         self.model = model
         self.source = open_checkpoint(src_or_path)
         self.report: RestoreReport | None = None
+        self._job: threading.Thread | None = None
+        self._cancel = threading.Event()
         self._set_match(match(model, self.source, root=root))
         self.on_msg(self._on_message)
 
@@ -128,7 +134,22 @@ class CheckpointWidget(anywidget.AnyWidget):
                 f"{removed} removed); call w.refresh() or run the cell again."
             )
 
-    def _restore(self) -> RestoreReport:
+    def _restore_in_background(self) -> None:
+        """The Restore button: run in a thread, so progress shows and Cancel gets through."""
+        if self._job is not None and self._job.is_alive():
+            raise ValueError("A restore is already running; wait for it or cancel it.")
+        self._cancel = threading.Event()
+        self._job = threading.Thread(target=self._restore_job, args=(self._cancel,), daemon=True)
+        self._job.start()
+
+    def _restore_job(self, cancel: threading.Event) -> None:
+        with contextlib.suppress(Exception):  # shown through self.error
+            self._run(lambda: self._restore(cancel))
+
+    def _on_progress(self, done: int, total: int) -> None:
+        self.progress = {"done": done, "total": total}
+
+    def _restore(self, cancel: threading.Event | None = None) -> RestoreReport:
         self._check_fresh()
         if not self.selected:
             raise ValueError("Nothing is ticked: tick the submodules or variables to restore.")
@@ -136,7 +157,17 @@ class CheckpointWidget(anywidget.AnyWidget):
         status = self.match.table["status"]
         allowed = {"match", "shape_mismatch"} if self.adapt else {"match"}
         include = [self.match.variables[i] for i in sorted(rows) if status.iat[i] in allowed]
-        report = restore(self.model, self.match, include=include, adapt=self.adapt or None)
+        try:
+            report = restore(
+                self.model,
+                self.match,
+                include=include,
+                adapt=self.adapt or None,
+                progress=self._on_progress if cancel is not None else None,
+                cancel=cancel,
+            )
+        finally:
+            self.progress = {}
         self.report = report
         self.result = {
             "summary": report.summary(),
@@ -179,7 +210,8 @@ class CheckpointWidget(anywidget.AnyWidget):
 
     def _on_message(self, _widget: Any, content: Any, _buffers: Any) -> None:
         handlers = {
-            "restore": lambda c: self.restore(),
+            "restore": lambda c: self._restore_in_background(),
+            "cancel": lambda c: self._cancel.set(),
             "undo": lambda c: self.undo(force=c.get("force") is True),
             "preview": lambda c: self.preview(str(c["path"]), _limit(c.get("limit"))),
             "set_root": lambda c: self.set_root(str(c["root"])),

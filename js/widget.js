@@ -362,7 +362,26 @@ function render({ model, el }) {
         },
         busy ? "Restoring…" : `Restore ${state.ticked.size} variable${state.ticked.size === 1 ? "" : "s"}`,
       ),
+      busy ? progressBar() : null,
+      busy
+        ? h(
+            "button",
+            { class: "ckw-button", "data-testid": "cancel-button", onclick: () => send({ type: "cancel" }) },
+            "Cancel",
+          )
+        : null,
     );
+  }
+
+  function progressBar() {
+    const { done = 0, total = 0 } = model.get("progress") || {};
+    return h("progress", {
+      class: "ckw-progress",
+      "data-testid": "restore-progress",
+      max: String(total || 1),
+      value: String(done),
+      "aria-label": "restore progress",
+    });
   }
 
   function modelRow(node, depth) {
@@ -676,7 +695,7 @@ function render({ model, el }) {
   };
   model.on("change:rows", onRows);
   model.on("change:selected", onSelected);
-  for (const name of ["header", "result", "error", "busy", "adapt", "ckpt_rows"]) {
+  for (const name of ["header", "result", "error", "busy", "adapt", "ckpt_rows", "progress"]) {
     model.on(`change:${name}`, draw);
   }
   loadSelected();

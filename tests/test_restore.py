@@ -339,3 +339,33 @@ def test_nan_values_restore_with_a_warning(tf, tmp_path):
         report = cw.restore(model, prefix, include="head")
     assert_same(model.head.bias.numpy(), saved.head.bias.numpy())  # NaN bits included
     report.undo()
+
+
+def test_progress_and_cancel_roll_back(conv_ckpt):
+    import threading
+
+    prefix, saved = conv_ckpt
+    model = models.cnn(seed=55)
+    before = models.values(model)
+    cancel = threading.Event()
+    seen = []
+
+    def progress(done, total):
+        seen.append((done, total))
+        if done == 2:
+            cancel.set()  # the user presses Cancel after two parts
+
+    with pytest.raises(cw.RestoreCancelled, match="cancelled; every variable was put back"):
+        cw.restore(
+            model, prefix, include=["conv1", "bn", "conv2"], progress=progress, cancel=cancel
+        )
+    assert seen[:3] == [(0, seen[0][1]), (1, seen[0][1]), (2, seen[0][1])]
+    for v, old in zip(model.weights, before):
+        assert_same(v.numpy(), old)
+
+    seen.clear()
+    report = cw.restore(model, prefix, progress=lambda d, t: seen.append((d, t)))
+    assert seen[-1][0] == seen[-1][1] and len(seen) > 2
+    for v, s in zip(model.weights, saved.weights):
+        assert_same(v.numpy(), s.numpy())
+    report.undo()

@@ -10,6 +10,13 @@ from tests import models
 from tests.conftest import assert_same
 
 
+def click_restore(widget):
+    """What the Restore button does: a restore in a thread; wait for it."""
+    widget._on_message(widget, {"type": "restore"}, [])
+    if widget._job is not None:
+        widget._job.join(timeout=60)
+
+
 @pytest.fixture
 def widget(net_ckpt):
     prefix, _ = net_ckpt
@@ -68,17 +75,17 @@ def test_errors_reach_the_front_end_and_change_nothing(widget):
     with pytest.raises(ValueError, match="Nothing is ticked"):
         widget.restore()
     assert "Nothing is ticked" in widget.error
-    widget._on_message(widget, {"type": "restore"}, [])  # a click does the same
+    click_restore(widget)  # a click does the same
     assert "Nothing is ticked" in widget.error
     widget._on_message(widget, {"type": "format_disk"}, [])
     assert "Unknown request" in widget.error
     widget.selected = ["no_such_layer"]
-    widget._on_message(widget, {"type": "restore"}, [])
+    click_restore(widget)
     assert "no_such_layer" in widget.error
     for v, old in zip(widget.model.weights, before):
         assert_same(v.numpy(), old)
     widget.selected = ["backbone"]
-    widget._on_message(widget, {"type": "restore"}, [])
+    click_restore(widget)
     assert widget.error == ""
 
 
@@ -147,10 +154,32 @@ def test_a_stale_widget_refuses_until_refreshed(keras, tf, tmp_path):
     widget = cw.CheckpointWidget(model, prefix)
     model.add(keras.layers.Dense(2, name="second"))  # the model changes under the widget
     widget.selected = ["first"]
-    widget._on_message(widget, {"type": "restore"}, [])
+    click_restore(widget)
     assert "model changed since this widget was drawn (2 variables added" in widget.error
     widget.refresh()
     assert widget.header["counts"]["missing"] == 2
     widget.selected = ["first"]
-    widget._on_message(widget, {"type": "restore"}, [])
+    click_restore(widget)
     assert widget.error == "" and widget.result["restored"] == 2
+
+
+def test_cancel_from_the_front_end_rolls_back(widget):
+    import threading
+
+    before = models.values(widget.model)
+    widget.selected = ["backbone"]
+    cancel = threading.Event()
+    cancel.set()  # Cancel pressed before the first part finished
+    widget._restore_job(cancel)
+    assert "cancelled" in widget.error and widget.progress == {}
+    for v, old in zip(widget.model.weights, before):
+        assert_same(v.numpy(), old)
+
+
+def test_restore_button_runs_in_the_background_with_progress(widget):
+    seen = []
+    widget.observe(lambda change: seen.append(change["new"]), names="progress")
+    widget.selected = ["backbone"]
+    click_restore(widget)
+    assert widget.error == "" and widget.result["restored"] == 4
+    assert {"done": 0, "total": seen[0]["total"]} == seen[0] and seen[-1] == {}
