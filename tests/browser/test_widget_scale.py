@@ -28,10 +28,15 @@ from tests.bigmodel import big_model
 
 model = big_model()
 src = cw.open_checkpoint(tf.train.Checkpoint(model=model).write("big/ckpt"))
+for v in model.weights:  # the live model now differs from the file
+    v.assign(v + 1)
+weights = model.weights
+before = [v.numpy().copy() for v in weights]
 print(len(model.weights), "variables")
 """
 SHOW = "w = cw.CheckpointWidget(model, src)\nw"
 CHECK = "print('SELECTED', w.selected)"
+UNCHANGED = "print('UNCHANGED', all((v.numpy() == b).all() for v, b in zip(weights, before)))"
 
 WATCH_FIRST_ROW = """() => {
   window.__firstRow = null;
@@ -52,7 +57,8 @@ TICK = """async (box) => {
 
 def test_ten_thousand_variables(jupyter_server, page):
     root = str(Path(__file__).parent.parent.parent)
-    write_notebook(jupyter_server.root_dir, "big.ipynb", [SETUP.format(root=root), SHOW, CHECK])
+    cells = [SETUP.format(root=root), SHOW, CHECK, UNCHANGED]
+    write_notebook(jupyter_server.root_dir, "big.ipynb", cells)
     open_notebook(page, jupyter_server, "big.ipynb")
     assert "10000 variables" in run_cell(page, 0, timeout=180)
 
@@ -67,6 +73,14 @@ def test_ten_thousand_variables(jupyter_server, page):
     tick_ms = page.evaluate(TICK, tick)
     expect(widget.get_by_test_id("restore-button")).to_contain_text("Restore 1000 variables")
     assert "SELECTED ['block0']" in run_cell(page, 2)
+
+    # Restore everything and cancel at once: the kernel rolls back, the model is unchanged.
+    widget.get_by_role("button", name="Select matching").click()
+    expect(widget.get_by_test_id("restore-button")).to_contain_text("Restore 10000 variables")
+    widget.get_by_test_id("restore-button").click()
+    widget.get_by_test_id("cancel-button").click()
+    expect(widget.get_by_test_id("error")).to_contain_text("cancelled", timeout=60_000)
+    assert "UNCHANGED True" in run_cell(page, 3)
 
     timings = {"first_paint_ms": round(first_paint), "tick_1000_ms": round(tick_ms, 1)}
     RESULTS.mkdir(exist_ok=True)
