@@ -184,3 +184,10 @@ def test_object_graph_with_an_edge_out_of_range(tf, tmp_path):
     )
     with pytest.raises(cw.CheckpointError, match="edge 'model' points to node 5 of 1"):
         cw.open_checkpoint(prefix)
+
+
+def test_unreadable_index(tmp_path):
+    (tmp_path / "ckpt.index").mkdir()  # exists, cannot be read as a file
+    (tmp_path / "ckpt.data-00000-of-00001").write_bytes(b"")
+    with pytest.raises(cw.CheckpointError, match="not a readable TensorFlow checkpoint"):
+        cw.open_checkpoint(tmp_path / "ckpt")
