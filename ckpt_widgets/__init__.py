@@ -24,6 +24,7 @@ from .errors import (
 from .matching import STATUSES, Match, match
 from .model import model_variables
 from .restore import RestoreReport, restore
+from .suggest import suggest_rename
 
 if TYPE_CHECKING:
     from .widget import CheckpointWidget
@@ -50,6 +51,7 @@ __all__ = [
     "model_variables",
     "open_checkpoint",
     "restore",
+    "suggest_rename",
 ]
 
 

@@ -144,7 +144,7 @@ class _Matcher:
         best = candidates.iloc[0]
         c_root, l_root = str(best["root"]), str(best["model_root"])
         rows = [self._pair_by_path(i, c_root, l_root) for i in range(len(self.vars))]
-        if rename:
+        if rename is not None and len(rename):
             self._apply_rename(rows, rename)
         used = {r["node_id"] for r in rows if r["node_id"] >= 0} | {
             r["key"] for r in rows if r["key"]
@@ -352,6 +352,8 @@ class _Matcher:
     def _apply_rename(self, rows: list[dict[str, Any]], rename: Rename) -> None:
         ckpt = self.ckpt
         pairs: list[tuple[int, int]] = []  # (model row, checkpoint row)
+        if hasattr(rename, "columns") and {"ckpt_path", "model_path"} <= set(rename.columns):
+            rename = dict(zip(rename["ckpt_path"], rename["model_path"]))  # suggest_rename()
         if isinstance(rename, Mapping):
             for ckpt_name, target in rename.items():
                 pairs.append((self._live_row(target), self._ckpt_row(ckpt_name)))
