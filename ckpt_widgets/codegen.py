@@ -53,7 +53,9 @@ def restore_code(plan: Plan, mirror: Mirror) -> str:
 
 def _node(node: MirrorNode, graph: Any, depth: int) -> str:
     if node.attach is not None:
-        path = node.live_path if node.live_path is not None else graph.path_of(node.attach)
+        path = node.live_path
+        if path is None:  # through the model, else through its optimizer
+            path = graph.path_of(node.attach) or graph.paths.get(id(node.attach))
         if path is None:
             raise ValueError(f"cannot express the object at '{node.path}' in Python")
         return graph.accessor(path)

@@ -6,6 +6,7 @@ prints it as plain TensorFlow.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -63,7 +64,7 @@ def make_plan(
     exclude: Any = None,
     adapt: str | None = None,
     cast: bool = False,
-    optimizer: bool = False,
+    optimizer: bool | str = False,
 ) -> Plan:
     """Resolve the selection against ``m`` and check that every chosen variable fits."""
     import pandas as pd
@@ -137,8 +138,12 @@ def make_plan(
             _listing(cols, dtype_errors, "stored dtype differs")
             + "; pass cast=True to convert the stored values, or exclude them."
         )
-    if optimizer:
+    if optimizer == "restored":
+        steps.extend(_slot_steps(m, steps))
+    elif optimizer is True:
         steps.extend(_optimizer_steps(m))
+    elif optimizer is not False:
+        raise ValueError(f"optimizer={optimizer!r} is not one of False, True, 'restored'.")
     if not steps:
         raise NothingToRestoreError(_nothing_message(m, explicit))
     skipped = pd.DataFrame(
@@ -207,13 +212,14 @@ def _nothing_message(m: Match, explicit: bool) -> str:
     )
 
 
-def _optimizer_steps(m: Match) -> list[Step]:
-    """Steps for the optimizer's own state (not the model variables it tracks)."""
-    graph, src = m.graph, m.source
+def _find_optimizer(m: Match) -> tuple[Any, str]:
+    """The live optimizer and the checkpoint path of the stored one."""
+    src = m.source
     optimizer = getattr(m.model, "optimizer", None)
     if optimizer is None or src.format != "tf2":
         raise SelectionError(
-            "optimizer=True needs a compiled model and a TF2 checkpoint with an optimizer."
+            "Restoring optimizer state needs a compiled model and a TF2 checkpoint with an "
+            "optimizer."
         )
     ckpt_opt = next(
         (p for p in (join(m.root, "optimizer"), "optimizer") if src.resolve(p) is not None),
@@ -221,6 +227,55 @@ def _optimizer_steps(m: Match) -> list[Step]:
     )
     if ckpt_opt is None:
         raise SelectionError(f"Checkpoint '{src.prefix}' holds no optimizer state.")
+    return optimizer, ckpt_opt
+
+
+def _slot_steps(m: Match, restored: list[Step]) -> list[Step]:
+    """The optimizer slots (momentums, velocities, …) of the restored variables only.
+
+    Keras 3 optimizers keep one slot list per kind, indexed like ``_trainable_variables``;
+    the stored and the live index of a variable may differ, so each is looked up.
+    """
+    src, graph = m.source, m.graph
+    optimizer, ckpt_opt = _find_optimizer(m)
+    live_vars = list(getattr(optimizer, "_trainable_variables", None) or [])
+    if not live_vars:
+        raise SelectionError(
+            "The model's optimizer has no variables yet; build it first with "
+            "model.optimizer.build(model.trainable_variables)."
+        )
+    live_index = {id(v): i for i, v in enumerate(live_vars)}
+    stored_list = src.resolve(join(ckpt_opt, "_trainable_variables"))
+    stored_index = (
+        {node: int(k) for k, node in src.children[stored_list].items()} if stored_list else {}
+    )
+    slot_lists = [
+        (name, child)
+        for name, child in graph.children_of(optimizer)
+        if name not in ("_trainable_variables", "_variables")
+        and isinstance(child, Sequence)
+        and len(child) == len(live_vars)
+    ]
+    steps: list[Step] = []
+    for step in restored:
+        live, stored = live_index.get(id(step.variable)), stored_index.get(step.node_id)
+        if live is None or stored is None:
+            continue  # not trained by either optimizer (e.g. moving statistics)
+        for name, slots in slot_lists:
+            path = join(ckpt_opt, name, str(stored))
+            node = src.resolve(path)
+            if node is None or not src.is_variable(node):
+                continue
+            key = src.variables["key"].iat[src.row_of(node)]
+            label = f"optimizer/{name}/{live}"
+            steps.append(Step(-1, slots[live], key, path, node, label=label))
+    return steps
+
+
+def _optimizer_steps(m: Match) -> list[Step]:
+    """Steps for the optimizer's own state (not the model variables it tracks)."""
+    graph, src = m.graph, m.source
+    optimizer, ckpt_opt = _find_optimizer(m)
     model_vars = {id(v) for v in m.variables}
     steps: list[Step] = []
     queue = [(optimizer, "")]

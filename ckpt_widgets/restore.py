@@ -51,7 +51,7 @@ def restore(
     align: bool = False,
     *,
     cast: bool = False,
-    optimizer: bool = False,
+    optimizer: bool | str = False,
     undo: bool | Where = True,
     progress: Callable[[int, int], None] | None = None,
     cancel: Any = None,
@@ -59,7 +59,8 @@ def restore(
     """Restore part of a checkpoint into ``model``; see DESIGN.md for every argument.
 
     ``cast=True`` converts stored values of another dtype; ``optimizer=True`` also
-    restores the optimizer's own state (its step count and slots). ``undo="disk"`` keeps
+    restores the optimizer's own state (its step count and slots), ``"restored"`` only
+    the slots of the variables this restore changes. ``undo="disk"`` keeps
     the old values in a temporary folder instead of memory, ``undo=False`` drops them
     after the restore (see :func:`execute`). Raises a ``ValueError``
     subclass for a bad selection and :class:`RestoreError` if the restore itself failed;

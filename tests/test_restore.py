@@ -369,3 +369,23 @@ def test_progress_and_cancel_roll_back(conv_ckpt):
     for v, s in zip(model.weights, saved.weights):
         assert_same(v.numpy(), s.numpy())
     report.undo()
+
+
+def test_optimizer_slots_of_the_restored_variables_only(net_ckpt):
+    prefix, trained = net_ckpt
+    model = models.net(seed=56)
+    models.fit_briefly(model)
+    opt, stored_opt = model.optimizer, trained.optimizer
+    before = [v.numpy().copy() for v in opt.variables]
+    report = cw.restore(model, prefix, include="head", optimizer="restored")
+    slots = report.restored[report.restored["model_path"].str.startswith("optimizer/")]
+    assert len(slots) == 4  # momentum and velocity of the head's kernel and bias
+    head = {id(model.head.kernel): 4, id(model.head.bias): 5}  # their optimizer indices
+    assert [id(v) for v in opt._trainable_variables[4:]] == list(head)
+    for kind in ("_momentums", "_velocities"):
+        ours, theirs = getattr(opt, kind), getattr(stored_opt, kind)
+        for i in range(6):
+            position = next(k for k, v in enumerate(opt.variables) if v is ours[i])
+            expected = theirs[i].numpy() if i >= 4 else before[position]
+            assert_same(ours[i].numpy(), expected)
+    assert_same(opt.iterations.numpy(), before[0])  # the step count is left alone
