@@ -57,6 +57,7 @@ class CheckpointWidget(anywidget.AnyWidget):
         self.report: RestoreReport | None = None
         self._job: threading.Thread | None = None
         self._cancel = threading.Event()
+        self.rename: Any = None
         self._set_match(match(model, self.source, root=root))
         self.on_msg(self._on_message)
 
@@ -71,12 +72,39 @@ class CheckpointWidget(anywidget.AnyWidget):
         self._run(lambda: self._undo(force))
 
     def refresh(self) -> None:
-        """Match again (after the model or the file changed), keeping the root."""
-        self._run(lambda: self._set_match(match(self.model, self.source, root=self.match.root)))
+        """Match again (after the model or the file changed), keeping root and renames."""
+        self._run(lambda: self._rematch(self.match.root, self.rename))
 
     def set_root(self, root: str) -> None:
         """Match again with the model placed at ``root`` in the checkpoint."""
-        self._run(lambda: self._set_match(match(self.model, self.source, root=root)))
+        self._run(lambda: self._rematch(root, self.rename))
+
+    def align(self) -> int:
+        """Accept :func:`~ckpt_widgets.suggest_rename`'s pairs (the Align button)."""
+        from .suggest import suggest_rename
+
+        def run() -> int:
+            suggestions = suggest_rename(self.model, self.match)
+            pairs = dict(zip(suggestions["ckpt_path"], suggestions["model_path"]))
+            if isinstance(self.rename, dict):
+                pairs = {**self.rename, **pairs}
+            self._rematch(self.match.root, pairs or self.rename)
+            return len(suggestions)
+
+        return self._run(run)
+
+    def set_rules(self, text: str) -> int:
+        """Pair by regex rules, one ``pattern => replacement`` per line (the Rules box)."""
+        return self._run(lambda: self._apply_rules(text))
+
+    def _apply_rules(self, text: str) -> int:
+        rules = parse_rules(text)
+        self._rematch(self.match.root, rules or None)
+        return int((self.match.table["paired_by"] == "rename").sum())
+
+    def _rematch(self, root: str | None, rename: Any) -> None:
+        self._set_match(match(self.model, self.source, root=root, rename=rename))
+        self.rename = rename
 
     def preview(self, path: str, limit: int = 6) -> tuple[bytes, Any]:
         """Histograms of the first ``limit`` variables under ``path`` and their statistics.
@@ -109,6 +137,7 @@ class CheckpointWidget(anywidget.AnyWidget):
         counts["optimizer"] = int(
             ((table["status"] == "unused") & (table["group"] == "optimizer")).sum()
         )
+        counts["renamed"] = int((table["paired_by"] == "rename").sum())
         candidates = [r for r in m.candidates["root"].tolist() if isinstance(r, str)]
         roots = list(dict.fromkeys([m.root, *candidates, *sorted(m.source.object_paths())[:200]]))
         self.header = {
@@ -216,6 +245,8 @@ class CheckpointWidget(anywidget.AnyWidget):
             "preview": lambda c: self.preview(str(c["path"]), _limit(c.get("limit"))),
             "set_root": lambda c: self.set_root(str(c["root"])),
             "refresh": lambda c: self.refresh(),
+            "align": lambda c: self.align(),
+            "rules": lambda c: self.set_rules(str(c["text"])),
         }
         kind = content.get("type") if isinstance(content, dict) else None
         if kind not in handlers:
@@ -225,6 +256,25 @@ class CheckpointWidget(anywidget.AnyWidget):
             handlers[kind](content)
         except Exception as exc:  # shown in the widget; the kernel carries on
             self.error = self.error or f"{type(exc).__name__}: {exc}"
+
+
+def parse_rules(text: str) -> list[tuple[str, str]]:
+    """``pattern => replacement`` lines as ``(regex, replacement)`` pairs; bad regex raise."""
+    import re
+
+    rules = []
+    for number, line in enumerate(text.splitlines(), 1):
+        if not line.strip() or line.lstrip().startswith("#"):
+            continue
+        pattern, arrow, replacement = line.partition("=>")
+        if not arrow:
+            raise ValueError(f"Rule {number} needs the form 'pattern => replacement'.")
+        try:
+            re.compile(pattern.strip())
+        except re.error as exc:
+            raise ValueError(f"Rule {number}: '{pattern.strip()}' is no regex ({exc}).") from None
+        rules.append((pattern.strip(), replacement.strip()))
+    return rules
 
 
 def _limit(value: Any) -> int:

@@ -277,6 +277,16 @@ function render({ model, el }) {
         "button",
         {
           class: "ckw-button",
+          "data-testid": "align",
+          title: "Pair what paths leave unpaired by aligning shapes and names (like a diff)",
+          onclick: () => send({ type: "align" }),
+        },
+        "Align",
+      ),
+      h(
+        "button",
+        {
+          class: "ckw-button",
           "data-testid": "refresh",
           title: "Match again, after the model or the checkpoint changed",
           onclick: () => send({ type: "refresh" }),
@@ -563,6 +573,28 @@ function render({ model, el }) {
     return panel;
   }
 
+  // The rules box lives across redraws, so typing keeps its focus while results arrive.
+  const rulesBox = h("textarea", {
+    class: "ckw-rules",
+    "data-testid": "rules",
+    rows: "2",
+    placeholder: "rename rules, one per line:  ^model/old_head/ => model/head/",
+    "aria-label": "rename rules",
+  });
+  let rulesTimer = null;
+  rulesBox.addEventListener("input", () => {
+    clearTimeout(rulesTimer);
+    rulesTimer = setTimeout(() => send({ type: "rules", text: rulesBox.value }), 400);
+  });
+  const rulesSummary = h("summary", {});
+  const rulesDetails = h("details", { class: "ckw-rules-panel" }, rulesSummary, rulesBox);
+
+  function rulesPanel() {
+    const renamed = (model.get("header").counts || {}).renamed || 0;
+    rulesSummary.textContent = `Rename rules (regex)${renamed ? `: ${renamed} variables paired` : ""}`;
+    return rulesDetails;
+  }
+
   function resultPanel() {
     const result = model.get("result");
     if (!result || !result.summary) return null;
@@ -669,8 +701,14 @@ function render({ model, el }) {
 
   function draw() {
     const focus = focusedRow();
+    const typing = document.activeElement === rulesBox;
+    const [start, end] = [rulesBox.selectionStart, rulesBox.selectionEnd];
     drawAll();
     refocus(focus);
+    if (typing) {
+      rulesBox.focus();
+      rulesBox.setSelectionRange(start, end);
+    }
   }
 
   function drawAll() {
@@ -678,6 +716,7 @@ function render({ model, el }) {
       header(),
       toolbar(),
       errorBanner(),
+      rulesPanel(),
       h("div", { class: "ckw-main" }, table(), histogramPanel()),
       resultPanel(),
     ];

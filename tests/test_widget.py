@@ -183,3 +183,23 @@ def test_restore_button_runs_in_the_background_with_progress(widget):
     click_restore(widget)
     assert widget.error == "" and widget.result["restored"] == 4
     assert {"done": 0, "total": seen[0]["total"]} == seen[0] and seen[-1] == {}
+
+
+def test_rules_and_align_rematch_from_the_front_end(keras, tf, tmp_path):
+    old = models.net(seed=70)
+    holder = tf.train.Checkpoint(old_head=old.head, backbone=old.backbone)
+    prefix = tf.train.Checkpoint(model=holder).write(str(tmp_path / "ckpt"))
+    widget = cw.CheckpointWidget(models.net(seed=71), prefix)
+    assert widget.header["counts"]["match"] == 4  # the head's attribute was renamed
+    widget._on_message(widget, {"type": "rules", "text": "^model/old_head/ => head/"}, [])
+    assert widget.error == "" and widget.header["counts"]["renamed"] == 2
+    assert widget.header["counts"]["match"] == 6
+    widget._on_message(widget, {"type": "rules", "text": "([ => x"}, [])
+    assert "Rule 1" in widget.error and widget.header["counts"]["match"] == 6
+    widget._on_message(widget, {"type": "rules", "text": ""}, [])
+    assert widget.header["counts"]["match"] == 4
+    widget._on_message(widget, {"type": "align"}, [])
+    assert widget.error == "" and widget.header["counts"]["match"] == 6
+    widget.selected = ["head"]
+    click_restore(widget)
+    assert_same(widget.model.head.kernel.numpy(), old.head.kernel.numpy())

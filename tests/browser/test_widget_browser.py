@@ -140,3 +140,14 @@ def test_quickstart_notebook_in_the_browser(jupyter_server, page):
     row(widget, "backbone").locator("input[type=checkbox]").check()
     widget.get_by_test_id("restore-button").click()
     expect(widget.get_by_test_id("restore-result")).to_contain_text("Restored 8 variables")
+
+
+def test_rename_rules_box(demo, page):
+    widget = demo
+    widget.locator(".ckw-rules-panel summary").click()
+    rules = widget.get_by_test_id("rules")
+    rules.fill("([ => broken")
+    expect(widget.get_by_test_id("error")).to_contain_text("Rule 1")
+    rules.fill("^model/head/ => backbone/")  # pairs nothing that fits: no error
+    expect(widget.get_by_test_id("error")).to_have_count(0)
+    expect(rules).to_be_focused()
