@@ -106,7 +106,10 @@ def model_tree(m: Match) -> pd.DataFrame:
 
 
 def checkpoint_tree(m: Match) -> pd.DataFrame:
-    """Rows for every stored variable: how the model uses it (its status) and its group."""
+    """The checkpoint's own tree: a row per stored variable and per object above one.
+
+    A variable's status says how the model uses it; an object's is the worst below it.
+    """
     import pandas as pd
 
     table = m.table
@@ -116,27 +119,52 @@ def checkpoint_tree(m: Match) -> pd.DataFrame:
         if isinstance(key, str) and status != "unused"
     }
     src = m.source.variables
-    rows = [
-        {
-            "id": path,
-            "parent": "",
-            "kind": "variable",
-            "label": path,
-            "title": key,
-            "status": used.get(key, "unused"),
-            "model_shape": None,
-            "ckpt_shape": _shape(shape),
-            "dtype": dtype,
-            "nbytes": int(nbytes),
-            "layer": "",
-            "group": group,
-        }
-        for path, key, shape, dtype, nbytes, group in zip(
-            src["path"], src["key"], src["shape"], src["dtype"], src["nbytes"], src["group"]
+    objects: dict[str, dict[str, Any]] = {}
+    variables = []
+    for path, key, shape, dtype, nbytes, group in zip(
+        src["path"], src["key"], src["shape"], src["dtype"], src["nbytes"], src["group"]
+    ):
+        status = used.get(key, "unused")
+        parent = path.rpartition("/")[0]
+        variables.append(
+            {
+                "id": path,
+                "parent": parent,
+                "kind": "variable",
+                "label": path.rsplit("/", 1)[-1],
+                "title": f"{path} ({key})",
+                "status": status,
+                "model_shape": None,
+                "ckpt_shape": _shape(shape),
+                "dtype": dtype,
+                "nbytes": int(nbytes),
+                "layer": "",
+                "group": group,
+            }
         )
-    ]
-    rows.sort(key=lambda r: r["id"])
-    return pd.DataFrame(rows, columns=COLUMNS)
+        while parent:
+            node = objects.setdefault(
+                parent,
+                {
+                    "id": parent,
+                    "parent": parent.rpartition("/")[0],
+                    "kind": "module",
+                    "label": parent.rsplit("/", 1)[-1],
+                    "title": parent,
+                    "status": "match",
+                    "model_shape": None,
+                    "ckpt_shape": None,
+                    "dtype": "",
+                    "nbytes": 0,
+                    "layer": "",
+                    "group": "",
+                },
+            )
+            node["nbytes"] += int(nbytes)
+            if SEVERITY[status] > SEVERITY[node["status"]]:
+                node["status"] = status
+            parent = node["parent"]
+    return pd.DataFrame(_parents_first(list(objects.values()) + variables), columns=COLUMNS)
 
 
 def _parents_first(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:

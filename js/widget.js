@@ -463,17 +463,31 @@ function render({ model, el }) {
     const cols = model.get("ckpt_rows");
     const out = [];
     const n = cols.id ? cols.id.length : 0;
+    const filtering = Boolean(state.filter || state.chip);
     for (let i = 0; i < n && out.length < MAX_ROWS; i++) {
       const status = cols.status[i];
       const group = cols.group[i];
+      const isObject = cols.kind[i] === "module";
+      if (filtering && isObject) continue; // a filtered view lists variables only
       if (state.chip && state.chip !== status && !(state.chip === "optimizer" && group === "optimizer")) continue;
       const node = { id: cols.id[i], label: cols.label[i], title: cols.title[i], layer: "" };
       if (state.filter && !matches(node)) continue;
+      const depth = filtering ? 0 : cols.id[i].split("/").length - 1;
       out.push(
         h(
           "tr",
-          { class: "ckw-row", "data-testid": "ckpt-file-row", "data-path": node.id, "data-status": status },
-          h("td", { class: "ckw-name", title: cols.title[i] }, node.label),
+          {
+            class: "ckw-row",
+            "data-testid": "ckpt-file-row",
+            "data-path": node.id,
+            "data-status": status,
+            "data-kind": cols.kind[i],
+          },
+          h(
+            "td",
+            { class: "ckw-name", title: cols.title[i], style: `padding-left: ${0.4 + depth * 1.1}em` },
+            filtering ? node.id : node.label,
+          ),
           h("td", {}, group),
           h("td", { class: "ckw-shape" }, shapeText(cols.ckpt_shape[i])),
           h("td", {}, cols.dtype[i]),

@@ -33,7 +33,16 @@ def test_state_sent_to_the_front_end(widget):
     assert by_id["backbone"] == "match" and by_id["head"] == "shape_mismatch"
     assert by_id["backbone/_functional/_operations/1/_kernel"] == "match"
     assert dict(zip(rows["id"], rows["label"]))["backbone/_functional/_operations/2"] == "d2"
-    assert set(widget.ckpt_rows["group"]) == {"model", "optimizer"}
+    ckpt = widget.ckpt_rows
+    assert set(ckpt["group"]) == {"model", "optimizer", ""}  # "" for objects
+    kinds = dict(zip(ckpt["id"], ckpt["kind"]))
+    assert kinds["model/optimizer"] == "module" and kinds["model/head/bias"] == "variable"
+    seen = set()
+    for node, parent in zip(ckpt["id"], ckpt["parent"]):
+        assert parent == "" or parent in seen  # parents come first
+        seen.add(node)
+    statuses = dict(zip(ckpt["id"], ckpt["status"]))
+    assert statuses["model/head"] == "shape_mismatch" and statuses["model/optimizer"] == "unused"
 
 
 def test_restore_the_ticked_submodule_then_undo(widget, net_ckpt):

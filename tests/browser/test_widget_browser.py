@@ -151,3 +151,15 @@ def test_rename_rules_box(demo, page):
     rules.fill("^model/head/ => backbone/")  # pairs nothing that fits: no error
     expect(widget.get_by_test_id("error")).to_have_count(0)
     expect(rules).to_be_focused()
+
+
+def test_checkpoint_view_shows_the_files_tree(demo, page):
+    widget = demo
+    widget.get_by_role("tab", name="Checkpoint").click()
+    rows = widget.get_by_test_id("ckpt-file-row")
+    optimizer = widget.locator('[data-testid="ckpt-file-row"][data-path="model/optimizer"]')
+    expect(optimizer).to_have_attribute("data-status", "unused")
+    expect(optimizer).to_have_attribute("data-kind", "module")
+    assert rows.count() > 20
+    widget.get_by_test_id("status-chip").and_(widget.locator('[data-status="optimizer"]')).click()
+    expect(widget.locator('[data-testid="ckpt-file-row"][data-kind="module"]')).to_have_count(0)
