@@ -164,7 +164,7 @@ def preview(
     rows = _rows(m, [paths] if isinstance(paths, str) else list(paths))
     # Prepared once, the drawn values share their min, max and finite values with the stats.
     values = {i: [v if v is None else _prepare(v) for v in _read(m, i)] for i in rows[:max_panels]}
-    panels = [("/".join(_path(m, i).split("/")[-2:]), *values[i]) for i in values]
+    panels = [(_title(m, i), *values[i]) for i in values]
     frames = []
     for i in rows[:MAX_STATS]:
         frame = compare(*(values[i] if i in values else _read(m, i)))
@@ -347,6 +347,13 @@ def _rows(m: Match, paths: list[str]) -> list[int]:
             raise KeyError(f"'{p}' is no model variable, submodule or checkpoint path{hint}")
         chosen.update(dict.fromkeys(hits))
     return list(chosen)
+
+
+def _title(m: Match, i: int) -> str:
+    """A short panel title: layer and variable (``conv1/kernel``) when the model has it."""
+    name = m.table["name"].iat[i] if i < len(m.variables) else None
+    path = name if isinstance(name, str) and name else _path(m, i)
+    return "/".join(path.split("/")[-2:])
 
 
 def _path(m: Match, i: int) -> str:

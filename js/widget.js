@@ -533,6 +533,13 @@ function render({ model, el }) {
     );
   }
 
+  /** "conv1/kernel" for a variable row of the tree, else the path's last two parts. */
+  function shortName(path) {
+    const node = state.tree.index.get(path);
+    if (node && node.parentNode) return `${node.parentNode.label}/${node.label}`;
+    return path.split("/").slice(-2).join("/");
+  }
+
   function histogramPanel() {
     const hist = state.histogram;
     const panel = h("div", { class: "ckw-histogram", "data-testid": "histogram" });
@@ -540,7 +547,8 @@ function render({ model, el }) {
       panel.append(h("p", { class: "ckw-note" }, "Click a name to compare the checkpoint's values with the model's."));
       return panel;
     }
-    panel.append(h("div", { class: "ckw-subtitle" }, hist.path));
+    const chosen = state.tree.index.get(hist.path);
+    panel.append(h("div", { class: "ckw-subtitle", title: hist.path }, chosen ? chosen.label : hist.path));
     if (hist.loading) {
       panel.append(h("p", { class: "ckw-note" }, "Rendering…"));
       return panel;
@@ -579,7 +587,7 @@ function render({ model, el }) {
           "tbody",
           {},
           (hist.stats || []).map((row) =>
-            h("tr", {}, h("td", { title: row.path }, row.path.split("/").slice(-2).join("/")), h("td", {}, row.side), keys.map((k) => h("td", { class: "ckw-num" }, fmt(row[k])))),
+            h("tr", {}, h("td", { title: row.path }, shortName(row.path)), h("td", {}, row.side), keys.map((k) => h("td", { class: "ckw-num" }, fmt(row[k])))),
           ),
         ),
       ),
