@@ -58,6 +58,7 @@ class CheckpointWidget(anywidget.AnyWidget):
         self._job: threading.Thread | None = None
         self._cancel = threading.Event()
         self.rename: Any = None
+        """The ``rename=`` in force: rules from the Rules box or pairs from Align."""
         self._set_match(match(model, self.source, root=root))
         self.on_msg(self._on_message)
 
@@ -97,15 +98,6 @@ class CheckpointWidget(anywidget.AnyWidget):
         """Pair by regex rules, one ``pattern => replacement`` per line (the Rules box)."""
         return self._run(lambda: self._apply_rules(text))
 
-    def _apply_rules(self, text: str) -> int:
-        rules = parse_rules(text)
-        self._rematch(self.match.root, rules or None)
-        return int((self.match.table["paired_by"] == "rename").sum())
-
-    def _rematch(self, root: str | None, rename: Any) -> None:
-        self._set_match(match(self.model, self.source, root=root, rename=rename))
-        self.rename = rename
-
     def preview(self, path: str, limit: int = 6) -> tuple[bytes, Any]:
         """Histograms of the first ``limit`` variables under ``path`` and their statistics.
 
@@ -127,6 +119,15 @@ class CheckpointWidget(anywidget.AnyWidget):
         return png, stats
 
     # -- internals ------------------------------------------------------------------
+
+    def _apply_rules(self, text: str) -> int:
+        rules = parse_rules(text)
+        self._rematch(self.match.root, rules or None)
+        return int((self.match.table["paired_by"] == "rename").sum())
+
+    def _rematch(self, root: str | None, rename: Any) -> None:
+        self._set_match(match(self.model, self.source, root=root, rename=rename))
+        self.rename = rename
 
     def _set_match(self, m: Match) -> None:
         from .tree import checkpoint_tree, model_tree
