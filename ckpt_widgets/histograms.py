@@ -151,23 +151,35 @@ def png(panels: Sequence[Panel], bins: int = 50, max_panels: int = 6) -> bytes:
 
 
 def preview(
-    m: Match, paths: str | Iterable[str], max_panels: int = 6
+    m: Match, paths: str | Iterable[str], max_panels: int = 6, adapt: str | None = None
 ) -> tuple[bytes, pd.DataFrame]:
     """Histograms and statistics of the variables ``paths`` name in ``m.table``.
 
     A path is a model variable's object path, a submodule's (every variable under it) or
     a checkpoint path. Returns the PNG of the first ``max_panels`` variables and one stats
     row per side of each of the first 50 (``path, side, mean, …, max_abs_diff``).
+    With ``adapt`` (``"overlap"`` / ``"zeros"``) a shape-mismatched variable's checkpoint
+    side is the tensor the restore would write: the stored block fitted into the model's
+    shape.
     """
     import pandas as pd
 
     rows = _rows(m, [paths] if isinstance(paths, str) else list(paths))
+
+    def read_sides(i: int) -> tuple[Any, Any]:
+        stored, current = _read(m, i)
+        if adapt and stored is not None and current is not None:
+            stored = adapted(stored, current, adapt)
+        return stored, current
+
     # Prepared once, the drawn values share their min, max and finite values with the stats.
-    values = {i: [v if v is None else _prepare(v) for v in _read(m, i)] for i in rows[:max_panels]}
+    values = {
+        i: [v if v is None else _prepare(v) for v in read_sides(i)] for i in rows[:max_panels]
+    }
     panels = [(_title(m, i), *values[i]) for i in values]
     frames = []
     for i in rows[:MAX_STATS]:
-        frame = compare(*(values[i] if i in values else _read(m, i)))
+        frame = compare(*(values[i] if i in values else read_sides(i)))
         frame.insert(0, "side", frame.index)
         frame.insert(0, "path", _path(m, i))
         frames.append(frame)
@@ -364,6 +376,18 @@ def _path(m: Match, i: int) -> str:
         if isinstance(row[column], str) and row[column]:
             return row[column]
     return str(row["ckpt_path"])
+
+
+def adapted(stored: Any, current: Any, adapt: str) -> Any:
+    """``stored`` fitted into ``current``'s shape as ``restore(adapt=...)`` would write it."""
+    import numpy as np
+
+    if stored.shape == current.shape or stored.ndim != current.ndim:
+        return stored
+    value = current.copy() if adapt == "overlap" else np.zeros_like(current)
+    block = tuple(slice(0, min(a, b)) for a, b in zip(current.shape, stored.shape))
+    value[block] = stored[block].astype(value.dtype)
+    return value
 
 
 def _read(m: Match, i: int) -> tuple[Any, Any]:

@@ -105,7 +105,8 @@ class CheckpointWidget(anywidget.AnyWidget):
         """
         from .histograms import preview
 
-        png, stats = self._run(lambda: preview(self.match, path, max_panels=limit))
+        adapt = self.adapt or None
+        png, stats = self._run(lambda: preview(self.match, path, max_panels=limit, adapt=adapt))
         count = int(stats["path"].nunique()) if len(stats) else 0
         message = {
             "type": "histogram",

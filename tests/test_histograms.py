@@ -275,3 +275,20 @@ def test_preview_of_a_missing_path(net_match):
         h.preview(net_match, "backbone/nope")
     with pytest.raises(KeyError, match="'back'"):  # a prefix of a name is not a submodule
         h.preview(net_match, "back")
+
+
+def test_preview_shows_the_adapted_tensor(net_ckpt):
+    import ckpt_widgets as cw
+    from ckpt_widgets.histograms import adapted, summary
+    from tests import models
+
+    prefix, saved = net_ckpt
+    m = cw.match(models.net(head_units=7, seed=5), prefix)
+    _, plain = cw.histograms.preview(m, "head/_kernel")
+    _, zeros = cw.histograms.preview(m, "head/_kernel", adapt="zeros")
+    stored = saved.head.kernel.numpy()
+    fitted = adapted(stored, m.variables[4].numpy(), "zeros")
+    assert fitted.shape == (5, 7) and not fitted[:, 3:].any()
+    row = zeros[zeros["side"] == "checkpoint"].iloc[0]
+    assert row["zeros_pct"] == summary(fitted)["zeros_pct"] > 0
+    assert plain[plain["side"] == "checkpoint"].iloc[0]["zeros_pct"] == summary(stored)["zeros_pct"]
