@@ -94,6 +94,16 @@ class CheckpointWidget(anywidget.AnyWidget):
 
         return self._run(run)
 
+    def pair(self, model_variable: str, ckpt_path: str) -> None:
+        """Pair one model variable (path or Keras name) with a stored one (the Pair box)."""
+
+        def run() -> None:
+            pairs = dict(self.rename) if isinstance(self.rename, dict) else {}
+            pairs[ckpt_path] = model_variable
+            self._rematch(self.match.root, pairs)
+
+        self._run(run)
+
     def set_rules(self, text: str) -> int:
         """Pair by regex rules, one ``pattern => replacement`` per line (the Rules box)."""
         return self._run(lambda: self._apply_rules(text))
@@ -248,6 +258,7 @@ class CheckpointWidget(anywidget.AnyWidget):
             "set_root": lambda c: self.set_root(str(c["root"])),
             "refresh": lambda c: self.refresh(),
             "align": lambda c: self.align(),
+            "pair": lambda c: self.pair(str(c["model"]), str(c["ckpt"])),
             "rules": lambda c: self.set_rules(str(c["text"])),
         }
         kind = content.get("type") if isinstance(content, dict) else None

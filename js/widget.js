@@ -540,6 +540,34 @@ function render({ model, el }) {
     return path.split("/").slice(-2).join("/");
   }
 
+  /** Pick the stored variable for a model variable that paths did not pair. */
+  function pairEditor(node) {
+    const cols = model.get("ckpt_rows");
+    const same = [];
+    const other = [];
+    for (let i = 0; i < (cols.id || []).length; i++) {
+      if (cols.kind[i] !== "variable" || cols.group[i] !== "model") continue;
+      const fits = shapeText(cols.ckpt_shape[i]) === shapeText(node.modelShape);
+      (fits ? same : other).push(cols.id[i]);
+    }
+    const options = [...same, ...other].slice(0, 500);
+    return h(
+      "label",
+      { class: "ckw-pair" },
+      "pair with ",
+      h(
+        "select",
+        {
+          "data-testid": "pair-select",
+          "aria-label": `checkpoint variable for ${node.label}`,
+          onchange: (e) => e.target.value && send({ type: "pair", model: node.id, ckpt: e.target.value }),
+        },
+        h("option", { value: "" }, same.length ? `${same.length} stored variables of this shape…` : "a stored variable…"),
+        options.map((id) => h("option", { value: id }, id)),
+      ),
+    );
+  }
+
   function histogramPanel() {
     const hist = state.histogram;
     const panel = h("div", { class: "ckw-histogram", "data-testid": "histogram" });
@@ -549,6 +577,7 @@ function render({ model, el }) {
     }
     const chosen = state.tree.index.get(hist.path);
     panel.append(h("div", { class: "ckw-subtitle", title: hist.path }, chosen ? chosen.label : hist.path));
+    if (chosen && chosen.kind === "variable" && chosen.status !== "match") panel.append(pairEditor(chosen));
     if (hist.loading) {
       panel.append(h("p", { class: "ckw-note" }, "Rendering…"));
       return panel;
@@ -756,6 +785,9 @@ function render({ model, el }) {
   };
   model.on("change:rows", onRows);
   model.on("change:selected", onSelected);
+  model.on("change:adapt", () => {
+    if (state.chosen) send({ type: "preview", path: state.chosen }); // show the adapted tensor
+  });
   for (const name of ["header", "result", "error", "busy", "adapt", "ckpt_rows", "progress"]) {
     model.on(`change:${name}`, draw);
   }

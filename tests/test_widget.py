@@ -212,3 +212,17 @@ def test_rules_and_align_rematch_from_the_front_end(keras, tf, tmp_path):
     widget.selected = ["head"]
     click_restore(widget)
     assert_same(widget.model.head.kernel.numpy(), old.head.kernel.numpy())
+
+
+def test_pair_one_variable_by_hand(keras, tf, tmp_path):
+    old = models.net(seed=72)
+    holder = tf.train.Checkpoint(old_head=old.head, backbone=old.backbone)
+    prefix = tf.train.Checkpoint(model=holder).write(str(tmp_path / "ckpt"))
+    widget = cw.CheckpointWidget(models.net(seed=73), prefix)
+    message = {"type": "pair", "model": "head/_kernel", "ckpt": "model/old_head/_kernel"}
+    widget._on_message(widget, message, [])
+    assert widget.error == "" and widget.header["counts"]["renamed"] == 1
+    statuses = dict(zip(widget.rows["id"], widget.rows["status"]))
+    assert statuses["head/_kernel"] == "match" and statuses["head/bias"] == "missing"
+    widget._on_message(widget, {**message, "ckpt": "model/nowhere"}, [])
+    assert "nowhere" in widget.error and widget.header["counts"]["renamed"] == 1

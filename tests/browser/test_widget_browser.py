@@ -163,3 +163,13 @@ def test_checkpoint_view_shows_the_files_tree(demo, page):
     assert rows.count() > 20
     widget.get_by_test_id("status-chip").and_(widget.locator('[data-status="optimizer"]')).click()
     expect(widget.locator('[data-testid="ckpt-file-row"][data-kind="module"]')).to_have_count(0)
+
+
+def test_pair_editor_for_an_unmatched_variable(demo, page):
+    widget = demo
+    row(widget, "head/_kernel").locator(".ckw-label").click()
+    select = widget.get_by_test_id("pair-select")
+    expect(select).to_be_visible()
+    select.select_option("model/head/_kernel")
+    expect(widget.locator(".ckw-rules-panel summary")).to_contain_text("1 variables paired")
+    expect(widget.get_by_test_id("error")).to_have_count(0)
