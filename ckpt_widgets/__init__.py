@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from .checkpoint import CheckpointSource, open_checkpoint
+from .combine import CombinedReport, restore_many
 from .errors import (
     CheckpointError,
     DtypeMismatchError,
@@ -36,6 +37,7 @@ __all__ = [
     "CheckpointError",
     "CheckpointSource",
     "CheckpointWidget",
+    "CombinedReport",
     "DtypeMismatchError",
     "Match",
     "NonFiniteValuesWarning",
@@ -51,6 +53,7 @@ __all__ = [
     "model_variables",
     "open_checkpoint",
     "restore",
+    "restore_many",
     "suggest_rename",
 ]
 

@@ -1,0 +1,67 @@
+"""restore_many: several sources in one transaction, one undo, one snippet."""
+
+from __future__ import annotations
+
+import sys
+
+import pytest
+
+import ckpt_widgets as cw
+from tests import models
+from tests.conftest import assert_same
+
+
+@pytest.fixture(scope="module")
+def two(tf, tmp_path_factory):
+    directory = tmp_path_factory.mktemp("two")
+    a, b = models.cnn(seed=80), models.cnn(seed=81)
+    pa = tf.train.Checkpoint(model=a).write(str(directory / "a"))
+    pb = tf.train.Checkpoint(net=b).write(str(directory / "b"))
+    return (pa, a), (pb, b)
+
+
+def test_layers_from_two_checkpoints_at_once(two, tf):
+    (pa, a), (pb, b) = two
+    model = models.cnn(seed=82)
+    before = models.values(model)
+    report = cw.restore_many(
+        model, [(pa, {"include": ["conv1", "bn"]}), (pb, {"exclude": ["conv1", "bn"]})]
+    )
+    assert set(report.restored["source"]) == {pa, pb}
+    for v, va, vb in zip(model.weights, a.weights, b.weights):
+        from_a = v.path.split("/")[-2] in ("conv1", "bn")
+        assert_same(v.numpy(), (va if from_a else vb).numpy())
+    twin = models.cnn(seed=82)
+    exec(report.code, {"tf": tf, "model": twin})
+    for x, y in zip(model.weights, twin.weights):
+        assert_same(y.numpy(), x.numpy())
+    report.undo()
+    for v, old in zip(model.weights, before):
+        assert_same(v.numpy(), old)
+
+
+def test_overlap_between_sources_is_an_error(two):
+    (pa, _), (pb, _) = two
+    with pytest.raises(cw.SelectionError, match="choose one source per variable"):
+        cw.restore_many(models.cnn(), [(pa, {"include": "conv1"}), (pb, {"include": "conv*"})])
+
+
+def test_a_failing_second_source_undoes_the_first(two, monkeypatch):
+    (pa, _), (pb, _) = two
+    model = models.cnn(seed=83)
+    before = models.values(model)
+    combine = sys.modules["ckpt_widgets.combine"]
+    calls = []
+    real = combine.restore
+
+    def second_fails(*args, **kwargs):
+        calls.append(1)
+        if len(calls) == 2:
+            raise cw.RestoreError("disk went away")
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(combine, "restore", second_fails)
+    with pytest.raises(cw.RestoreError):
+        cw.restore_many(model, [(pa, {"include": "conv1"}), (pb, {"include": "conv2"})])
+    for v, old in zip(model.weights, before):
+        assert_same(v.numpy(), old)
