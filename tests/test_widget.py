@@ -226,3 +226,18 @@ def test_pair_one_variable_by_hand(keras, tf, tmp_path):
     assert statuses["head/_kernel"] == "match" and statuses["head/bias"] == "missing"
     widget._on_message(widget, {**message, "ckpt": "model/nowhere"}, [])
     assert "nowhere" in widget.error and widget.header["counts"]["renamed"] == 1
+
+
+def test_widget_over_a_keras_weights_file(tmp_path):
+    saved = models.cnn(seed=90)
+    path = tmp_path / "cnn.weights.h5"
+    saved.save_weights(str(path))
+    widget = cw.CheckpointWidget(models.cnn(seed=91), path)
+    assert widget.header["counts"]["match"] == len(saved.weights)
+    widget.selected = [
+        p for p, kind in zip(widget.rows["id"], widget.rows["kind"]) if kind == "module"
+    ][:1]
+    report = widget.restore()
+    assert len(report.restored) == 2 and "h5py.File(" in report.code
+    png, _ = widget.preview(widget.selected[0])
+    assert png.startswith(b"\x89PNG")
