@@ -9,14 +9,13 @@ the optimizer. TF1 name-based checkpoints have no graph: their keys are the name
 
 from __future__ import annotations
 
-import difflib
 import math
 import os
 import re
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from .errors import CheckpointError, first_line
+from .errors import CheckpointError, did_you_mean, first_line
 from .graph import walk
 
 if TYPE_CHECKING:
@@ -122,8 +121,7 @@ class CheckpointSource:
         node = self.resolve(path_or_key)
         if node is not None and VARIABLE_VALUE in self.attributes[node]:
             return self.attributes[node][VARIABLE_VALUE]
-        close = difflib.get_close_matches(path_or_key, list(self._key_of_path), n=3)
-        hint = f"; did you mean {', '.join(map(repr, close))}?" if close else "."
+        hint = did_you_mean(path_or_key, self._key_of_path)
         raise KeyError(f"'{path_or_key}' is no variable of checkpoint '{self.prefix}'{hint}")
 
     def resolve(self, path: str) -> int | None:

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import difflib
+from collections.abc import Iterable
+
 
 class CheckpointError(ValueError):
     """A file or directory that cannot be read as a checkpoint."""
@@ -47,3 +50,9 @@ def first_line(exc: BaseException) -> str:
     """The first line of an exception's message (TensorFlow's run on for pages)."""
     lines = str(exc).strip().splitlines()
     return lines[0][:200] if lines else type(exc).__name__
+
+
+def did_you_mean(word: str, choices: Iterable[str], cutoff: float = 0.6) -> str:
+    """``"; did you mean 'a', 'b'?"`` for the closest choices, or ``"."`` when none is close."""
+    close = difflib.get_close_matches(word, list(choices), n=3, cutoff=cutoff)
+    return f"; did you mean {', '.join(map(repr, close))}?" if close else "."

@@ -4,10 +4,11 @@ bins, with summary statistics, rendered with matplotlib (Agg) to PNG.
 
 from __future__ import annotations
 
-import difflib
 import math
 from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any, NamedTuple
+
+from .errors import did_you_mean
 
 if TYPE_CHECKING:
     import numpy as np
@@ -353,9 +354,7 @@ def _rows(m: Match, paths: list[str]) -> list[int]:
         if not hits:
             hits = [i for i, cp in enumerate(ckpt_paths) if p and cp == p]
         if not hits:
-            names = [x for x in model_paths + ckpt_paths if x]
-            close = difflib.get_close_matches(str(p), names, n=3)
-            hint = f"; did you mean {', '.join(map(repr, close))}?" if close else "."
+            hint = did_you_mean(str(p), [x for x in model_paths + ckpt_paths if x])
             raise KeyError(f"'{p}' is no model variable, submodule or checkpoint path{hint}")
         chosen.update(dict.fromkeys(hits))
     return list(chosen)

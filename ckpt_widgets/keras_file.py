@@ -12,7 +12,7 @@ import io
 import zipfile
 from typing import TYPE_CHECKING, Any
 
-from .errors import CheckpointError, first_line
+from .errors import CheckpointError, did_you_mean, first_line
 
 if TYPE_CHECKING:
     import numpy as np
@@ -78,10 +78,7 @@ class KerasWeightsSource:
         """The dataset path (paths and keys are the same in a Keras file)."""
         if path_or_key in self._keys:
             return path_or_key
-        import difflib
-
-        close = difflib.get_close_matches(path_or_key, sorted(self._keys), n=3)
-        hint = f"; did you mean {', '.join(map(repr, close))}?" if close else "."
+        hint = did_you_mean(path_or_key, sorted(self._keys))
         raise KeyError(f"'{path_or_key}' is no variable of '{self.prefix}'{hint}")
 
     def resolve(self, path: str) -> None:

@@ -9,7 +9,6 @@ how many variables it resolves with equal shapes.
 
 from __future__ import annotations
 
-import difflib
 import re
 from collections import Counter
 from collections.abc import Iterable, Mapping
@@ -18,7 +17,7 @@ from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 from .checkpoint import CheckpointSource, open_checkpoint
-from .errors import SelectionError
+from .errors import SelectionError, did_you_mean
 from .graph import is_under, join, relative
 from .model import ModelGraph
 
@@ -177,8 +176,7 @@ class _Matcher:
             pairs = [("", "")]
         elif root is not None:
             if src.resolve(root) is None:
-                close = difflib.get_close_matches(root, src.object_paths(), n=3)
-                hint = f"; did you mean {', '.join(map(repr, close))}?" if close else "."
+                hint = did_you_mean(root, src.object_paths())
                 raise SelectionError(f"root={root!r} is no object in '{src.prefix}'{hint}")
             pairs = [(root, ""), *(p for p in self._suffix_candidates() if p[0] == root)]
         else:
@@ -388,8 +386,7 @@ class _Matcher:
             if hits:
                 return hits[0]
         names = list(self.live["name"]) + [p for p in self.live["path"] if p]
-        close = difflib.get_close_matches(target, names, n=3)
-        hint = f"; did you mean {', '.join(map(repr, close))}?" if close else "."
+        hint = did_you_mean(target, names)
         raise SelectionError(f"rename target '{target}' is no model variable{hint}")
 
     def _ckpt_row(self, name: str) -> int:

@@ -8,12 +8,11 @@ model (``"backbone"``, ``"backbone/_functional/_operations/1"``), a Keras layer 
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Iterable
 from fnmatch import fnmatchcase
 from typing import TYPE_CHECKING, Any
 
-from .errors import SelectionError
+from .errors import SelectionError, did_you_mean
 
 if TYPE_CHECKING:
     from .matching import Match
@@ -80,6 +79,5 @@ def _unknown(m: Match, entry: Any, names: list[set[str]], argument: str) -> str:
         {n for row in names for n in row if "/" not in n}
         | {p.split("/")[0] for p in m.table["model_path"].iloc[: len(m.variables)] if p}
     )
-    close = difflib.get_close_matches(entry, vocabulary, n=3, cutoff=0.5)
-    hint = f"; did you mean {', '.join(map(repr, close))}?" if close else "."
+    hint = did_you_mean(entry, vocabulary, cutoff=0.5)
     return f"{argument}: {entry!r} names no submodule, layer or variable of the model{hint}"
