@@ -40,10 +40,6 @@ class Mirror:
     guarded: list[Any]
     """Unselected variables inside attached objects: checked unchanged afterwards."""
 
-    def to_checkpoint(self) -> Any:
-        """The live ``tf.train.Checkpoint`` to call ``.read(prefix)`` on."""
-        return self.to_checkpoints(1)[0]
-
     def to_checkpoints(self, parts: int) -> list[Any]:
         """The mirror split into at most ``parts`` checkpoints, together restoring it all.
 
