@@ -8,10 +8,18 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from .errors import SelectionError, UndoError
-from .restore import RestoreReport, restore
+from .restore import RestoreReport, execute
 
 if TYPE_CHECKING:
     import pandas as pd
+
+OPTIONS = frozenset(
+    {
+        "include", "exclude", "root", "rename", "align", "adapt", "cast", "optimizer", "undo",
+        "progress", "cancel",
+    }
+)  # fmt: skip
+"""What each part may set: the keyword arguments of :func:`~ckpt_widgets.restore`."""
 
 
 def restore_many(model: Any, parts: Sequence[tuple[Any, Mapping[str, Any]]]) -> CombinedReport:
@@ -25,30 +33,38 @@ def restore_many(model: Any, parts: Sequence[tuple[Any, Mapping[str, Any]]]) -> 
 
     plans = []
     for source, options in parts:
-        options = dict(options)
+        unknown = set(options) - OPTIONS
+        if unknown:
+            raise TypeError(f"restore_many: unknown option(s) {sorted(unknown)} for '{source}'.")
         m = match(
             model,
             source,
-            root=options.pop("root", None),
-            rename=options.pop("rename", None),
-            align=options.pop("align", False),
+            root=options.get("root"),
+            rename=options.get("rename"),
+            align=options.get("align", False),
         )
-        plan_options = {k: options[k] for k in ("adapt", "cast", "optimizer") if k in options}
-        plan = make_plan(m, options.get("include"), options.get("exclude"), **plan_options)
-        plans.append((m, options, plan))
+        plan = make_plan(
+            m,
+            options.get("include"),
+            options.get("exclude"),
+            **{k: options[k] for k in ("adapt", "cast", "optimizer") if k in options},
+        )
+        plans.append(
+            (plan, {k: options[k] for k in ("undo", "progress", "cancel") if k in options})
+        )
     owner: dict[int, str] = {}
-    for m, _, plan in plans:
+    for plan, _ in plans:
         for step in plan.steps:
-            earlier = owner.setdefault(id(step.variable), m.source.prefix)
-            if earlier != m.source.prefix:
+            earlier = owner.setdefault(id(step.variable), plan.source.prefix)
+            if earlier != plan.source.prefix:
                 raise SelectionError(
                     f"'{step.label}' is selected from both '{earlier}' and "
-                    f"'{m.source.prefix}'; choose one source per variable."
+                    f"'{plan.source.prefix}'; choose one source per variable."
                 )
     reports: list[RestoreReport] = []
     try:
-        for m, options, _ in plans:
-            reports.append(restore(model, m, **options))
+        for plan, running in plans:
+            reports.append(execute(plan, **running))
     except BaseException:
         for report in reversed(reports):
             report.undo(force=True)
@@ -77,14 +93,9 @@ class CombinedReport:
 
     def undo(self, force: bool = False) -> None:
         """Undo every restore, last first; nothing is undone if any would refuse."""
-        if not force:
-            for report in self.reports:
-                if report.undone:
-                    raise UndoError("This restore was already undone.")
-                if report._changed_since_restore():
-                    raise UndoError(
-                        "A restored variable changed since the restore; undo(force=True) "
-                        "puts back the pre-restore values anyway."
-                    )
+        for report in self.reports:
+            refusal = report._undo_refusal(force)
+            if refusal:
+                raise UndoError(refusal)
         for report in reversed(self.reports):
             report.undo(force=True)

@@ -175,22 +175,29 @@ class RestoreReport:
         refuses with :class:`UndoError` and changes nothing; ``force=True`` puts the
         pre-restore values back anyway, discarding those changes.
         """
-        if self._undone:
-            raise UndoError("This restore was already undone.")
-        if self._snapshot is None:
-            raise UndoError("This restore kept no old values (undo=False): nothing to undo.")
-        if not force and self._plan is not None:
-            changed = self._changed_since_restore()
-            if changed:
-                raise UndoError(
-                    f"{len(changed)} restored variable(s) changed since the restore (e.g. "
-                    f"'{changed[0]}'): the model was trained or edited; undo(force=True) "
-                    "puts back the pre-restore values anyway and discards those changes."
-                )
+        refusal = self._undo_refusal(force)
+        if refusal:
+            raise UndoError(refusal)
         self._snapshot.put_back()
         self._snapshot.discard()
         self._snapshot = None
         self._undone = True
+
+    def _undo_refusal(self, force: bool) -> str | None:
+        """Why :meth:`undo` would refuse (one sentence), or None if it can go ahead."""
+        if self._undone:
+            return "This restore was already undone."
+        if self._snapshot is None:
+            return "This restore kept no old values (undo=False): nothing to undo."
+        if not force and self._plan is not None:
+            changed = self._changed_since_restore()
+            if changed:
+                return (
+                    f"{len(changed)} restored variable(s) changed since the restore (e.g. "
+                    f"'{changed[0]}'): the model was trained or edited; undo(force=True) "
+                    "puts back the pre-restore values anyway and discards those changes."
+                )
+        return None
 
     def _changed_since_restore(self) -> list[str]:
         """Labels of restored variables whose value is no longer the restored one."""

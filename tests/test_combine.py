@@ -52,7 +52,7 @@ def test_a_failing_second_source_undoes_the_first(two, monkeypatch):
     before = models.values(model)
     combine = sys.modules["ckpt_widgets.combine"]
     calls = []
-    real = combine.restore
+    real = combine.execute
 
     def second_fails(*args, **kwargs):
         calls.append(1)
@@ -60,7 +60,7 @@ def test_a_failing_second_source_undoes_the_first(two, monkeypatch):
             raise cw.RestoreError("disk went away")
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(combine, "restore", second_fails)
+    monkeypatch.setattr(combine, "execute", second_fails)
     with pytest.raises(cw.RestoreError):
         cw.restore_many(model, [(pa, {"include": "conv1"}), (pb, {"include": "conv2"})])
     for v, old in zip(model.weights, before):
