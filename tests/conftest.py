@@ -62,3 +62,11 @@ def assert_same(actual, expected):
     assert actual.shape == expected.shape
     assert actual.dtype == expected.dtype
     assert actual.tobytes() == expected.tobytes()
+
+
+def assert_code_reproduces(code: str, model, twin, tf) -> None:
+    """``code`` run on ``twin`` (built as ``model`` was before its restore) gives ``model``'s
+    values bit for bit."""
+    exec(compile(code, "<report.code>", "exec"), {"tf": tf, "model": twin})
+    for ours, theirs in zip(model.weights, twin.weights):
+        assert_same(theirs.numpy(), ours.numpy())

@@ -6,11 +6,7 @@ import pytest
 
 import ckpt_widgets as cw
 from tests import models
-from tests.conftest import assert_same
-
-
-def run_code(code: str, model, tf) -> None:
-    exec(compile(code, "<report.code>", "exec"), {"tf": tf, "model": model})
+from tests.conftest import assert_code_reproduces
 
 
 @pytest.mark.parametrize(
@@ -29,9 +25,7 @@ def test_code_reproduces_the_restore(request, tf, fixture, build, kwargs):
     prefix = request.getfixturevalue(fixture)[0]
     ours, theirs = build(), build()
     report = cw.restore(ours, prefix, **kwargs)
-    run_code(report.code, theirs, tf)
-    for a, b in zip(ours.weights, theirs.weights):
-        assert_same(b.numpy(), a.numpy())
+    assert_code_reproduces(report.code, ours, theirs, tf)
 
 
 def test_code_for_a_variable_of_a_partially_selected_layer(net_ckpt, tf):
@@ -39,6 +33,4 @@ def test_code_for_a_variable_of_a_partially_selected_layer(net_ckpt, tf):
     ours, theirs = models.net(seed=53), models.net(seed=53)
     report = cw.restore(ours, prefix, include=ours.head.kernel)
     assert "_kernel=model.head.kernel" in report.code
-    run_code(report.code, theirs, tf)
-    for a, b in zip(ours.weights, theirs.weights):
-        assert_same(b.numpy(), a.numpy())
+    assert_code_reproduces(report.code, ours, theirs, tf)

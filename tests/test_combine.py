@@ -8,7 +8,7 @@ import pytest
 
 import ckpt_widgets as cw
 from tests import models
-from tests.conftest import assert_same
+from tests.conftest import assert_code_reproduces, assert_same
 
 
 @pytest.fixture(scope="module")
@@ -32,9 +32,7 @@ def test_layers_from_two_checkpoints_at_once(two, tf):
         from_a = v.path.split("/")[-2] in ("conv1", "bn")
         assert_same(v.numpy(), (va if from_a else vb).numpy())
     twin = models.cnn(seed=82)
-    exec(report.code, {"tf": tf, "model": twin})
-    for x, y in zip(model.weights, twin.weights):
-        assert_same(y.numpy(), x.numpy())
+    assert_code_reproduces(report.code, model, twin, tf)
     report.undo()
     for v, old in zip(model.weights, before):
         assert_same(v.numpy(), old)

@@ -9,7 +9,7 @@ import pytest
 
 import ckpt_widgets as cw
 from tests import models
-from tests.conftest import assert_same
+from tests.conftest import assert_code_reproduces, assert_same
 
 
 @pytest.fixture(scope="module")
@@ -39,9 +39,7 @@ def test_weights_file_listed_and_restored(keras_files, tf):
         else:
             assert not np.array_equal(v.numpy(), s.numpy())
     twin = models.cnn(seed=63)
-    exec(report.code, {"tf": tf, "model": twin})
-    for a, b in zip(model.weights, twin.weights):
-        assert_same(b.numpy(), a.numpy())
+    assert_code_reproduces(report.code, model, twin, tf)
     report.undo()
 
 
@@ -59,9 +57,7 @@ def test_keras_archive_backbone_into_a_wider_head(keras_files, tf):
         assert_same(v.numpy(), s.numpy())
     assert "zipfile.ZipFile(" in report.code
     twin = models.net(head_units=7, seed=64)
-    exec(report.code, {"tf": tf, "model": twin})
-    for a, b in zip(model.weights, twin.weights):
-        assert_same(b.numpy(), a.numpy())
+    assert_code_reproduces(report.code, model, twin, tf)
 
 
 def test_h5_that_is_not_keras_weights(tmp_path):

@@ -204,38 +204,31 @@ def test_checkpoint_of_another_model_restores_nothing_loudly(conv_ckpt):
         assert_same(v.numpy(), old)
 
 
-def test_failure_mid_restore_rolls_back(net_ckpt, monkeypatch):
+@pytest.mark.parametrize("undo", [True, "disk"])
+@pytest.mark.parametrize(
+    ("fault", "expected", "message"),
+    [
+        (OSError("disk went away"), cw.RestoreError, "put back as it was"),
+        (KeyboardInterrupt(), KeyboardInterrupt, None),
+    ],
+    ids=["exception", "ctrl-c"],
+)
+def test_failure_mid_restore_rolls_back(net_ckpt, monkeypatch, undo, fault, expected, message):
     prefix, _ = net_ckpt
     model = models.net(seed=44)
     before = models.values(model)
     restore_module = sys.modules["ckpt_widgets.restore"]
 
     def broken(*args):
-        raise OSError("disk went away")
+        raise fault
 
     monkeypatch.setattr(restore_module, "_verify", broken)
-    with pytest.raises(cw.RestoreError, match="put back as it was"):
-        cw.restore(model, prefix)
+    with pytest.raises(expected, match=message):
+        cw.restore(model, prefix, undo=undo)
     for v, old in zip(model.weights, before):
         assert_same(v.numpy(), old)
     monkeypatch.undo()
     assert len(cw.restore(model, prefix).restored) == 6  # the API keeps working
-
-
-def test_keyboard_interrupt_mid_restore_rolls_back(net_ckpt, monkeypatch):
-    prefix, _ = net_ckpt
-    model = models.net(seed=45)
-    before = models.values(model)
-    restore_module = sys.modules["ckpt_widgets.restore"]
-
-    def interrupted(*args):
-        raise KeyboardInterrupt
-
-    monkeypatch.setattr(restore_module, "_verify", interrupted)
-    with pytest.raises(KeyboardInterrupt):
-        cw.restore(model, prefix)
-    for v, old in zip(model.weights, before):
-        assert_same(v.numpy(), old)
 
 
 def test_unbuilt_model(net_ckpt, keras):
@@ -290,22 +283,6 @@ def test_undo_off_keeps_no_values(net_ckpt):
         report.undo()
     for v, s in zip(model.weights, saved.weights):
         assert_same(v.numpy(), s.numpy())
-
-
-def test_failure_with_a_disk_snapshot_rolls_back(net_ckpt, monkeypatch):
-    prefix, _ = net_ckpt
-    model = models.net(seed=50)
-    before = models.values(model)
-    restore_module = sys.modules["ckpt_widgets.restore"]
-
-    def broken(*args):
-        raise OSError("disk went away")
-
-    monkeypatch.setattr(restore_module, "_verify", broken)
-    with pytest.raises(cw.RestoreError):
-        cw.restore(model, prefix, undo="disk")
-    for v, old in zip(model.weights, before):
-        assert_same(v.numpy(), old)
 
 
 def test_float16_checkpoint_needs_cast(tf, keras, tmp_path):

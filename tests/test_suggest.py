@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import ckpt_widgets as cw
 from tests import models
-from tests.conftest import assert_same
+from tests.conftest import assert_code_reproduces, assert_same
 
 
 def sequential(keras, with_dropout: bool, seed: int):
@@ -36,6 +36,4 @@ def test_inserted_layer_shifts_paths_and_suggestions_fix_it(keras, tf, tmp_path)
     for v, s in zip(model.weights, saved.weights):
         assert_same(v.numpy(), s.numpy())
     twin = sequential(keras, with_dropout=True, seed=2)
-    exec(report.code, {"tf": tf, "model": twin})
-    for a, b in zip(model.weights, twin.weights):
-        assert_same(b.numpy(), a.numpy())
+    assert_code_reproduces(report.code, model, twin, tf)

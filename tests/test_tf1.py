@@ -7,7 +7,7 @@ import pytest
 
 import ckpt_widgets as cw
 from tests import models
-from tests.conftest import assert_same
+from tests.conftest import assert_code_reproduces, assert_same
 
 
 @pytest.fixture(scope="module")
@@ -65,9 +65,7 @@ def test_restore_reads_and_assigns_verified_and_undoable(tf1_ckpt, tf):
     assert "reader.get_tensor('fc1/weights')" in report.code
 
     twin = models.net(seed=3)
-    exec(report.code, {"tf": tf, "model": twin})
-    for a, b in zip(model.weights, twin.weights):
-        assert_same(b.numpy(), a.numpy())
+    assert_code_reproduces(report.code, model, twin, tf)
 
     report.undo()
     for v, old in zip(model.weights, before):
