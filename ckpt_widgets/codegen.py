@@ -18,12 +18,11 @@ INDENT = "    "
 
 def restore_code(plan: Plan, mirror: Mirror) -> str:
     """The plain-TensorFlow snippet for ``plan`` as mirrored by ``mirror``."""
-    graph = plan.match.graph
     prefix = plan.source.prefix
     lines: list[str] = []
     if mirror.root.children:
         lines.append("# Mirror the checkpoint's object graph down to the selected objects.")
-        lines.append("ckpt = " + _node(mirror.root, graph, 0))
+        lines.append("ckpt = " + _node(mirror.root, plan, 0))
         lines.append(f"ckpt.read({prefix!r}).expect_partial()")
     if mirror.fallback:
         imports = ["import numpy as np"] if any(s.adapt for s in mirror.fallback) else []
@@ -45,23 +44,18 @@ def restore_code(plan: Plan, mirror: Mirror) -> str:
             lines.append(f"reader = tf.train.load_checkpoint({prefix!r})")
         for step in mirror.fallback:
             read = f"reader[{step.key!r}][()]" if keras_file else f"reader.get_tensor({step.key!r})"
-            lines.extend(_assign(step, _variable_expr(plan, step, graph), read))
+            lines.extend(_assign(step, _object_expr(plan, step.variable), read))
         if imports:
             lines[:0] = [*imports, ""]
     return "\n".join(lines) + "\n"
 
 
-def _node(node: MirrorNode, graph: Any, depth: int) -> str:
+def _node(node: MirrorNode, plan: Plan, depth: int) -> str:
     if node.attach is not None:
-        path = node.live_path
-        if path is None:  # through the model, else through its optimizer
-            path = graph.path_of(node.attach) or graph.paths.get(id(node.attach))
-        if path is None:
-            raise ValueError(f"cannot express the object at '{node.path}' in Python")
-        return graph.accessor(path)
+        return _object_expr(plan, node.attach, node.live_path)
     plain, special = [], []
     for name, child in node.children.items():
-        text = _node(child, graph, depth + 1)
+        text = _node(child, plan, depth + 1)
         if name.isidentifier() and not keyword.iskeyword(name):
             plain.append(f"{name}={text}")
         else:
@@ -72,24 +66,25 @@ def _node(node: MirrorNode, graph: Any, depth: int) -> str:
     return f"tf.train.Checkpoint({body}\n{INDENT * depth})"
 
 
-def _variable_expr(plan: Plan, step: Step, graph: Any) -> str:
-    path = graph.path_of(step.variable)
+def _object_expr(plan: Plan, obj: Any, live_path: str | None = None) -> str:
+    """A Python expression, relative to ``model``, for a live object the restore uses.
+
+    By its object path (through the model, else through its optimizer); a variable
+    TensorFlow's graph cannot reach is named by its place among the weights.
+    """
+    graph, model = plan.match.graph, plan.match.model
+    path = live_path
+    if path is None:
+        path = graph.path_of(obj) or graph.paths.get(id(obj))
     if path is not None:
         return graph.accessor(path)
-    owner = graph.owners.get(id(step.variable))
-    if owner is not None:
-        index = next(i for i, v in enumerate(owner.weights) if v is step.variable)
-        layer = next(
-            (
-                layer
-                for layer in plan.match.model._flatten_layers(include_self=True)
-                if layer is owner
-            ),
-            None,
-        )
-        if layer is not None and layer is not plan.match.model:
-            return f"model.get_layer({owner.name!r}).weights[{index}]"
-    index = next(i for i, v in enumerate(plan.match.model.weights) if v is step.variable)
+    owner = graph.owners.get(id(obj))
+    if owner is not None and any(layer is owner for layer in getattr(model, "layers", [])):
+        index = next(i for i, v in enumerate(owner.weights) if v is obj)
+        return f"model.get_layer({owner.name!r}).weights[{index}]"
+    index = next((i for i, v in enumerate(model.weights) if v is obj), None)
+    if index is None:
+        raise ValueError(f"cannot express {obj!r} in Python relative to the model")
     return f"model.weights[{index}]"
 
 

@@ -97,6 +97,7 @@ def execute(
     object_steps = [s for s in plan.steps if id(s) not in fallback_ids]
     touched = {id(s.variable): s.variable for s in plan.steps}
     guarded = {id(v): v for v in mirror.guarded if id(v) not in touched}
+    code = restore_code(plan, mirror)  # before anything changes: it cannot fail half-way
     before = Snapshot({**touched, **guarded}, where)
     source = plan.source
     split = PARTS if progress is not None or cancel is not None else 1
@@ -138,7 +139,7 @@ def execute(
     return RestoreReport(
         restored=_restored_table(plan, mirror),
         skipped=plan.skipped,
-        code=restore_code(plan, mirror),
+        code=code,
         source=source.prefix,
         _snapshot=before if undo is not False else None,
         _plan=plan,
