@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from .errors import SelectionError, UndoError
-from .restore import RestoreReport, execute
+from .restore import RestoreReport, _human, execute
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -85,6 +85,35 @@ class CombinedReport:
 
         frames = [r.restored.assign(source=r.source) for r in self.reports]
         return pd.concat(frames, ignore_index=True)
+
+    @property
+    def skipped(self) -> pd.DataFrame:
+        """Model variables no source restored, once each, with the first source's reason."""
+        import pandas as pd
+
+        frames = [r.skipped.assign(source=r.source) for r in self.reports]
+        skipped = pd.concat(frames, ignore_index=True)
+        skipped = skipped[~skipped["name"].isin(set(self.restored["name"]))]
+        return skipped.drop_duplicates("name").reset_index(drop=True)
+
+    @property
+    def nbytes(self) -> int:
+        """Bytes restored from every source."""
+        return sum(r.nbytes for r in self.reports)
+
+    @property
+    def undone(self) -> bool:
+        """Whether :meth:`undo` has run."""
+        return all(r.undone for r in self.reports)
+
+    def summary(self) -> str:
+        """One line: how many variables and bytes in all and per source, how many skipped."""
+        per_source = ", ".join(f"{len(r.restored)} from '{r.source}'" for r in self.reports)
+        return (
+            f"Restored {len(self.restored)} variables ({_human(self.nbytes)}) from "
+            f"{len(self.reports)} checkpoints ({per_source}); skipped {len(self.skipped)}."
+            + (" Undone." if self.undone else "")
+        )
 
     @property
     def code(self) -> str:

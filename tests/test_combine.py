@@ -63,3 +63,17 @@ def test_a_failing_second_source_undoes_the_first(two, monkeypatch):
         cw.restore_many(model, [(pa, {"include": "conv1"}), (pb, {"include": "conv2"})])
     for v, old in zip(model.weights, before):
         assert_same(v.numpy(), old)
+
+
+def test_combined_report_reads_like_one(two):
+    (pa, _), (pb, _) = two
+    model = models.cnn(seed=84)
+    report = cw.restore_many(model, [(pa, {"include": "conv1"}), (pb, {"include": "top"})])
+    assert report.nbytes == sum(r.nbytes for r in report.reports) > 0
+    assert set(report.skipped["layer"]) == {"bn", "conv2"}  # once each, not per source
+    assert list(report.skipped["source"]) == [pa] * 6
+    assert report.summary().startswith("Restored 4 variables (")
+    assert f"from 2 checkpoints (2 from '{pa}', 2 from '{pb}'); skipped 6." in report.summary()
+    assert not report.undone
+    report.undo()
+    assert report.undone and report.summary().endswith(" Undone.")
