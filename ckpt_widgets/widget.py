@@ -15,9 +15,11 @@ import anywidget
 import traitlets
 
 from .checkpoint import open_checkpoint
+from .combine import CombinedReport
+from .errors import NothingToRestoreError
 from .matching import STATUSES, Match, match
-from .restore import RestoreReport, restore
-from .selection import select
+from .restore import RestoreReport
+from .sources import Source, exclusive, label_for, owners, restore_selection
 
 
 def _asset(name: str) -> pathlib.Path:
@@ -39,7 +41,15 @@ class CheckpointWidget(anywidget.AnyWidget):
     ckpt_rows = traitlets.Dict().tag(sync=True)
     """The checkpoint's own variables, column-oriented."""
     selected = traitlets.List(traitlets.Unicode()).tag(sync=True)
-    """Ticked submodule and variable paths: strings ``include=`` accepts."""
+    """Ticked submodule and variable paths of the active source: strings ``include=`` accepts."""
+    sources = traitlets.List(traitlets.Dict()).tag(sync=True)
+    """One ``{"label", "path", "root"}`` per checkpoint, in the order they were added."""
+    active = traitlets.Unicode("").tag(sync=True)
+    """The letter of the source the tree, previews, root, rules and Align act on."""
+    selection = traitlets.Dict(value_trait=traitlets.List(traitlets.Unicode())).tag(sync=True)
+    """Ticked paths per source letter; ``selection[active]`` is :attr:`selected`."""
+    owners = traitlets.Dict().tag(sync=True)
+    """``{tree row id: letter}`` for variables ticked under a source other than the active one."""
     adapt = traitlets.Unicode("").tag(sync=True)
     """``""``, ``"overlap"`` or ``"zeros"``: lets shape-mismatched variables be ticked."""
     result = traitlets.Dict().tag(sync=True)
@@ -53,31 +63,62 @@ class CheckpointWidget(anywidget.AnyWidget):
     def __init__(self, model: Any, src_or_path: Any, root: str | None = None, **kwargs: Any):
         super().__init__(**kwargs)
         self.model = model
-        self.source = open_checkpoint(src_or_path)
-        self.report: RestoreReport | None = None
+        self.report: RestoreReport | CombinedReport | None = None
         self._job: threading.Thread | None = None
         self._cancel = threading.Event()
-        self.rename: Any = None
-        """The ``rename=`` in force: rules from the Rules box or pairs from Align."""
-        self._set_match(match(model, self.source, root=root))
+        self._sources: list[Source] = []
+        self._resolving = False
+        self._add(match(model, open_checkpoint(src_or_path), root=root))
         self.on_msg(self._on_message)
+
+    @property
+    def match(self) -> Match:
+        """The active source's match against the model."""
+        return self._source(self.active).match
+
+    @property
+    def source(self) -> Any:
+        """The active source's checkpoint (a :class:`~ckpt_widgets.CheckpointSource`)."""
+        return self.match.source
+
+    @property
+    def rename(self) -> Any:
+        """The active source's ``rename=``: rules from the Rules box or pairs from Align."""
+        return self._source(self.active).rename
 
     # -- the Python API behind every button -----------------------------------------
 
-    def restore(self) -> RestoreReport:
-        """Restore the ticked selection (what the Restore button does)."""
+    def restore(self) -> RestoreReport | CombinedReport:
+        """Restore the ticked selection (what the Restore button does).
+
+        Ticks under one source give a :class:`~ckpt_widgets.RestoreReport`; ticks under
+        several restore them all or nothing and give a :class:`~ckpt_widgets.CombinedReport`.
+        """
         return self._run(self._restore)
+
+    def add_source(self, src_or_path: Any, root: str | None = None, rename: Any = None) -> str:
+        """Add another checkpoint of the model (the Add checkpoint box); return its letter.
+
+        The new source becomes the active one. A checkpoint already added, or one that
+        shares no variable with the model, is refused and nothing changes.
+        """
+        return self._run(lambda: self._add_checked(src_or_path, root, rename))
+
+    def show_source(self, source: int | str) -> None:
+        """Make a source active by index or letter (a source tab); its ticks are kept."""
+        self._run(lambda: self._show(source))
 
     def undo(self, force: bool = False) -> None:
         """Undo the last restore (the Undo button; "Undo anyway" passes ``force=True``)."""
         self._run(lambda: self._undo(force))
 
     def refresh(self) -> None:
-        """Match again (after the model or the file changed), keeping root and renames."""
-        self._run(lambda: self._rematch(self.match.root, self.rename))
+        """Match every source again (after the model or a file changed), keeping roots and
+        renames; ticks are cleared."""
+        self._run(self._rematch_all)
 
     def set_root(self, root: str) -> None:
-        """Match again with the model placed at ``root`` in the checkpoint."""
+        """Match the active source again with the model placed at ``root`` in it."""
         self._run(lambda: self._rematch(root, self.rename))
 
     def align(self) -> int:
@@ -137,13 +178,77 @@ class CheckpointWidget(anywidget.AnyWidget):
         return int((self.match.table["paired_by"] == "rename").sum())
 
     def _rematch(self, root: str | None, rename: Any) -> None:
-        self._set_match(match(self.model, self.source, root=root, rename=rename))
-        self.rename = rename
+        m = match(self.model, self.source, root=root, rename=rename)
+        source = self._source(self.active)
+        source.match, source.rename = m, rename
+        with self.hold_sync():
+            self._draw()
+            self.selection = {**self.selection, self.active: []}
 
-    def _set_match(self, m: Match) -> None:
+    def _rematch_all(self) -> None:
+        for source in self._sources:
+            m = source.match
+            source.match = match(self.model, m.source, root=m.root, rename=source.rename)
+        with self.hold_sync():
+            self._draw()
+            self.selection = {s.label: [] for s in self._sources}
+
+    def _add_checked(self, src_or_path: Any, root: str | None, rename: Any) -> str:
+        """Add a source after checking it is new and belongs to the model."""
+        label_for(len(self._sources))  # refuses a 27th source before any work
+        source = open_checkpoint(src_or_path)
+        for known in self._sources:
+            if known.match.source.prefix == source.prefix:
+                raise ValueError(
+                    f"Checkpoint '{source.prefix}' is already source {known.label}; "
+                    "each checkpoint can be added once."
+                )
+        m = match(self.model, source, root=root, rename=rename)
+        counts = m.counts()
+        if not counts["match"] + counts["shape_mismatch"] + counts["dtype_mismatch"]:
+            raise NothingToRestoreError(
+                f"None of the model's {len(m.variables)} variables is in checkpoint "
+                f"'{source.prefix}' (looked under root '{m.root}'); it looks like a checkpoint "
+                "of another model, so it was not added (pass root= or rename= to add_source)."
+            )
+        return self._add(m, rename)
+
+    def _add(self, m: Match, rename: Any = None) -> str:
+        label = label_for(len(self._sources))
+        self._sources.append(Source(label, m, rename))
+        with self.hold_sync():
+            self.selection = {**self.selection, label: []}
+            self._show(label)
+        return label
+
+    def _show(self, key: int | str) -> None:
+        label = self._label(key)
+        with self.hold_sync():
+            self.active = label
+            self._draw()
+            self._sync_ticks()
+
+    def _label(self, key: int | str) -> str:
+        """The letter of a source given by index or letter."""
+        labels = [s.label for s in self._sources]
+        if isinstance(key, int) and not isinstance(key, bool) and 0 <= key < len(labels):
+            return labels[key]
+        if key in labels:
+            return str(key)
+        raise ValueError(f"No source {key!r}; this widget holds {', '.join(labels)}.")
+
+    def _source(self, label: str) -> Source:
+        return next(s for s in self._sources if s.label == label)
+
+    def _draw(self) -> None:
+        """Send the active source's header, tree and checkpoint rows, and the source list."""
         from .tree import checkpoint_tree, model_tree
 
-        self.match = m
+        m = self.match
+        self.sources = [
+            {"label": s.label, "path": s.match.source.prefix, "root": s.match.root}
+            for s in self._sources
+        ]
         counts = m.counts()
         table = m.table
         counts["optimizer"] = int(
@@ -162,7 +267,59 @@ class CheckpointWidget(anywidget.AnyWidget):
         }
         self.rows = _columns(model_tree(m))
         self.ckpt_rows = _columns(checkpoint_tree(m))
-        self.selected = []
+
+    @traitlets.validate("selection")
+    def _valid_selection(self, proposal: Any) -> dict[str, list[str]]:
+        labels = [s.label for s in self._sources]
+        unknown = sorted(set(proposal["value"]) - set(labels))
+        if unknown:
+            raise traitlets.TraitError(
+                f"selection: no source {unknown[0]!r}; this widget holds {', '.join(labels)}."
+            )
+        return {label: list(proposal["value"].get(label, [])) for label in labels}
+
+    @traitlets.observe("selected")
+    def _on_selected(self, change: Any) -> None:
+        """Ticks of the active source (from the tree or a script): they win over others."""
+        if not self._resolving and self.active:
+            self._resolve({**self.selection, self.active: list(change["new"])}, [self.active])
+
+    @traitlets.observe("selection")
+    def _on_selection(self, change: Any) -> None:
+        """Ticks set per source: the sources that changed win, the active one first."""
+        if self._resolving:
+            return
+        old, new = change["old"], change["new"]
+        changed = sorted((k for k in new if new[k] != old.get(k)), key=lambda k: k != self.active)
+        self._resolve(new, changed)
+
+    @traitlets.observe("adapt")
+    def _on_adapt(self, change: Any) -> None:
+        """Mismatched variables become tickable: a source may now share some with another."""
+        if self._sources:
+            self._resolve(dict(self.selection), [self.active])
+
+    def _resolve(self, selection: dict[str, list[str]], first: list[str]) -> None:
+        """One source per variable: ``first`` keep their ticks, the others lose those."""
+        matches = {s.label: s.match for s in self._sources}
+        self._resolving = True
+        try:
+            self.selection = exclusive(matches, selection, first, self.adapt or None)
+        finally:
+            self._resolving = False
+        self._sync_ticks()
+
+    def _sync_ticks(self) -> None:
+        """:attr:`selected` and :attr:`owners` from :attr:`selection` and the active source."""
+        others = {k: v for k, v in self.selection.items() if k != self.active}
+        matches = {s.label: s.match for s in self._sources}
+        self._resolving = True
+        try:
+            with self.hold_sync():
+                self.selected = list(self.selection.get(self.active, []))
+                self.owners = owners(matches, others, self.adapt or None)
+        finally:
+            self._resolving = False
 
     def _check_fresh(self) -> None:
         """Refuse to act on a model that changed since the tree was drawn."""
@@ -190,19 +347,13 @@ class CheckpointWidget(anywidget.AnyWidget):
     def _on_progress(self, done: int, total: int) -> None:
         self.progress = {"done": done, "total": total}
 
-    def _restore(self, cancel: threading.Event | None = None) -> RestoreReport:
+    def _restore(self, cancel: threading.Event | None = None) -> RestoreReport | CombinedReport:
         self._check_fresh()
-        if not self.selected:
-            raise ValueError("Nothing is ticked: tick the submodules or variables to restore.")
-        rows = select(self.match, list(self.selected))
-        status = self.match.table["status"]
-        allowed = {"match", "shape_mismatch"} if self.adapt else {"match"}
-        include = [self.match.variables[i] for i in sorted(rows) if status.iat[i] in allowed]
         try:
-            report = restore(
+            report = restore_selection(
                 self.model,
-                self.match,
-                include=include,
+                self._sources,
+                self.selection,
                 adapt=self.adapt or None,
                 progress=self._on_progress if cancel is not None else None,
                 cancel=cancel,
@@ -260,11 +411,14 @@ class CheckpointWidget(anywidget.AnyWidget):
             "align": lambda c: self.align(),
             "pair": lambda c: self.pair(str(c["model"]), str(c["ckpt"])),
             "rules": lambda c: self.set_rules(str(c["text"])),
+            "add_source": lambda c: self.add_source(_path(c.get("path"))),
+            "show_source": lambda c: self.show_source(str(c["label"])),
         }
         kind = content.get("type") if isinstance(content, dict) else None
         if kind not in handlers:
             self.error = f"Unknown request from the front end: {kind!r}."
             return
+        self.error = ""
         try:
             handlers[kind](content)
         except Exception as exc:  # shown in the widget; the kernel carries on
@@ -288,6 +442,13 @@ def parse_rules(text: str) -> list[tuple[str, str]]:
             raise ValueError(f"Rule {number}: '{pattern.strip()}' is no regex ({exc}).") from None
         rules.append((pattern.strip(), replacement.strip()))
     return rules
+
+
+def _path(value: Any) -> str:
+    """A checkpoint path typed in the front end: a non-empty string."""
+    if not isinstance(value, str) or not value.strip():
+        raise ValueError("Type the path of a checkpoint to add (a prefix, directory or file).")
+    return value.strip()
 
 
 def _limit(value: Any) -> int:

@@ -70,3 +70,14 @@ def assert_code_reproduces(code: str, model, twin, tf) -> None:
     exec(compile(code, "<report.code>", "exec"), {"tf": tf, "model": twin})
     for ours, theirs in zip(model.weights, twin.weights):
         assert_same(theirs.numpy(), ours.numpy())
+
+
+@pytest.fixture(scope="session")
+def cnn_pair(tf, tmp_path_factory):
+    """Two CNNs of the same architecture with different values, each saved with
+    ``Checkpoint(model=...)``: ``((prefix_a, model_a), (prefix_b, model_b))``."""
+    directory = tmp_path_factory.mktemp("pair")
+    a, b = models.cnn(seed=100), models.cnn(seed=101)
+    pa = tf.train.Checkpoint(model=a).write(str(directory / "a"))
+    pb = tf.train.Checkpoint(model=b).write(str(directory / "b"))
+    return (pa, a), (pb, b)

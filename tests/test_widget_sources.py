@@ -1,0 +1,194 @@
+"""CheckpointWidget with several sources: per-source ticks, one restore, one undo, one code."""
+
+from __future__ import annotations
+
+import shutil
+import threading
+
+import pytest
+
+import ckpt_widgets as cw
+from tests import models
+from tests.conftest import assert_code_reproduces, assert_same
+from tests.test_widget import click_restore
+
+SEED = 102  # the live model's own values, different from both checkpoints'
+
+
+def layer_of(variable) -> str:
+    return variable.path.split("/")[-2]
+
+
+def check(model, plan):
+    """Every variable of ``model`` equals the one of the model ``plan`` names for its layer."""
+    for i, v in enumerate(model.weights):
+        assert_same(v.numpy(), plan[layer_of(v)][i])
+
+
+@pytest.fixture
+def two(cnn_pair):
+    """A widget over checkpoint A with checkpoint B added, and the expected values."""
+    (pa, a), (pb, b) = cnn_pair
+    model = models.cnn(seed=SEED)
+    widget = cw.CheckpointWidget(model, pa)
+    assert widget.add_source(pb) == "B"
+    return widget, models.values(a), models.values(b), models.values(model)
+
+
+def test_sources_are_listed_and_the_added_one_is_active(two, cnn_pair):
+    widget, *_ = two
+    (pa, _), (pb, _) = cnn_pair
+    assert [(s["label"], s["path"]) for s in widget.sources] == [("A", pa), ("B", pb)]
+    assert widget.active == "B" and widget.header["checkpoint"] == pb
+    assert widget.selection == {"A": [], "B": []}
+    widget.show_source(0)
+    assert widget.active == "A" and widget.source.prefix == pa
+    widget.show_source("B")
+    assert widget.match.source.prefix == pb
+
+
+def test_layers_from_two_sources_in_one_restore(two, tf):
+    widget, a, b, before = two
+    model = widget.model
+    widget.show_source("A")
+    widget.selected = ["conv1"]
+    widget.show_source("B")
+    widget.selected = ["bn", "conv2"]
+    assert widget.selection == {"A": ["conv1"], "B": ["bn", "conv2"]}
+    report = widget.restore()
+    assert isinstance(report, cw.CombinedReport) and widget.report is report
+    check(model, {"conv1": a, "bn": b, "conv2": b, "top": before})
+    assert widget.result["restored"] == 8 and widget.result["can_undo"]
+    assert "from 2 checkpoints (2 from" in widget.result["summary"]
+    assert widget.result["skipped_count"] == 2  # top, in neither selection
+    assert_code_reproduces(widget.result["code"], model, models.cnn(seed=SEED), tf)
+    widget.undo()
+    check(model, {"conv1": before, "bn": before, "conv2": before, "top": before})
+    assert not widget.result["can_undo"] and widget.result["summary"].endswith("Undone.")
+
+
+def test_ticks_under_one_source_restore_as_before(two):
+    widget, _, b, before = two
+    widget.selected = ["top"]  # under B, the active source
+    report = widget.restore()
+    assert isinstance(report, cw.RestoreReport)
+    check(widget.model, {"conv1": before, "bn": before, "conv2": before, "top": b})
+    assert widget.result["summary"].startswith("Restored 2 variables")
+
+
+def test_ticking_under_another_source_moves_the_variables(two):
+    widget, *_ = two
+    widget.show_source("A")
+    widget.selected = ["conv1", "conv2"]
+    widget.show_source("B")
+    assert set(widget.owners.values()) == {"A"} and len(widget.owners) == 4
+    widget.selected = ["_functional/_operations/3/bias"]  # conv2's bias, as a click sends it
+    assert widget.selection == {
+        "A": ["conv1", "_functional/_operations/3/_kernel"],
+        "B": ["_functional/_operations/3/bias"],
+    }
+    assert widget.owners == {
+        "_functional/_operations/1/_kernel": "A",
+        "_functional/_operations/1/bias": "A",
+        "_functional/_operations/3/_kernel": "A",
+    }
+    widget.selection = {**widget.selection, "A": ["conv*"]}  # a script ticks under A
+    assert widget.selection["B"] == [] and widget.selected == []
+    widget.show_source("A")
+    assert widget.selected == ["conv*"] and widget.owners == {}
+
+
+def test_each_source_keeps_its_root_and_rules(two):
+    widget, *_ = two
+    widget.set_root("")
+    assert widget.header["root"] == "" and widget.header["counts"]["match"] == 0
+    widget.show_source("A")
+    assert widget.header["root"] == "model" and widget.header["counts"]["match"] == 10
+    widget.set_rules("^model/_functional/_operations/5/ => _functional/_operations/5/")
+    assert widget.rename is not None
+    widget.show_source("B")
+    assert widget.rename is None and widget.header["root"] == ""
+    assert [s["root"] for s in widget.sources] == ["model", ""]
+
+
+def test_a_failing_second_source_leaves_the_model_as_it_was(two, cnn_pair, tmp_path):
+    widget, *_ = two
+    (_, _), (pb, _) = cnn_pair
+    copy = tmp_path / "b"
+    for suffix in (".index", ".data-00000-of-00001"):
+        shutil.copy(pb + suffix, str(copy) + suffix)
+    assert widget.add_source(str(copy)) == "C"
+    widget.selected = ["conv2"]
+    widget.show_source("A")
+    widget.selected = ["conv1"]
+    before = models.values(widget.model)
+    data = tmp_path / "b.data-00000-of-00001"
+    data.write_bytes(data.read_bytes()[:16])  # C's values can no longer be read
+    with pytest.raises(cw.RestoreError, match="put back"):
+        widget.restore()
+    assert f"Restoring from '{copy}' failed" in widget.error and widget.report is None
+    for v, old in zip(widget.model.weights, before):
+        assert_same(v.numpy(), old)
+
+
+def test_cancel_rolls_back_every_source(two):
+    widget, *_ = two
+    widget.selected = ["conv2"]
+    widget.show_source("A")
+    widget.selected = ["conv1"]
+    before = models.values(widget.model)
+    cancel = threading.Event()
+    cancel.set()
+    widget._restore_job(cancel)  # what Cancel does to a restore the button started
+    assert "cancelled" in widget.error and widget.progress == {}
+    for v, old in zip(widget.model.weights, before):
+        assert_same(v.numpy(), old)
+
+
+def test_restore_button_and_undo_anyway_over_two_sources(two):
+    widget, a, b, before = two
+    widget.selected = ["top"]
+    widget.show_source("A")
+    widget.selected = ["conv1"]
+    click_restore(widget)
+    assert widget.error == "" and widget.result["restored"] == 4
+    check(widget.model, {"conv1": a, "bn": before, "conv2": before, "top": b})
+    top = widget.model.get_layer("top").kernel
+    top.assign(top.numpy() + 1)  # as a training step would
+    widget._on_message(widget, {"type": "undo"}, [])
+    assert "changed since the restore" in widget.error and widget.result["undo_conflict"]
+    assert_same(widget.model.get_layer("conv1").kernel.numpy(), a[0])  # nothing undone
+    widget._on_message(widget, {"type": "undo", "force": True}, [])
+    assert widget.error == "" and not widget.result["can_undo"]
+    check(widget.model, {"conv1": before, "bn": before, "conv2": before, "top": before})
+
+
+def test_adding_a_bad_source_changes_nothing(two, cnn_pair, net_ckpt, tmp_path):
+    widget, *_ = two
+    (pa, _), _ = cnn_pair
+    widget.selected = ["conv1"]
+    state = (list(widget.sources), widget.active, dict(widget.selection))
+    with pytest.raises(FileNotFoundError):
+        widget.add_source(tmp_path / "nowhere")
+    assert widget.error.startswith("FileNotFoundError: No checkpoint at")
+    with pytest.raises(ValueError, match="already source A; each checkpoint can be added once"):
+        widget.add_source(pa)
+    with pytest.raises(cw.NothingToRestoreError, match="checkpoint of another model"):
+        widget.add_source(net_ckpt[0])
+    assert "so it was not added" in widget.error
+    widget._on_message(widget, {"type": "add_source", "path": 7}, [])
+    assert widget.error.startswith("ValueError: Type the path of a checkpoint")
+    widget._on_message(widget, {"type": "show_source", "label": "Q"}, [])
+    assert widget.error == "ValueError: No source 'Q'; this widget holds A, B."
+    with pytest.raises(Exception, match="no source 'Q'"):
+        widget.selection = {"Q": ["conv1"]}
+    assert (list(widget.sources), widget.active, dict(widget.selection)) == state
+
+
+def test_add_source_from_the_front_end(cnn_pair):
+    (pa, _), (pb, _) = cnn_pair
+    widget = cw.CheckpointWidget(models.cnn(seed=SEED), pa)
+    widget._on_message(widget, {"type": "add_source", "path": f"  {pb}  "}, [])
+    assert widget.error == "" and widget.active == "B" and len(widget.sources) == 2
+    widget._on_message(widget, {"type": "show_source", "label": "A"}, [])
+    assert widget.active == "A" and widget.header["checkpoint"] == pa
