@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 from .checkpoint import CheckpointSource, open_checkpoint
 from .combine import CombinedReport, restore_many
 from .errors import (
+    AlignmentError,
     CheckpointError,
     DtypeMismatchError,
     NonFiniteValuesWarning,
@@ -34,6 +35,7 @@ __version__ = "0.1.0"
 
 __all__ = [
     "STATUSES",
+    "AlignmentError",
     "CheckpointError",
     "CheckpointSource",
     "CheckpointWidget",

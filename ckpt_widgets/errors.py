@@ -26,6 +26,10 @@ class UnbuiltModelError(ValueError):
     """A model that has not created its variables yet."""
 
 
+class AlignmentError(ValueError):
+    """Layers that ``align=True`` could pair in several ways: pair them by hand."""
+
+
 class NothingToRestoreError(ValueError):
     """A restore that would change no variable (e.g. a checkpoint of another model)."""
 

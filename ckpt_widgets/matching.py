@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
+from .align import Layer, align_layers, pair_variables
 from .checkpoint import CheckpointSource, open_checkpoint
 from .errors import SelectionError, did_you_mean
 from .graph import is_under, join, relative
@@ -45,15 +46,16 @@ def match(
     rename: Rename | None = None,
     align: bool = False,
 ) -> Match:
-    """Pair ``model``'s variables with the checkpoint's; see :class:`Match`."""
-    if align:
-        raise NotImplementedError(
-            "align=True (pairing Keras 2 layers by order) is not available yet; "
-            "pass rename= to pair variables explicitly."
-        )
+    """Pair ``model``'s variables with the checkpoint's; see :class:`Match`.
+
+    ``align=True`` pairs what paths and ``rename`` leave unpaired layer by layer, by
+    order, kind and shape (:mod:`ckpt_widgets.align`): the way from a Keras 2 checkpoint
+    to the same architecture in Keras 3. Such rows have ``paired_by == "align"``; layers
+    that could pair in several ways stay unpaired with ``paired_by == "ambiguous"``.
+    """
     source = open_checkpoint(src_or_path)
     graph = ModelGraph.of(model)
-    return _Matcher(graph, source).run(root, rename)
+    return _Matcher(graph, source).run(root, rename, align)
 
 
 @dataclass
@@ -72,6 +74,9 @@ class Match:
     """The live variable of each model row (the first ``len(variables)`` rows)."""
     candidates: pd.DataFrame = field(repr=False)
     """Placements considered: root, model_root, matched, mismatched."""
+    alignment: pd.DataFrame | None = field(default=None, repr=False)
+    """With ``align=True``: one row per model layer paired by alignment or ambiguous
+    (``model_layer, layer, ckpt_layer, kind, paired_by, candidates``)."""
 
     @cached_property
     def columns(self) -> dict[str, list[Any]]:
@@ -136,7 +141,7 @@ class _Matcher:
                 if group == "model":
                     self._keras_rows.setdefault((layer, index), j)
 
-    def run(self, root: str | None, rename: Rename | None) -> Match:
+    def run(self, root: str | None, rename: Rename | None, align: bool = False) -> Match:
         import pandas as pd
 
         candidates = self._score_candidates(root)
@@ -145,6 +150,7 @@ class _Matcher:
         rows = [self._pair_by_path(i, c_root, l_root) for i in range(len(self.vars))]
         if rename is not None and len(rename):
             self._apply_rename(rows, rename)
+        alignment = self._apply_align(rows, c_root, l_root) if align else None
         used = {r["node_id"] for r in rows if r["node_id"] >= 0} | {
             r["key"] for r in rows if r["key"]
         }
@@ -164,6 +170,7 @@ class _Matcher:
             graph=self.graph,
             variables=self.vars,
             candidates=candidates,
+            alignment=alignment,
         )
 
     # -- where does the model sit? --------------------------------------------------
@@ -375,6 +382,90 @@ class _Matcher:
             self._fill_pair(row, j, "rename")
             rows[i] = row
 
+    # -- align ----------------------------------------------------------------------
+
+    def _apply_align(self, rows: list[dict[str, Any]], c_root: str, l_root: str) -> pd.DataFrame:
+        import pandas as pd
+
+        model_layers = self._unpaired_model_layers(rows, l_root)
+        ckpt_layers = self._unpaired_ckpt_layers(rows, c_root)
+        result = align_layers(model_layers, ckpt_layers)
+        records = []
+        for a, b in result.pairs:
+            for i, j in pair_variables(model_layers[a], ckpt_layers[b]) or ():
+                row = self._model_row(i)
+                self._fill_pair(row, j, "align")
+                rows[i] = row
+            records.append(self._layer_record(model_layers[a], [ckpt_layers[b]], "align"))
+        for models, ckpts in result.ambiguous:
+            candidates = [ckpt_layers[b] for b in ckpts]
+            theirs = ", ".join(f"'{c.label}'" for c in candidates)
+            ours = ", ".join(f"'{model_layers[a].label}'" for a in models)
+            reason = (
+                f"ambiguous: the checkpoint's {theirs} and the model's {ours} have the same "
+                f"kind and shapes ({candidates[0].describe()}) and their order does not "
+                "tell which goes where; pair them with rename= or in the widget"
+            )
+            for a in models:
+                for i in model_layers[a].rows:
+                    rows[i]["paired_by"] = "ambiguous"
+                    rows[i]["reason"] = reason
+                records.append(self._layer_record(model_layers[a], candidates, "ambiguous"))
+        columns = ["model_layer", "layer", "ckpt_layer", "kind", "paired_by", "candidates"]
+        return pd.DataFrame(records, columns=columns)
+
+    def _layer_record(self, model: Layer, ckpts: list[Layer], how: str) -> dict[str, Any]:
+        return {
+            "model_layer": model.label,
+            "layer": self.live["layer"][model.rows[0]],
+            "ckpt_layer": ckpts[0].label if how == "align" else None,
+            "kind": model.describe(),
+            "paired_by": how,
+            "candidates": [c.label for c in ckpts],
+        }
+
+    def _unpaired_model_layers(self, rows: list[dict[str, Any]], l_root: str) -> list[Layer]:
+        """The model's layers whose variables are still unpaired, in ``model.weights`` order."""
+        numbered = self.source.format == "keras" and all(
+            str(p).rsplit("/", 1)[-1].isdigit() for p in self.ckpt["path"]
+        )
+        live = self.live
+        layers: dict[str, Layer] = {}
+        for i, row in enumerate(rows):
+            if row["paired_by"] or (l_root and not is_under(row["model_path"] or "", l_root)):
+                continue
+            path = row["model_path"]
+            label = live["module"][i] if path else f"{live['layer'][i]} (untracked)"
+            name = str(live["own_index"][i]) if numbered else row["name"]
+            layer = layers.setdefault(label, Layer(label, [], []))
+            layer.names.append(name)
+            layer.shapes.append(row["model_shape"])
+            layer.rows.append(i)
+        return list(layers.values())
+
+    def _unpaired_ckpt_layers(self, rows: list[dict[str, Any]], c_root: str) -> list[Layer]:
+        """The checkpoint's unpaired model variables grouped by owner, in stored order."""
+        ckpt, src = self.ckpt, self.source
+        used = {r["key"] for r in rows if r["key"]}
+        order = list(range(self.n_ckpt))
+        if src.format == "tf2":
+            start = src.resolve(c_root)
+            rank = _depth_first(src.children, 0 if start is None else start)
+            order.sort(key=lambda j: rank.get(int(ckpt["node_id"][j]), len(rank) + j))
+        layers: dict[str, Layer] = {}
+        for j in order:
+            path = ckpt["path"][j]
+            if ckpt["group"][j] != "model" or ckpt["key"][j] in used:
+                continue
+            if src.format == "tf2" and not is_under(path, c_root):
+                continue
+            owner = ckpt["layer"][j] if src.format == "keras" else path.rpartition("/")[0]
+            layer = layers.setdefault(owner, Layer(owner, [], []))
+            layer.names.append(path)
+            layer.shapes.append(ckpt["shape"][j])
+            layer.rows.append(j)
+        return list(layers.values())
+
     def _live_row(self, target: Any) -> int:
         if not isinstance(target, str):
             for i, v in enumerate(self.vars):
@@ -396,6 +487,19 @@ class _Matcher:
             raise SelectionError(str(exc.args[0])) from None
         hits = self.source.variables.index[self.source.variables["key"] == key]
         return int(hits[0])
+
+
+def _depth_first(children: list[dict[str, int]], start: int) -> dict[int, int]:
+    """Each node's rank in a depth-first walk from ``start``, edges in stored order."""
+    rank: dict[int, int] = {}
+    stack = [start]
+    while stack:
+        node = stack.pop()
+        if node in rank:
+            continue
+        rank[node] = len(rank)
+        stack.extend(reversed(list(children[node].values())))
+    return rank
 
 
 def _tail(path: str) -> str:

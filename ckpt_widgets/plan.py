@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from .errors import (
+    AlignmentError,
     DtypeMismatchError,
     NothingToRestoreError,
     SelectionError,
@@ -86,6 +87,7 @@ def make_plan(
         explicit = True
     excluded = select(m, exclude, "exclude") if exclude is not None else set()
     chosen -= excluded
+    _refuse_ambiguous(cols, [i for i in range(n) if include is None or i in chosen], excluded)
 
     steps: list[Step] = []
     reasons: dict[int, str] = {}
@@ -170,6 +172,21 @@ def _mirror_path(m: Match, i: int) -> str | None:
     if cols["paired_by"][i] == "path":
         return join(m.root, relative(cols["model_path"][i], m.model_root))
     return cols["ckpt_path"][i]
+
+
+def _refuse_ambiguous(cols: dict[str, list[Any]], rows: list[int], excluded: set[int]) -> None:
+    """Raise when the selection holds layers that ``align=True`` could not pair surely."""
+    reasons = list(
+        dict.fromkeys(
+            cols["reason"][i]
+            for i in rows
+            if cols["paired_by"][i] == "ambiguous" and i not in excluded
+        )
+    )
+    if reasons:
+        more = f" ({len(reasons) - 1} more such group(s))" if len(reasons) > 1 else ""
+        first = reasons[0].removeprefix("ambiguous: ")
+        raise AlignmentError(f"Cannot restore: {first}, or exclude them{more}.")
 
 
 def _unchosen_reason(cols: dict[str, list[Any]], i: int) -> str:
