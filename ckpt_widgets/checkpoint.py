@@ -35,7 +35,7 @@ COLUMNS = ["path", "key", "shape", "dtype", "size", "nbytes", "group", "node_id"
 def open_checkpoint(path: Any) -> Any:
     """Open a checkpoint by prefix (``…/ckpt-3``) or directory (its latest checkpoint).
 
-    A Keras 3 ``.weights.h5`` or ``.keras`` file opens as a
+    A Keras weights file (Keras 3 ``.weights.h5`` or ``.keras``, Keras 2 ``.h5``) opens as a
     :class:`~ckpt_widgets.keras_file.KerasWeightsSource` with the same interface.
 
     Raises ``FileNotFoundError`` when nothing is there and :class:`CheckpointError`
@@ -283,11 +283,6 @@ def _find_prefix(path: str) -> str:
     data = re.match(r"(.*)\.data-\d{5}-of-\d{5}$", path)
     if data:
         path = data.group(1)
-    if path.endswith(".h5"):
-        raise CheckpointError(
-            f"'{path}' looks like a Keras 2 '.h5' weights file, which is not supported yet; "
-            "use a TensorFlow checkpoint, a Keras 3 '.weights.h5' or a '.keras' file."
-        )
     if gfile.exists(path + ".index"):
         return path
     if gfile.isdir(path):

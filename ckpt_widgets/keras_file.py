@@ -1,9 +1,12 @@
-"""Keras 3 weight files as checkpoint sources: ``.weights.h5`` and ``.keras`` archives.
+"""Keras weight files as checkpoint sources: Keras 3 ``.weights.h5`` and ``.keras``
+archives, and Keras 2's legacy ``.h5`` files.
 
-Keras stores each layer's own variables as ``…/vars/<i>`` datasets; the ``vars`` group's
+Keras 3 stores each layer's own variables as ``…/vars/<i>`` datasets; the ``vars`` group's
 attribute ``name`` holds the layer's name, which is how we pair them with a live model.
-Only the weights are read: a ``.keras`` archive's ``config.json`` is never opened, so no
-code or object from a file is ever built.
+Keras 2 (``save_weights("x.h5")`` or ``save("x.h5")``) stores ``<layer>/<layer>/kernel:0``
+datasets, listed in order by the attributes ``layer_names`` and ``weight_names``.
+Only the weights are read: a ``.keras`` archive's ``config.json`` and a legacy file's
+``model_config`` are never opened, so no code or object from a file is ever built.
 """
 
 from __future__ import annotations
@@ -24,8 +27,8 @@ ARCHIVE_WEIGHTS = "model.weights.h5"
 
 
 def is_keras_file(path: str) -> bool:
-    """Whether ``path`` names a Keras 3 weights file or archive."""
-    return path.endswith((".weights.h5", ".keras"))
+    """Whether ``path`` names a Keras weights file (``.h5``, ``.hdf5``) or archive."""
+    return path.endswith((".h5", ".hdf5", ".keras"))
 
 
 class KerasWeightsSource:
@@ -47,7 +50,8 @@ class KerasWeightsSource:
                 with zipfile.ZipFile(io.BytesIO(data)) as archive:
                     data = archive.read(ARCHIVE_WEIGHTS)
             self._file = h5py.File(io.BytesIO(data), "r")
-            rows = _list(self._file)
+            legacy = _legacy_root(self._file)
+            rows = _list(self._file) if legacy is None else _list_legacy(self._file, legacy)
         except Exception as exc:  # h5py and zipfile raise many types on damaged files
             raise CheckpointError(
                 f"'{path}' is not a readable Keras weights file ({first_line(exc)}); save it "
@@ -55,8 +59,8 @@ class KerasWeightsSource:
             ) from None
         if not rows:
             raise CheckpointError(
-                f"'{path}' holds no Keras layer weights (no 'vars' groups); is it a Keras 3 "
-                "weights file?"
+                f"'{path}' holds no Keras layer weights (neither Keras 3 'vars' groups nor "
+                "Keras 2 'layer_names'); save it with model.save_weights('….weights.h5')."
             )
         self.variables = pd.DataFrame(rows, columns=COLUMNS)
         self._keys = set(self.variables["key"])
@@ -128,3 +132,51 @@ def _list(file: Any) -> list[dict[str, Any]]:
     file.visititems(visit)
     rows.sort(key=lambda r: (r["path"].rpartition("/")[0], r["index"]))
     return rows
+
+
+def _legacy_root(file: Any) -> Any:
+    """The group holding a Keras 2 file's layers, or ``None`` for a Keras 3 file."""
+    if "layer_names" in file.attrs:
+        return file
+    group = file.get("model_weights")
+    if group is not None and "layer_names" in group.attrs:
+        return group
+    return None
+
+
+def _list_legacy(file: Any, root: Any) -> list[dict[str, Any]]:
+    """Keras 2 ``.h5`` weights in the model's order: ``layer`` is the weight's own layer."""
+    import numpy as np
+
+    rows: list[dict[str, Any]] = []
+    seen: dict[str, int] = {}
+    for group_name in _strings(root.attrs["layer_names"]):
+        group = root[group_name]
+        for weight_name in _strings(group.attrs.get("weight_names", [])):
+            dataset = group[weight_name]
+            owner = weight_name.rsplit("/", 2)[-2] if "/" in weight_name else group_name
+            index = seen.get(owner, 0)
+            seen[owner] = index + 1
+            dtype = np.dtype(dataset.dtype)
+            shape = tuple(int(d) for d in dataset.shape)
+            size = int(np.prod(shape, dtype=np.int64)) if shape else 1
+            key = dataset.name.lstrip("/")
+            rows.append(
+                {
+                    "path": key,
+                    "key": key,
+                    "shape": shape,
+                    "dtype": dtype.name,
+                    "size": size,
+                    "nbytes": size * dtype.itemsize,
+                    "group": "model",
+                    "node_id": -1,
+                    "layer": owner,
+                    "index": index,
+                }
+            )
+    return rows
+
+
+def _strings(values: Any) -> list[str]:
+    return [v.decode() if isinstance(v, bytes) else str(v) for v in values]
