@@ -79,13 +79,42 @@ def _object_expr(plan: Plan, obj: Any, live_path: str | None = None) -> str:
     if path is not None:
         return graph.accessor(path)
     owner = graph.owners.get(id(obj))
-    if owner is not None and any(layer is owner for layer in getattr(model, "layers", [])):
+    base = _layer_expr(model, owner) if owner is not None else None
+    if base is not None:
+        leaf = str(getattr(obj, "path", "")).rsplit("/", 1)[-1]
+        if leaf.isidentifier() and getattr(owner, leaf, None) is obj:
+            return f"{base}.{leaf}"
         index = next(i for i, v in enumerate(owner.weights) if v is obj)
-        return f"model.get_layer({owner.name!r}).weights[{index}]"
+        return f"{base}.weights[{index}]"
     index = next((i for i, v in enumerate(model.weights) if v is obj), None)
     if index is None:
         raise ValueError(f"cannot express {obj!r} in Python relative to the model")
     return f"model.weights[{index}]"
+
+
+def _layer_expr(model: Any, layer: Any) -> str | None:
+    """``model.blocks[0]`` for a layer in a public list or dict of the model, else
+    ``model.get_layer("name")`` for a name the user chose, else ``model.layers[i]``."""
+    from .model import looks_generated
+
+    for attr, value in vars(model).items():
+        if attr.startswith("_"):
+            continue
+        if isinstance(value, (list, tuple)):
+            for i, item in enumerate(value):
+                if item is layer:
+                    return f"model.{attr}[{i}]"
+        elif isinstance(value, dict):
+            for key, item in value.items():
+                if item is layer and isinstance(key, (str, int)):
+                    return f"model.{attr}[{key!r}]"
+    layers = list(getattr(model, "layers", []))
+    index = next((i for i, candidate in enumerate(layers) if candidate is layer), None)
+    if index is None:
+        return None
+    if not looks_generated(layer.name, layer):
+        return f"model.get_layer({layer.name!r})"
+    return f"model.layers[{index}]"
 
 
 def _assign(step: Step, target: str, read: str) -> list[str]:

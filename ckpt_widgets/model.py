@@ -154,7 +154,7 @@ class ModelGraph:
             for index, (layer, name) in enumerate(zip(layers, names)):
                 if id(layer) in self._accessors:
                     continue
-                if name and names.count(name) == 1 and not _looks_generated(name, layer):
+                if name and names.count(name) == 1 and not looks_generated(name, layer):
                     self._accessors[id(layer)] = f"{base}.get_layer({name!r})"
                 else:
                     self._accessors[id(layer)] = f"{base}.layers[{index}]"
@@ -302,7 +302,7 @@ def _is_public_attribute(step: str, base: str) -> bool:
     return rest.startswith(".") and not rest.startswith("._") and rest[1:].isidentifier()
 
 
-def _looks_generated(name: str, layer: Any) -> bool:
+def looks_generated(name: str, layer: Any) -> bool:
     """Whether ``name`` is Keras's automatic name (``dense``, ``dense_3``): unstable."""
     import re
 
