@@ -9,3 +9,19 @@ if [ ! -x .venv/bin/python ]; then
 fi
 .venv/bin/python -m pip install --quiet --upgrade pip
 .venv/bin/python -m pip install --quiet -e ".[${TF_FLAVOUR:-tensorflow-cpu},dev]"
+# tf-keras (Keras 2) writes the checkpoints of the Keras 2 migration tests. It requires the
+# `tensorflow` distribution, which beside `tensorflow-cpu` would install a second copy of
+# TensorFlow into the same site-packages: install it without dependencies, pinned to the
+# TensorFlow release present.
+tf_release=$(.venv/bin/python - <<'PY'
+from importlib.metadata import PackageNotFoundError, version
+
+for name in ("tensorflow", "tensorflow-cpu"):
+    try:
+        print(".".join(version(name).split(".")[:2]))
+        break
+    except PackageNotFoundError:
+        pass
+PY
+)
+.venv/bin/python -m pip install --quiet --no-deps "tf-keras==${tf_release}.*"
