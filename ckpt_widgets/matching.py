@@ -400,7 +400,10 @@ class _Matcher:
         for models, ckpts in result.ambiguous:
             candidates = [ckpt_layers[b] for b in ckpts]
             theirs = ", ".join(f"'{c.label}'" for c in candidates)
-            ours = ", ".join(f"'{model_layers[a].label}'" for a in models)
+            ours = ", ".join(
+                f"'{model_layers[a].label}' ({self.live['layer'][model_layers[a].rows[0]]})"
+                for a in models
+            )
             reason = (
                 f"ambiguous: the checkpoint's {theirs} and the model's {ours} have the same "
                 f"kind and shapes ({candidates[0].describe()}) and their order does not "
