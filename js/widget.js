@@ -95,6 +95,8 @@ function render({ model, el }) {
     view: "model",
     chosen: null,
     histogram: null,
+    owners: model.get("owners") || {}, // variable id -> letter of another source ticking it
+    rules: {}, // rename rules typed per source letter
   };
   if (state.tree.nodes.length <= 200) {
     for (const node of state.tree.nodes) if (node.kind === "module") state.expanded.add(node.id);
@@ -154,6 +156,28 @@ function render({ model, el }) {
         if (restorable(v)) state.ticked.add(v.id);
       }
     }
+  }
+
+  /** Letters of the sources a row's ticked variables come from (the active one included). */
+  function rowSources(node) {
+    const labels = new Set();
+    for (const v of node.kind === "variable" ? [node] : node.vars) {
+      if (state.ticked.has(v.id)) labels.add(model.get("active"));
+      else if (state.owners[v.id]) labels.add(state.owners[v.id]);
+    }
+    return [...labels].sort();
+  }
+
+  /** Number of ticked variables per source letter. */
+  function tickCounts() {
+    const counts = { [model.get("active")]: state.ticked.size };
+    for (const label of Object.values(state.owners)) counts[label] = (counts[label] || 0) + 1;
+    return counts;
+  }
+
+  function anythingTicked() {
+    const selection = model.get("selection") || {};
+    return model.get("selected").length > 0 || Object.values(selection).some((paths) => paths.length > 0);
   }
 
   // -- filtering ---------------------------------------------------------------------
@@ -234,6 +258,65 @@ function render({ model, el }) {
   });
 
   // -- drawing -----------------------------------------------------------------------
+  function sourceBadge(label, title) {
+    return h("span", { class: "ckw-source", title }, label);
+  }
+
+  // The add box lives across redraws, so what is typed survives results arriving.
+  const addInput = h("input", {
+    class: "ckw-add-source",
+    type: "text",
+    "data-testid": "add-source-input",
+    placeholder: "path of another checkpoint",
+    "aria-label": "checkpoint to add",
+    onkeydown: (e) => {
+      if (e.key === "Enter") addSource();
+    },
+  });
+  const addButton = h(
+    "button",
+    {
+      class: "ckw-button",
+      "data-testid": "add-source-button",
+      title: "Open another checkpoint and match it against the model",
+      onclick: () => addSource(),
+    },
+    "Add checkpoint",
+  );
+  function addSource() {
+    send({ type: "add_source", path: addInput.value });
+  }
+
+  function sourceBar() {
+    const active = model.get("active");
+    const counts = tickCounts();
+    const tabs = (model.get("sources") || []).map((source) =>
+      h(
+        "button",
+        {
+          role: "tab",
+          class: "ckw-tab ckw-source-tab" + (source.label === active ? " ckw-active" : ""),
+          "data-testid": "source-tab",
+          "data-source": source.label,
+          "aria-selected": source.label === active ? "true" : "false",
+          "aria-label": `source ${source.label}`,
+          title: `${source.path} (root: ${source.root || "(root)"})`,
+          onclick: () => source.label !== active && send({ type: "show_source", label: source.label }),
+        },
+        sourceBadge(source.label),
+        h("span", { class: "ckw-source-path" }, source.path.split("/").slice(-2).join("/")),
+        counts[source.label] ? h("span", { class: "ckw-note" }, `${counts[source.label]} ticked`) : null,
+      ),
+    );
+    return h(
+      "div",
+      { class: "ckw-sources" },
+      h("span", { class: "ckw-source-tabs", role: "tablist", "aria-label": "checkpoints" }, tabs),
+      addInput,
+      addButton,
+    );
+  }
+
   function header() {
     const info = model.get("header");
     const counts = info.counts || {};
@@ -325,6 +408,9 @@ function render({ model, el }) {
       ].map(([v, t]) => h("option", { value: v, selected: model.get("adapt") === v }, t)),
     );
     const busy = model.get("busy");
+    const counts = tickCounts();
+    const total = Object.values(counts).reduce((a, b) => a + b, 0);
+    const fromSources = Object.values(counts).filter(Boolean).length;
     return h(
       "div",
       { class: "ckw-toolbar" },
@@ -367,10 +453,13 @@ function render({ model, el }) {
         {
           class: "ckw-button ckw-primary",
           "data-testid": "restore-button",
-          disabled: busy || model.get("selected").length === 0,
+          disabled: busy || !anythingTicked(),
           onclick: () => send({ type: "restore" }),
         },
-        busy ? "Restoring…" : `Restore ${state.ticked.size} variable${state.ticked.size === 1 ? "" : "s"}`,
+        busy
+          ? "Restoring…"
+          : `Restore ${total} variable${total === 1 ? "" : "s"}` +
+              (fromSources > 1 ? ` from ${fromSources} checkpoints` : ""),
       ),
       busy ? progressBar() : null,
       busy
@@ -414,6 +503,8 @@ function render({ model, el }) {
       drawBody();
     };
     const status = node.status;
+    const from = rowSources(node);
+    const others = from.filter((label) => label !== model.get("active"));
     return h(
       "tr",
       {
@@ -422,6 +513,7 @@ function render({ model, el }) {
         "data-path": node.id,
         "data-status": status,
         "data-kind": node.kind,
+        "data-source": from.length ? from.join(" ") : null,
         tabindex: "0",
         onkeydown: (e) => {
           if (e.target !== e.currentTarget) return;
@@ -450,6 +542,7 @@ function render({ model, el }) {
           },
           node.label,
         ),
+        others.map((label) => sourceBadge(label, `ticked under source ${label}; ticking it here moves it`)),
       ),
       h("td", { class: "ckw-shape" }, shapeText(node.modelShape)),
       h("td", { class: "ckw-shape" }, shapeText(node.ckptShape)),
@@ -634,6 +727,7 @@ function render({ model, el }) {
   });
   let rulesTimer = null;
   rulesBox.addEventListener("input", () => {
+    state.rules[model.get("active")] = rulesBox.value;
     clearTimeout(rulesTimer);
     rulesTimer = setTimeout(() => send({ type: "rules", text: rulesBox.value }), 400);
   });
@@ -738,12 +832,18 @@ function render({ model, el }) {
   function focusedRow() {
     const active = document.activeElement;
     if (!active || !root.contains(active)) return null;
+    if (active.dataset.testid === "source-tab") return { tab: active.dataset.source };
     const rowEl = active.closest("[data-testid=ckpt-row]");
     return rowEl ? { path: rowEl.dataset.path, box: active.tagName === "INPUT" } : null;
   }
 
   function refocus(focus) {
     if (!focus) return;
+    if (focus.tab) {
+      const tab = root.querySelector(`[data-testid=source-tab][data-source="${focus.tab}"]`);
+      if (tab) tab.focus();
+      return;
+    }
     const rowEl = [...root.querySelectorAll("[data-testid=ckpt-row]")].find((r) => r.dataset.path === focus.path);
     if (!rowEl) return;
     const target = focus.box ? rowEl.querySelector("input") : rowEl;
@@ -752,18 +852,19 @@ function render({ model, el }) {
 
   function draw() {
     const focus = focusedRow();
-    const typing = document.activeElement === rulesBox;
-    const [start, end] = [rulesBox.selectionStart, rulesBox.selectionEnd];
+    const typing = [rulesBox, addInput].find((box) => document.activeElement === box);
+    const [start, end] = typing ? [typing.selectionStart, typing.selectionEnd] : [0, 0];
     drawAll();
     refocus(focus);
     if (typing) {
-      rulesBox.focus();
-      rulesBox.setSelectionRange(start, end);
+      typing.focus();
+      typing.setSelectionRange(start, end);
     }
   }
 
   function drawAll() {
     const parts = [
+      sourceBar(),
       header(),
       toolbar(),
       errorBanner(),
@@ -783,8 +884,32 @@ function render({ model, el }) {
     loadSelected();
     draw();
   };
+  let sourceCount = (model.get("sources") || []).length;
+  const onSources = () => {
+    const count = (model.get("sources") || []).length;
+    if (count > sourceCount) addInput.value = ""; // the kernel added what was typed
+    sourceCount = count;
+    draw();
+  };
+  const onActive = () => {
+    rulesBox.value = state.rules[model.get("active")] || "";
+    loadSelected();
+    if (state.chosen) send({ type: "preview", path: state.chosen }); // this source's values
+    draw();
+  };
+  const onOwners = () => {
+    state.owners = model.get("owners") || {};
+    draw();
+  };
+  const onSelection = () => {
+    if ((model.get("sources") || []).length > 1) draw(); // the tabs' counts
+  };
   model.on("change:rows", onRows);
   model.on("change:selected", onSelected);
+  model.on("change:sources", onSources);
+  model.on("change:active", onActive);
+  model.on("change:owners", onOwners);
+  model.on("change:selection", onSelection);
   model.on("change:adapt", () => {
     if (state.chosen) send({ type: "preview", path: state.chosen }); // show the adapted tensor
   });
@@ -796,6 +921,10 @@ function render({ model, el }) {
   return () => {
     model.off("change:rows", onRows);
     model.off("change:selected", onSelected);
+    model.off("change:sources", onSources);
+    model.off("change:active", onActive);
+    model.off("change:owners", onOwners);
+    model.off("change:selection", onSelection);
     if (state.histogram && state.histogram.url) URL.revokeObjectURL(state.histogram.url);
   };
 }

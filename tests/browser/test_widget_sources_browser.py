@@ -1,0 +1,130 @@
+"""Two checkpoints in one widget, in JupyterLab and Chromium: add one by typing its path,
+tick a layer under each, restore, and check the kernel's model bit for bit."""
+
+from __future__ import annotations
+
+import pytest
+from playwright.sync_api import expect
+
+from tests.browser.jupyter import open_notebook, run_all_cells, run_cell, write_notebook
+
+pytestmark = pytest.mark.browser
+
+BUILD = """\
+import os
+os.environ["TF_CPP_MIN_LOG_LEVEL"] = "2"
+import keras
+import numpy as np
+import tensorflow as tf
+import ckpt_widgets as cw
+
+
+def cnn(seed):
+    keras.utils.set_random_seed(seed)
+    return keras.Sequential([
+        keras.Input((8, 8, 3)),
+        keras.layers.Conv2D(4, 3, name="conv1"),
+        keras.layers.Conv2D(4, 3, name="conv2"),
+        keras.layers.Flatten(),
+        keras.layers.Dense(2, name="top"),
+    ])
+
+
+a, b, model = cnn(1), cnn(2), cnn(3)
+tf.train.Checkpoint(model=a).write("two/a")
+tf.train.Checkpoint(model=b).write("two/b")
+top_before = [v.numpy().copy() for v in model.get_layer("top").weights]
+w = cw.CheckpointWidget(model, "two/a")
+"""
+SETUP = BUILD + "w\n"
+CHECK = """\
+def same(layer, source):
+    pairs = zip(model.get_layer(layer).weights, source.get_layer(layer).weights)
+    return all(np.array_equal(ours.numpy(), theirs.numpy()) for ours, theirs in pairs)
+
+
+top_kept = all(
+    np.array_equal(v.numpy(), old) for v, old in zip(model.get_layer("top").weights, top_before)
+)
+print("CONV1_FROM_A", same("conv1", a), "CONV2_FROM_B", same("conv2", b), "TOP_KEPT", top_kept)
+print("REPORT", type(w.report).__name__, w.selection)
+"""
+CONV1, CONV2 = "_functional/_operations/1", "_functional/_operations/2"
+
+
+def row(widget, path):
+    return widget.locator(f'[data-testid="ckpt-row"][data-path="{path}"]')
+
+
+def tab(widget, label):
+    return widget.locator(f'[data-testid="source-tab"][data-source="{label}"]')
+
+
+def show(widget, label):
+    """Click a source tab and wait until the kernel made that source active."""
+    tab(widget, label).click()
+    expect(tab(widget, label)).to_have_attribute("aria-selected", "true")
+
+
+def test_layers_from_two_checkpoints_by_clicking(jupyter_server, page):
+    write_notebook(jupyter_server.root_dir, "two.ipynb", [SETUP, CHECK])
+    open_notebook(page, jupyter_server, "two.ipynb")
+    run_all_cells(page)
+    widget = page.get_by_test_id("ckpt-widget")
+    expect(widget.get_by_test_id("source-tab")).to_have_count(1)
+
+    path = widget.get_by_test_id("add-source-input")
+    path.fill("two/nowhere")
+    path.press("Enter")
+    expect(widget.get_by_test_id("error")).to_contain_text("No checkpoint at")
+    expect(widget.get_by_test_id("source-tab")).to_have_count(1)
+    path.fill("two/b")
+    widget.get_by_test_id("add-source-button").click()
+    expect(tab(widget, "B")).to_have_attribute("aria-selected", "true")
+    expect(widget.get_by_test_id("error")).to_have_count(0)
+    expect(path).to_have_value("")
+
+    show(widget, "A")
+    row(widget, CONV1).locator("input[type=checkbox]").check()
+    expect(row(widget, CONV1)).to_have_attribute("data-source", "A")
+    show(widget, "B")
+    expect(row(widget, CONV1)).to_have_attribute("data-source", "A")  # the badge stays
+    expect(row(widget, CONV1).locator(".ckw-source")).to_have_text("A")
+    expect(row(widget, CONV1).locator("input[type=checkbox]")).not_to_be_checked()
+    row(widget, CONV2).locator("input[type=checkbox]").check()
+    expect(row(widget, CONV2)).to_have_attribute("data-source", "B")
+    expect(tab(widget, "A")).to_contain_text("2 ticked")
+
+    restore = widget.get_by_test_id("restore-button")
+    expect(restore).to_have_text("Restore 4 variables from 2 checkpoints")
+    restore.click()
+    result = widget.get_by_test_id("restore-result")
+    expect(result).to_contain_text("Restored 4 variables")
+    expect(result).to_contain_text("from 2 checkpoints")
+    output = run_cell(page, 1)
+    assert "CONV1_FROM_A True CONV2_FROM_B True TOP_KEPT True" in output
+    assert "REPORT CombinedReport" in output
+
+    widget.get_by_test_id("show-code").click()
+    expect(widget.get_by_test_id("restore-code")).to_contain_text("two/a")
+    expect(widget.get_by_test_id("restore-code")).to_contain_text("two/b")
+    widget.get_by_test_id("undo-button").click()
+    expect(result).to_contain_text("Undone")
+    assert "CONV1_FROM_A False CONV2_FROM_B False TOP_KEPT True" in run_cell(page, 1)
+
+
+def test_ticking_under_b_moves_a_layer_ticked_under_a(jupyter_server, page):
+    write_notebook(
+        jupyter_server.root_dir, "move.ipynb", [BUILD + 'w.add_source("two/b")\nw\n', CHECK]
+    )
+    open_notebook(page, jupyter_server, "move.ipynb")
+    run_all_cells(page)
+    widget = page.get_by_test_id("ckpt-widget")
+    show(widget, "A")
+    row(widget, CONV1).locator("input[type=checkbox]").check()
+    show(widget, "B")
+    expect(row(widget, CONV1)).to_have_attribute("data-source", "A")
+    row(widget, CONV1).locator("input[type=checkbox]").check()
+    expect(row(widget, CONV1)).to_have_attribute("data-source", "B")
+    expect(row(widget, CONV1).locator(".ckw-source")).to_have_count(0)
+    assert f"{{'A': [], 'B': ['{CONV1}']}}" in run_cell(page, 1)
