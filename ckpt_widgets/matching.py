@@ -429,16 +429,13 @@ class _Matcher:
 
     def _unpaired_model_layers(self, rows: list[dict[str, Any]], l_root: str) -> list[Layer]:
         """The model's layers whose variables are still unpaired, in ``model.weights`` order."""
-        numbered = self.source.format == "keras" and all(
-            str(p).rsplit("/", 1)[-1].isdigit() for p in self.ckpt["path"]
-        )
+        numbered = numbered_roles(self.source)
         live = self.live
         layers: dict[str, Layer] = {}
         for i, row in enumerate(rows):
             if row["paired_by"] or (l_root and not is_under(row["model_path"] or "", l_root)):
                 continue
-            path = row["model_path"]
-            label = live["module"][i] if path else f"{live['layer'][i]} (untracked)"
+            label = model_layer_label(row["model_path"], live["module"][i], live["layer"][i])
             name = str(live["own_index"][i]) if numbered else row["name"]
             layer = layers.setdefault(label, Layer(label, [], []))
             layer.names.append(name)
@@ -462,7 +459,7 @@ class _Matcher:
                 continue
             if src.format == "tf2" and not is_under(path, c_root):
                 continue
-            owner = ckpt["layer"][j] if src.format == "keras" else path.rpartition("/")[0]
+            owner = ckpt_layer_label(src, path, ckpt["layer"][j] if "layer" in ckpt else None)
             layer = layers.setdefault(owner, Layer(owner, [], []))
             layer.names.append(path)
             layer.shapes.append(ckpt["shape"][j])
@@ -490,6 +487,23 @@ class _Matcher:
             raise SelectionError(str(exc.args[0])) from None
         hits = self.source.variables.index[self.source.variables["key"] == key]
         return int(hits[0])
+
+
+def model_layer_label(path: str | None, module: str, layer: str) -> str:
+    """How alignment names a model layer: its object path, or its Keras name if untracked."""
+    return module if path else f"{layer} (untracked)"
+
+
+def ckpt_layer_label(source: Any, path: str, layer: str | None) -> str:
+    """How alignment names the stored layer owning ``path``: its object path or h5 layer."""
+    return str(layer) if source.format == "keras" else path.rpartition("/")[0]
+
+
+def numbered_roles(source: Any) -> bool:
+    """Whether stored variables are named only by index (Keras 3 ``vars/0``)."""
+    return source.format == "keras" and all(
+        str(p).rsplit("/", 1)[-1].isdigit() for p in source.variables["path"]
+    )
 
 
 def _depth_first(children: list[dict[str, int]], start: int) -> dict[int, int]:
