@@ -61,13 +61,13 @@ class CheckpointWidget(anywidget.AnyWidget):
     """``{"done": n, "total": m}`` while a restore started from the front end runs."""
 
     def __init__(self, model: Any, src_or_path: Any, root: str | None = None, **kwargs: Any):
+        self._sources: list[Source] = []  # before the traits: their observers read it
+        self._resolving = False
         super().__init__(**kwargs)
         self.model = model
         self.report: RestoreReport | CombinedReport | None = None
         self._job: threading.Thread | None = None
         self._cancel = threading.Event()
-        self._sources: list[Source] = []
-        self._resolving = False
         self._add(match(model, open_checkpoint(src_or_path), root=root))
         self.on_msg(self._on_message)
 

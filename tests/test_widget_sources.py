@@ -192,3 +192,11 @@ def test_add_source_from_the_front_end(cnn_pair):
     assert widget.error == "" and widget.active == "B" and len(widget.sources) == 2
     widget._on_message(widget, {"type": "show_source", "label": "A"}, [])
     assert widget.active == "A" and widget.header["checkpoint"] == pa
+
+
+def test_adapt_given_when_the_widget_is_made(net_ckpt):
+    prefix, saved = net_ckpt
+    widget = cw.CheckpointWidget(models.net(head_units=7, seed=61), prefix, adapt="zeros")
+    widget.selected = ["head"]
+    widget.restore()
+    assert_same(widget.model.head.kernel.numpy()[:, :3], saved.head.kernel.numpy())
