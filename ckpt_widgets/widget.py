@@ -45,7 +45,8 @@ class CheckpointWidget(anywidget.AnyWidget):
     sources = traitlets.List(traitlets.Dict()).tag(sync=True)
     """One ``{"label", "path", "root"}`` per checkpoint, in the order they were added."""
     active = traitlets.Unicode("").tag(sync=True)
-    """The letter of the source the tree, previews, root, rules and Align act on."""
+    """The letter of the source the tree, previews, root, rules and Align act on; setting it
+    (or :meth:`show_source`) switches the view to that source."""
     selection = traitlets.Dict(value_trait=traitlets.List(traitlets.Unicode())).tag(sync=True)
     """Ticked paths per source letter; ``selection[active]`` is :attr:`selected`."""
     owners = traitlets.Dict().tag(sync=True)
@@ -222,11 +223,7 @@ class CheckpointWidget(anywidget.AnyWidget):
         return label
 
     def _show(self, key: int | str) -> None:
-        label = self._label(key)
-        with self.hold_sync():
-            self.active = label
-            self._draw()
-            self._sync_ticks()
+        self.active = self._label(key)
 
     def _label(self, key: int | str) -> str:
         """The letter of a source given by index or letter."""
@@ -267,6 +264,16 @@ class CheckpointWidget(anywidget.AnyWidget):
         }
         self.rows = _columns(model_tree(m))
         self.ckpt_rows = _columns(checkpoint_tree(m))
+
+    @traitlets.validate("active")
+    def _valid_active(self, proposal: Any) -> str:
+        return self._label(proposal["value"])
+
+    @traitlets.observe("active")
+    def _on_active(self, change: Any) -> None:
+        with self.hold_sync():
+            self._draw()
+            self._sync_ticks()
 
     @traitlets.validate("selection")
     def _valid_selection(self, proposal: Any) -> dict[str, list[str]]:

@@ -43,8 +43,8 @@ def test_sources_are_listed_and_the_added_one_is_active(two, cnn_pair):
     assert widget.selection == {"A": [], "B": []}
     widget.show_source(0)
     assert widget.active == "A" and widget.source.prefix == pa
-    widget.show_source("B")
-    assert widget.match.source.prefix == pb
+    widget.active = "B"  # the same as show_source("B")
+    assert widget.match.source.prefix == pb and widget.header["checkpoint"] == pb
 
 
 def test_layers_from_two_sources_in_one_restore(two, tf):
