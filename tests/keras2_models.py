@@ -34,6 +34,15 @@ def sequential(k: Any) -> Any:
     )
 
 
+def nested(k: Any) -> Any:
+    """A Sequential backbone inside a Functional model (Keras 3: ``_functional/…``)."""
+    backbone = k.Sequential(
+        [k.Input((4,)), k.layers.Dense(8, activation="relu"), k.layers.BatchNormalization()]
+    )
+    inputs = k.Input((4,))
+    return k.Model(inputs, k.layers.Dense(3)(backbone(inputs)))
+
+
 def subclassed(k: Any) -> Any:
     """Attributes plus blocks in a plain list (Keras 2 saves them; Keras 3's graph does not)."""
 
@@ -64,7 +73,12 @@ def branched(k: Any) -> Any:
     return k.Model(inputs, k.layers.Dense(3)(x))
 
 
-BUILDERS = {"functional": functional, "sequential": sequential, "subclassed": subclassed}
+BUILDERS = {
+    "functional": functional,
+    "sequential": sequential,
+    "nested": nested,
+    "subclassed": subclassed,
+}
 
 
 def features() -> np.ndarray:
@@ -76,4 +90,4 @@ def tokens() -> np.ndarray:
 
 
 def inputs_for(name: str) -> np.ndarray:
-    return features() if name == "functional" else tokens()
+    return features() if name in ("functional", "nested") else tokens()

@@ -7,6 +7,7 @@ briefly and writes, into ``<directory>/<name>/``:
 - ``ckpt``: ``tf.train.Checkpoint(model=m).write(...)``
 - ``weights``: ``m.save_weights(...)`` in TensorFlow format (with the optimizer's state)
 - ``weights.h5``: ``m.save_weights("….h5")``, Keras 2's legacy h5 (Functional/Sequential)
+- ``model.h5``: ``m.save("….h5")``, a whole legacy model file (Functional/Sequential)
 - ``predictions.npy``: the model's predictions on ``inputs_for(name)``
 """
 
@@ -38,6 +39,7 @@ def main(directory: str) -> None:
         model.save_weights(os.path.join(out, "weights"))
         if name != "subclassed":
             model.save_weights(os.path.join(out, "weights.h5"))
+            model.save(os.path.join(out, "model.h5"))
         np.save(os.path.join(out, "predictions.npy"), model.predict(x, verbose=0))
 
 

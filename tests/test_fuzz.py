@@ -73,12 +73,16 @@ def test_random_index_files(tmp_path, index):
     open_or_own_error(str(tmp_path / name))
 
 
-@pytest.fixture(scope="module")
-def valid_weights(tmp_path_factory):
+@pytest.fixture(scope="module", params=["keras3.weights.h5", "legacy.h5"])
+def valid_weights(request, tmp_path_factory):
+    """A Keras 3 weights file, and a legacy h5 file (the layout Keras 2 wrote)."""
     from tests import models
 
-    path = tmp_path_factory.mktemp("fuzz_h5") / "net.weights.h5"
-    models.net(seed=2).save_weights(str(path))
+    path = tmp_path_factory.mktemp("fuzz_h5") / request.param
+    if request.param == "legacy.h5":
+        models.functional(seed=2).save(str(path))
+    else:
+        models.net(seed=2).save_weights(str(path))
     return path.read_bytes()
 
 

@@ -15,7 +15,7 @@ from tests import keras2_models
 from tests.conftest import assert_code_reproduces, assert_same
 
 ROOT = Path(__file__).parent.parent
-FORMATS = ["ckpt", "weights", "weights.h5"]
+FORMATS = ["ckpt", "weights", "weights.h5", "model.h5"]
 
 
 @pytest.fixture(scope="session")
@@ -44,7 +44,10 @@ def restored_equals_file(model, report):
 
 # Keras 2 cannot write a subclassed model's weights as legacy h5.
 CASES = [
-    (n, f) for n in keras2_models.BUILDERS for f in FORMATS if (n, f) != ("subclassed", FORMATS[2])
+    (n, f)
+    for n in keras2_models.BUILDERS
+    for f in FORMATS
+    if not (n == "subclassed" and f.endswith(".h5"))
 ]
 
 
@@ -170,3 +173,33 @@ def test_pairs_table_and_pairing_a_layer_by_hand(keras2_dir, keras):
         pair_layer(m, "_operations/4", "model/layer_with_weights-0")
     with pytest.raises(cw.SelectionError, match="did you mean"):
         pair_layer(m, "_operations/9", "model/layer_with_weights-0")
+
+
+def test_legacy_model_file_config_is_never_read(keras2_dir, keras, tmp_path):
+    import shutil
+
+    import h5py
+
+    path = tmp_path / "model.h5"
+    shutil.copy(keras2_dir / "functional" / "model.h5", path)
+    with h5py.File(path, "a") as f:
+        f.attrs["model_config"] = "raise SystemExit  # not JSON, never parsed"
+    model = fresh("functional", keras)
+    report = cw.restore(model, str(path), align=True)
+    assert len(report.restored) == len(model.weights)
+    restored_equals_file(model, report)
+
+
+@pytest.mark.parametrize(
+    ("layer_names", "message"),
+    [([b"dense"], "not a readable Keras weights file"), ([], "holds no Keras layer weights")],
+    ids=["missing-group", "no-layers"],
+)
+def test_broken_legacy_h5_is_one_clear_error(tmp_path, layer_names, message):
+    import h5py
+
+    path = tmp_path / "broken.h5"
+    with h5py.File(path, "w") as f:
+        f.attrs["layer_names"] = layer_names
+    with pytest.raises(cw.CheckpointError, match=message):
+        cw.open_checkpoint(str(path))
