@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
+from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 os.environ.setdefault("CUDA_VISIBLE_DEVICES", "")
@@ -11,6 +14,8 @@ import numpy as np
 import pytest
 
 from tests import models
+
+ROOT = Path(__file__).parent.parent
 
 
 @pytest.fixture(scope="session")
@@ -54,6 +59,18 @@ def conv_ckpt(tf, tmp_path_factory):
     model = models.cnn(seed=4)
     prefix = tf.train.Checkpoint(net=model).save(str(tmp_path_factory.mktemp("cnn") / "ckpt"))
     return prefix, model
+
+
+@pytest.fixture(scope="session")
+def keras2_dir(tmp_path_factory):
+    """Checkpoints of every ``keras2_models`` architecture, written by Keras 2 (``tf_keras``)
+    in a process of its own; see ``tests/keras2_writer.py``."""
+    pytest.importorskip("tf_keras")
+    directory = tmp_path_factory.mktemp("keras2")
+    subprocess.run(
+        [sys.executable, "-m", "tests.keras2_writer", str(directory)], cwd=ROOT, check=True
+    )
+    return directory
 
 
 def assert_same(actual, expected):

@@ -2,10 +2,6 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
-from pathlib import Path
-
 import numpy as np
 import pandas as pd
 import pytest
@@ -14,19 +10,7 @@ import ckpt_widgets as cw
 from tests import keras2_models
 from tests.conftest import assert_code_reproduces, assert_same
 
-ROOT = Path(__file__).parent.parent
 FORMATS = ["ckpt", "weights", "weights.h5", "model.h5"]
-
-
-@pytest.fixture(scope="session")
-def keras2_dir(tmp_path_factory):
-    """Checkpoints of every ``keras2_models`` architecture, written by Keras 2."""
-    pytest.importorskip("tf_keras")
-    directory = tmp_path_factory.mktemp("keras2")
-    subprocess.run(
-        [sys.executable, "-m", "tests.keras2_writer", str(directory)], cwd=ROOT, check=True
-    )
-    return directory
 
 
 def fresh(name, keras):
