@@ -1,9 +1,11 @@
 """Several checkpoints against one model: the logic behind the widget's source tabs.
 
 Each source has a letter (``"A"``, ``"B"``, …), its own :class:`~ckpt_widgets.Match`
-(root and rename included) and its own ticks. A variable comes from one source only:
-:func:`exclusive` moves a variable ticked under two sources to the one ticked last, and
-:func:`restore_selection` restores every source's ticks in one transaction.
+(root, rename and align flag included) and its own ticks. A variable comes from one source
+only: :func:`exclusive` moves a variable ticked under two sources to the one ticked last,
+and :func:`restore_selection` restores every source's ticks in one transaction.
+:func:`pairs_view`, :func:`with_layer_pair` and :func:`without_layer_pair` are the logic
+behind the Pairs view: layers paired by alignment or by hand, and re-pairing one.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from .errors import SelectionError
+from .errors import SelectionError, did_you_mean
 from .selection import select
 
 if TYPE_CHECKING:
@@ -34,7 +36,10 @@ class Source:
     label: str
     match: Match
     rename: Any = None
-    """The ``rename=`` in force: rules from the Rules box or pairs from Align."""
+    """The ``rename=`` in force: rules from the Rules box, or pairs from Suggest renames
+    and from layers paired by hand."""
+    align: bool = False
+    """Whether layers that paths leave unpaired are aligned (``match(..., align=True)``)."""
 
 
 def label_for(index: int) -> str:
@@ -52,11 +57,17 @@ def restorable(adapt: str | None) -> frozenset[str]:
 def included_variables(m: Match, paths: Sequence[str], adapt: str | None) -> list[Any]:
     """The live variables ``paths`` tick in ``m`` that a restore would write.
 
-    Raises :class:`~ckpt_widgets.SelectionError` for a path that names nothing.
+    Ticked layers that alignment left ambiguous are kept, so the restore refuses them
+    with :class:`~ckpt_widgets.AlignmentError` rather than skip them unnoticed. Raises
+    :class:`~ckpt_widgets.SelectionError` for a path that names nothing.
     """
     allowed = restorable(adapt)
-    status = m.columns["status"]
-    return [m.variables[i] for i in sorted(select(m, list(paths))) if status[i] in allowed]
+    status, how = m.columns["status"], m.columns["paired_by"]
+    return [
+        m.variables[i]
+        for i in sorted(select(m, list(paths)))
+        if status[i] in allowed or how[i] == "ambiguous"
+    ]
 
 
 def exclusive(
@@ -188,6 +199,7 @@ def restore_selection(
         options = {
             "root": s.match.root,
             "rename": s.rename,
+            "align": s.align,
             "include": included_variables(s.match, selection[s.label], adapt),
             "adapt": adapt,
             "cancel": cancel,
@@ -203,3 +215,87 @@ def _part_progress(
 ) -> Callable[[int, int], None]:
     """Progress of part ``k`` of ``parts``, reported as a share of the whole (per mille)."""
     return lambda done, total: progress(1000 * k + 1000 * done // max(total, 1), 1000 * parts)
+
+
+# -- the Pairs view: layers paired by alignment or by hand ---------------------------
+
+
+def pairs_view(m: Match) -> list[dict[str, Any]]:
+    """:func:`~ckpt_widgets.pairing.layer_pairs` as plain records, plus ``variables``:
+    the tree paths of each model layer's variables (what ticking the pair ticks)."""
+    from .pairing import HOW, layer_pairs, model_layers
+
+    if not any(how in HOW for how in m.columns["paired_by"][: len(m.variables)]):
+        return []
+    layers = model_layers(m)
+    cols = m.columns
+    out = []
+    for record in layer_pairs(m).to_dict(orient="records"):
+        rows = layers[record["model_layer"]].rows
+        ckpt_layer = record["ckpt_layer"]
+        out.append(
+            {
+                **record,
+                "ckpt_layer": ckpt_layer if isinstance(ckpt_layer, str) else None,
+                "candidates": list(record["candidates"]),
+                "variables": [cols["model_path"][i] or cols["name"][i] for i in rows],
+            }
+        )
+    return out
+
+
+def hand_pairs(rename: Any, label: str) -> dict[str, Any]:
+    """The ``rename`` in force as ``{checkpoint path: model variable}`` pairs.
+
+    Regex rules do not mix with pairs (rules rewrite names before pairs are looked up),
+    so a source paired by rules is refused with a sentence saying what to do.
+    """
+    if rename is None:
+        return {}
+    if isinstance(rename, Mapping):
+        return dict(rename)
+    if hasattr(rename, "columns") and {"ckpt_path", "model_path"} <= set(rename.columns):
+        return dict(zip(rename["ckpt_path"], rename["model_path"]))  # suggest_rename()
+    raise ValueError(
+        f"Source {label} is paired by rename rules (the Rules box); a layer cannot also be "
+        "paired by hand: clear the rules first (w.set_rules('')), or write this pair as rules."
+    )
+
+
+def with_layer_pair(
+    m: Match, rename: Any, label: str, model_layer: str, ckpt_layer: str
+) -> dict[str, Any]:
+    """``rename`` where ``model_layer`` takes ``ckpt_layer``'s variables, pairs it had before
+    dropped (see :func:`~ckpt_widgets.pairing.pair_layer`); raises before any change."""
+    from .pairing import pair_layer
+
+    pairs = hand_pairs(rename, label)
+    entries = pair_layer(m, model_layer, ckpt_layer)
+    return {**without_layer_pair(m, pairs, label, model_layer, strict=False), **entries}
+
+
+def without_layer_pair(
+    m: Match, rename: Any, label: str, model_layer: str, strict: bool = True
+) -> dict[str, Any]:
+    """``rename`` without the pairs whose target is a variable of ``model_layer``.
+
+    ``strict``: refuse a layer that no pair targets (it was not paired by hand).
+    """
+    from .pairing import model_layers
+
+    layers = model_layers(m)
+    if model_layer not in layers:
+        raise SelectionError(f"'{model_layer}' names no layer{did_you_mean(model_layer, layers)}")
+    cols = m.columns
+    rows = layers[model_layer].rows
+    names = {cols[c][i] for i in rows for c in ("model_path", "name")} - {None, ""}
+    ids = {id(m.variables[i]) for i in rows}
+    pairs = hand_pairs(rename, label)
+    kept = {
+        path: target
+        for path, target in pairs.items()
+        if not (target in names if isinstance(target, str) else id(target) in ids)
+    }
+    if strict and len(kept) == len(pairs):
+        raise ValueError(f"'{model_layer}' is not paired by hand; nothing to undo.")
+    return kept

@@ -19,7 +19,18 @@ from .combine import CombinedReport
 from .errors import NothingToRestoreError
 from .matching import STATUSES, Match, match
 from .restore import RestoreReport
-from .sources import Source, exclusive, label_for, owners, restore_selection
+from .sources import (
+    Source,
+    cover,
+    exclusive,
+    label_for,
+    owners,
+    pairs_view,
+    restore_selection,
+    ticked_rows,
+    with_layer_pair,
+    without_layer_pair,
+)
 
 
 def _asset(name: str) -> pathlib.Path:
@@ -43,10 +54,15 @@ class CheckpointWidget(anywidget.AnyWidget):
     selected = traitlets.List(traitlets.Unicode()).tag(sync=True)
     """Ticked submodule and variable paths of the active source: strings ``include=`` accepts."""
     sources = traitlets.List(traitlets.Dict()).tag(sync=True)
-    """One ``{"label", "path", "root"}`` per checkpoint, in the order they were added."""
+    """One ``{"label", "path", "root", "align"}`` per checkpoint, in the order they were added."""
     active = traitlets.Unicode("").tag(sync=True)
-    """The letter of the source the tree, previews, root, rules and Align act on; setting it
-    (or :meth:`show_source`) switches the view to that source."""
+    """The letter of the source the tree, previews, root, rules, pairs and Suggest renames
+    act on; setting it (or :meth:`show_source`) switches the view to that source."""
+    pairs = traitlets.List(traitlets.Dict()).tag(sync=True)
+    """The active source's layer pairs (the Pairs view): one record of
+    :func:`~ckpt_widgets.pairing.layer_pairs` per model layer paired by alignment
+    (``paired_by == "align"``), by hand (``"rename"``) or left ``"ambiguous"``, with its
+    Keras name (``layer``), ``candidates`` and ``variables`` (the tree paths it ticks)."""
     selection = traitlets.Dict(value_trait=traitlets.List(traitlets.Unicode())).tag(sync=True)
     """Ticked paths per source letter; ``selection[active]`` is :attr:`selected`."""
     owners = traitlets.Dict().tag(sync=True)
@@ -61,7 +77,14 @@ class CheckpointWidget(anywidget.AnyWidget):
     progress = traitlets.Dict().tag(sync=True)
     """``{"done": n, "total": m}`` while a restore started from the front end runs."""
 
-    def __init__(self, model: Any, src_or_path: Any, root: str | None = None, **kwargs: Any):
+    def __init__(
+        self,
+        model: Any,
+        src_or_path: Any,
+        root: str | None = None,
+        align: bool = False,
+        **kwargs: Any,
+    ):
         self._sources: list[Source] = []  # before the traits: their observers read it
         self._resolving = False
         super().__init__(**kwargs)
@@ -69,7 +92,7 @@ class CheckpointWidget(anywidget.AnyWidget):
         self.report: RestoreReport | CombinedReport | None = None
         self._job: threading.Thread | None = None
         self._cancel = threading.Event()
-        self._add(match(model, open_checkpoint(src_or_path), root=root))
+        self._add(match(model, open_checkpoint(src_or_path), root=root, align=align), None, align)
         self.on_msg(self._on_message)
 
     @property
@@ -84,8 +107,14 @@ class CheckpointWidget(anywidget.AnyWidget):
 
     @property
     def rename(self) -> Any:
-        """The active source's ``rename=``: rules from the Rules box or pairs from Align."""
+        """The active source's ``rename=``: rules from the Rules box, or pairs from Suggest
+        renames and from layers paired by hand."""
         return self._source(self.active).rename
+
+    @property
+    def aligned(self) -> bool:
+        """Whether the active source aligns layers (the Align layers box, ``align=True``)."""
+        return self._source(self.active).align
 
     # -- the Python API behind every button -----------------------------------------
 
@@ -97,13 +126,15 @@ class CheckpointWidget(anywidget.AnyWidget):
         """
         return self._run(self._restore)
 
-    def add_source(self, src_or_path: Any, root: str | None = None, rename: Any = None) -> str:
+    def add_source(
+        self, src_or_path: Any, root: str | None = None, rename: Any = None, align: bool = False
+    ) -> str:
         """Add another checkpoint of the model (the Add checkpoint box); return its letter.
 
         The new source becomes the active one. A checkpoint already added, or one that
         shares no variable with the model, is refused and nothing changes.
         """
-        return self._run(lambda: self._add_checked(src_or_path, root, rename))
+        return self._run(lambda: self._add_checked(src_or_path, root, rename, align))
 
     def show_source(self, source: int | str) -> None:
         """Make a source active by index or letter (a source tab); its ticks are kept."""
@@ -122,8 +153,38 @@ class CheckpointWidget(anywidget.AnyWidget):
         """Match the active source again with the model placed at ``root`` in it."""
         self._run(lambda: self._rematch(root, self.rename))
 
+    def set_align(self, on: bool) -> None:
+        """Align layers of the active source by order, kind and shape, or stop (the Align
+        layers box): match again with ``align=on``, keeping root and rename."""
+        self._run(lambda: self._rematch(self.match.root, self.rename, bool(on), keep_ticks=True))
+
+    def pair_layer(self, model_layer: str, ckpt_layer: str) -> None:
+        """Pair a model layer with a stored layer by hand (a Pairs view select).
+
+        Both are named as in :attr:`pairs`. The pair joins the active source's ``rename``
+        (replacing the layer's earlier hand pairs) and the source is matched again with
+        ``align=True``; the row then says ``paired_by == "rename"``. Ticks are kept. A
+        source paired by regex rules refuses: rules and pairs do not mix.
+        """
+
+        def run() -> None:
+            rename = with_layer_pair(self.match, self.rename, self.active, model_layer, ckpt_layer)
+            self._rematch(self.match.root, rename, True, keep_ticks=True)
+
+        self._run(run)
+
+    def unpair_layer(self, model_layer: str) -> None:
+        """Undo :meth:`pair_layer` for ``model_layer``: alignment decides it again."""
+
+        def run() -> None:
+            rename = without_layer_pair(self.match, self.rename, self.active, model_layer)
+            self._rematch(self.match.root, rename or None, self.aligned, keep_ticks=True)
+
+        self._run(run)
+
     def align(self) -> int:
-        """Accept :func:`~ckpt_widgets.suggest_rename`'s pairs (the Align button)."""
+        """Accept :func:`~ckpt_widgets.suggest_rename`'s variable pairs (the Suggest renames
+        button). Aligning whole layers is :meth:`set_align`."""
         from .suggest import suggest_rename
 
         def run() -> int:
@@ -178,23 +239,29 @@ class CheckpointWidget(anywidget.AnyWidget):
         self._rematch(self.match.root, rules or None)
         return int((self.match.table["paired_by"] == "rename").sum())
 
-    def _rematch(self, root: str | None, rename: Any) -> None:
-        m = match(self.model, self.source, root=root, rename=rename)
+    def _rematch(
+        self, root: str | None, rename: Any, align: bool | None = None, keep_ticks: bool = False
+    ) -> None:
+        """Match the active source again; ``keep_ticks``: keep the ticks that still restore."""
         source = self._source(self.active)
-        source.match, source.rename = m, rename
+        align = source.align if align is None else align
+        m = match(self.model, self.source, root=root, rename=rename, align=align)
+        adapt = self.adapt or None
+        ticks = cover(m, ticked_rows(m, self.selected, adapt), adapt) if keep_ticks else []
+        source.match, source.rename, source.align = m, rename, align
         with self.hold_sync():
             self._draw()
-            self.selection = {**self.selection, self.active: []}
+            self.selection = {**self.selection, self.active: ticks}
 
     def _rematch_all(self) -> None:
-        for source in self._sources:
-            m = source.match
-            source.match = match(self.model, m.source, root=m.root, rename=source.rename)
+        for s in self._sources:
+            m = s.match
+            s.match = match(self.model, m.source, root=m.root, rename=s.rename, align=s.align)
         with self.hold_sync():
             self._draw()
             self.selection = {s.label: [] for s in self._sources}
 
-    def _add_checked(self, src_or_path: Any, root: str | None, rename: Any) -> str:
+    def _add_checked(self, src_or_path: Any, root: str | None, rename: Any, align: bool) -> str:
         """Add a source after checking it is new and belongs to the model."""
         label_for(len(self._sources))  # refuses a 27th source before any work
         source = open_checkpoint(src_or_path)
@@ -204,7 +271,7 @@ class CheckpointWidget(anywidget.AnyWidget):
                     f"Checkpoint '{source.prefix}' is already source {known.label}; "
                     "each checkpoint can be added once."
                 )
-        m = match(self.model, source, root=root, rename=rename)
+        m = match(self.model, source, root=root, rename=rename, align=align)
         counts = m.counts()
         if not counts["match"] + counts["shape_mismatch"] + counts["dtype_mismatch"]:
             raise NothingToRestoreError(
@@ -212,11 +279,11 @@ class CheckpointWidget(anywidget.AnyWidget):
                 f"'{source.prefix}' (looked under root '{m.root}'); it looks like a checkpoint "
                 "of another model, so it was not added (pass root= or rename= to add_source)."
             )
-        return self._add(m, rename)
+        return self._add(m, rename, align)
 
-    def _add(self, m: Match, rename: Any = None) -> str:
+    def _add(self, m: Match, rename: Any, align: bool) -> str:
         label = label_for(len(self._sources))
-        self._sources.append(Source(label, m, rename))
+        self._sources.append(Source(label, m, rename, align))
         with self.hold_sync():
             self.selection = {**self.selection, label: []}
             self._show(label)
@@ -238,12 +305,17 @@ class CheckpointWidget(anywidget.AnyWidget):
         return next(s for s in self._sources if s.label == label)
 
     def _draw(self) -> None:
-        """Send the active source's header, tree and checkpoint rows, and the source list."""
+        """Send the active source's header, tree, checkpoint rows and pairs, and the sources."""
         from .tree import checkpoint_tree, model_tree
 
         m = self.match
         self.sources = [
-            {"label": s.label, "path": s.match.source.prefix, "root": s.match.root}
+            {
+                "label": s.label,
+                "path": s.match.source.prefix,
+                "root": s.match.root,
+                "align": s.align,
+            }
             for s in self._sources
         ]
         counts = m.counts()
@@ -261,7 +333,9 @@ class CheckpointWidget(anywidget.AnyWidget):
             "roots": roots,
             "counts": counts,
             "statuses": list(STATUSES),
+            "align": self.aligned,
         }
+        self.pairs = pairs_view(m)
         self.rows = _columns(model_tree(m))
         self.ckpt_rows = _columns(checkpoint_tree(m))
 
@@ -416,6 +490,9 @@ class CheckpointWidget(anywidget.AnyWidget):
             "set_root": lambda c: self.set_root(str(c["root"])),
             "refresh": lambda c: self.refresh(),
             "align": lambda c: self.align(),
+            "set_align": lambda c: self.set_align(c.get("on") is True),
+            "pair_layer": lambda c: self.pair_layer(str(c["model"]), str(c["ckpt"])),
+            "unpair_layer": lambda c: self.unpair_layer(str(c["model"])),
             "pair": lambda c: self.pair(str(c["model"]), str(c["ckpt"])),
             "rules": lambda c: self.set_rules(str(c["text"])),
             "add_source": lambda c: self.add_source(_path(c.get("path"))),
