@@ -109,3 +109,11 @@ def test_rename_regex_rules(tf, tmp_path):
     m = cw.match(model, prefix, rename=[(r"^model/old_head/", "head/")])
     statuses = dict(zip(m.table["model_path"], m.table["status"]))
     assert statuses["head/_kernel"] == "match" and statuses["head/bias"] == "match"
+
+
+def test_align_changes_nothing_where_paths_line_up(net_ckpt):
+    prefix, _ = net_ckpt
+    model = models.net(head_units=3, seed=9)
+    plain, aligned = cw.match(model, prefix), cw.match(model, prefix, align=True)
+    assert plain.table.equals(aligned.table)
+    assert aligned.alignment.empty
