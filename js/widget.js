@@ -10,6 +10,12 @@ const STATUS_LABELS = {
   untracked: "untracked",
   optimizer: "optimizer",
 };
+const PAIRED_BY = {
+  // how a layer pair was made -> [words, the status colour it is drawn in]
+  align: ["align", "match"],
+  rename: ["by hand", "unused"],
+  ambiguous: ["ambiguous", "missing"],
+};
 const MAX_ROWS = 1500; // rows drawn at once; a filter narrows the rest
 
 function h(tag, attrs = {}, ...children) {
@@ -361,10 +367,12 @@ function render({ model, el }) {
         {
           class: "ckw-button",
           "data-testid": "align",
-          title: "Pair what paths leave unpaired by aligning shapes and names (like a diff)",
+          title:
+            "Pair the variables that paths leave unpaired by aligning shapes and names " +
+            "(like a diff), as rename pairs",
           onclick: () => send({ type: "align" }),
         },
-        "Align",
+        "Suggest renames",
       ),
       h(
         "button",
@@ -414,25 +422,8 @@ function render({ model, el }) {
     return h(
       "div",
       { class: "ckw-toolbar" },
-      h(
-        "span",
-        { class: "ckw-tabs", role: "tablist" },
-        ["model", "checkpoint"].map((v) =>
-          h(
-            "button",
-            {
-              role: "tab",
-              class: "ckw-tab" + (state.view === v ? " ckw-active" : ""),
-              "aria-selected": state.view === v ? "true" : "false",
-              onclick: () => {
-                state.view = v;
-                draw();
-              },
-            },
-            v === "model" ? "Model" : "Checkpoint",
-          ),
-        ),
-      ),
+      h("span", { class: "ckw-tabs", role: "tablist" }, views().map(viewTab)),
+      alignLayers(),
       filter,
       h("button", { class: "ckw-button", onclick: selectMatching }, "Select matching"),
       h(
@@ -469,6 +460,51 @@ function render({ model, el }) {
             "Cancel",
           )
         : null,
+    );
+  }
+
+  function views() {
+    return (model.get("pairs") || []).length ? ["model", "checkpoint", "pairs"] : ["model", "checkpoint"];
+  }
+
+  function viewTab(v) {
+    const pairs = model.get("pairs") || [];
+    const ambiguous = pairs.filter((p) => p.paired_by === "ambiguous").length;
+    const label = { model: "Model", checkpoint: "Checkpoint", pairs: `Pairs ${pairs.length}` }[v];
+    return h(
+      "button",
+      {
+        role: "tab",
+        class: "ckw-tab" + (state.view === v ? " ckw-active" : ""),
+        "data-testid": v === "pairs" ? "pairs-tab" : null,
+        "aria-selected": state.view === v ? "true" : "false",
+        title: v === "pairs" ? "Checkpoint layers beside the model layers they restore into" : null,
+        onclick: () => {
+          state.view = v;
+          draw();
+        },
+      },
+      label,
+      v === "pairs" && ambiguous ? h("span", { class: "ckw-status-missing" }, ` · ${ambiguous} ambiguous`) : null,
+    );
+  }
+
+  function alignLayers() {
+    const box = h("input", {
+      type: "checkbox",
+      "data-testid": "align-layers",
+      onchange: (e) => send({ type: "set_align", on: e.target.checked }),
+    });
+    box.checked = Boolean(model.get("header").align);
+    return h(
+      "label",
+      {
+        class: "ckw-field",
+        title: "Pair whole layers by order, kind and shape where object paths do not line up " +
+          "(a Keras 2 checkpoint into a Keras 3 model); see the Pairs tab",
+      },
+      box,
+      " Align layers",
     );
   }
 
@@ -552,6 +588,100 @@ function render({ model, el }) {
     );
   }
 
+  /** One layer pair: checkbox, checkpoint layer beside model layer, kind, how, re-pair. */
+  function pairRow(pair) {
+    const vars = pair.variables.map((id) => state.tree.index.get(id)).filter(Boolean);
+    const tickable = vars.filter(restorable);
+    const count = tickable.filter((v) => state.ticked.has(v.id)).length;
+    const ambiguous = pair.paired_by === "ambiguous";
+    const canTick = !ambiguous && tickable.length > 0;
+    const tick = (on) => {
+      for (const v of tickable) {
+        if (on) state.ticked.add(v.id);
+        else state.ticked.delete(v.id);
+      }
+      syncSelected();
+      draw();
+    };
+    const box = h("input", {
+      type: "checkbox",
+      "aria-label": `restore ${pair.layer}`,
+      disabled: !canTick,
+      title: ambiguous ? "Choose its stored layer first" : null,
+      onchange: (e) => tick(e.target.checked),
+    });
+    box.checked = canTick && count === tickable.length;
+    box.indeterminate = count > 0 && count < tickable.length;
+    const choices = pair.ckpt_layer && !pair.candidates.includes(pair.ckpt_layer) ? [pair.ckpt_layer, ...pair.candidates] : pair.candidates;
+    const select = h(
+      "select",
+      {
+        "data-testid": "pair-select",
+        "aria-label": `stored layer for ${pair.layer}`,
+        onchange: (e) => e.target.value && send({ type: "pair_layer", model: pair.model_layer, ckpt: e.target.value }),
+      },
+      ambiguous ? h("option", { value: "" }, `choose (${choices.length} candidate${choices.length === 1 ? "" : "s"})…`) : null,
+      choices.map((c) => h("option", { value: c, selected: c === pair.ckpt_layer }, c)),
+    );
+    const others = [...new Set(vars.map((v) => state.owners[v.id]).filter(Boolean))].sort();
+    const [how, colour] = PAIRED_BY[pair.paired_by] || [pair.paired_by, "missing"];
+    return h(
+      "tr",
+      {
+        class: "ckw-row" + (ambiguous ? " ckw-ambiguous" : ""),
+        "data-testid": "pair-row",
+        "data-model-layer": pair.model_layer,
+        "data-ckpt-layer": pair.ckpt_layer || "",
+        "data-paired-by": pair.paired_by,
+        tabindex: "0",
+        onkeydown: (e) => {
+          if (e.target !== e.currentTarget || e.key !== " ") return;
+          e.preventDefault();
+          if (canTick) tick(count < tickable.length);
+        },
+      },
+      h("td", {}, box, others.map((label) => sourceBadge(label, `ticked under source ${label}; ticking it here moves it`))),
+      h(
+        "td",
+        { class: "ckw-shape", title: pair.ckpt_layer || "" },
+        pair.ckpt_layer || h("span", { class: "ckw-note" }, `? ${pair.candidates.length} candidate${pair.candidates.length === 1 ? "" : "s"}`),
+      ),
+      h(
+        "td",
+        { title: pair.model_layer },
+        h("span", { class: "ckw-layer-name" }, pair.layer),
+        " ",
+        h("span", { class: "ckw-note ckw-shape" }, pair.model_layer),
+      ),
+      h("td", { class: "ckw-shape ckw-kind" }, pair.kind),
+      h("td", {}, h("span", { class: `ckw-badge ckw-status-${colour}` }, how)),
+      h(
+        "td",
+        {},
+        select,
+        pair.paired_by === "rename"
+          ? h(
+              "button",
+              {
+                class: "ckw-button ckw-unpair",
+                "data-testid": "unpair-button",
+                title: "Undo this hand pairing: alignment decides again",
+                onclick: () => send({ type: "unpair_layer", model: pair.model_layer }),
+              },
+              "Unpair",
+            )
+          : null,
+      ),
+    );
+  }
+
+  function pairRows() {
+    const shown = (model.get("pairs") || []).filter(
+      (p) => !state.filter || matches({ kind: "pair", label: p.layer, title: p.ckpt_layer || "", id: p.model_layer, layer: p.kind }),
+    );
+    return shown.slice(0, MAX_ROWS).map(pairRow);
+  }
+
   function checkpointRows() {
     const cols = model.get("ckpt_rows");
     const out = [];
@@ -607,6 +737,8 @@ function render({ model, el }) {
       if (visible.length > MAX_ROWS) {
         rows.push(h("tr", {}, h("td", { colspan: "6", class: "ckw-note" }, `${visible.length - MAX_ROWS} more rows: narrow the filter`)));
       }
+    } else if (state.view === "pairs") {
+      rows = pairRows();
     } else {
       rows = checkpointRows();
     }
@@ -614,10 +746,11 @@ function render({ model, el }) {
   }
 
   function table() {
-    const heads =
-      state.view === "model"
-        ? ["name", "model shape", "ckpt shape", "dtype", "size", "status"]
-        : ["checkpoint path", "group", "shape", "dtype", "size", "status"];
+    const heads = {
+      model: ["name", "model shape", "ckpt shape", "dtype", "size", "status"],
+      checkpoint: ["checkpoint path", "group", "shape", "dtype", "size", "status"],
+      pairs: ["restore", "checkpoint layer", "model layer", "kind", "paired by", "pair with"],
+    }[state.view];
     fillBody();
     return h(
       "div",
@@ -833,6 +966,8 @@ function render({ model, el }) {
     const active = document.activeElement;
     if (!active || !root.contains(active)) return null;
     if (active.dataset.testid === "source-tab") return { tab: active.dataset.source };
+    const pairEl = active.closest("[data-testid=pair-row]");
+    if (pairEl) return { pair: pairEl.dataset.modelLayer, part: active.tagName };
     const rowEl = active.closest("[data-testid=ckpt-row]");
     return rowEl ? { path: rowEl.dataset.path, box: active.tagName === "INPUT" } : null;
   }
@@ -842,6 +977,12 @@ function render({ model, el }) {
     if (focus.tab) {
       const tab = root.querySelector(`[data-testid=source-tab][data-source="${focus.tab}"]`);
       if (tab) tab.focus();
+      return;
+    }
+    if (focus.pair) {
+      const pairEl = [...root.querySelectorAll("[data-testid=pair-row]")].find((r) => r.dataset.modelLayer === focus.pair);
+      const target = pairEl && (focus.part === "TR" ? pairEl : pairEl.querySelector(focus.part));
+      if (target) target.focus();
       return;
     }
     const rowEl = [...root.querySelectorAll("[data-testid=ckpt-row]")].find((r) => r.dataset.path === focus.path);
@@ -869,7 +1010,7 @@ function render({ model, el }) {
       toolbar(),
       errorBanner(),
       rulesPanel(),
-      h("div", { class: "ckw-main" }, table(), histogramPanel()),
+      h("div", { class: "ckw-main" }, table(), state.view === "pairs" ? null : histogramPanel()),
       resultPanel(),
     ];
     root.replaceChildren(...parts.filter(Boolean));
@@ -901,6 +1042,10 @@ function render({ model, el }) {
     state.owners = model.get("owners") || {};
     draw();
   };
+  const onPairs = () => {
+    if (state.view === "pairs" && !(model.get("pairs") || []).length) state.view = "model";
+    draw();
+  };
   const onSelection = () => {
     if ((model.get("sources") || []).length > 1) draw(); // the tabs' counts
   };
@@ -910,6 +1055,7 @@ function render({ model, el }) {
   model.on("change:active", onActive);
   model.on("change:owners", onOwners);
   model.on("change:selection", onSelection);
+  model.on("change:pairs", onPairs);
   model.on("change:adapt", () => {
     if (state.chosen) send({ type: "preview", path: state.chosen }); // show the adapted tensor
   });
@@ -925,6 +1071,7 @@ function render({ model, el }) {
     model.off("change:active", onActive);
     model.off("change:owners", onOwners);
     model.off("change:selection", onSelection);
+    model.off("change:pairs", onPairs);
     if (state.histogram && state.histogram.url) URL.revokeObjectURL(state.histogram.url);
   };
 }
