@@ -56,7 +56,9 @@ def checkpoint_layers(m: Match) -> dict[str, Layer]:
 def layer_pairs(m: Match) -> pd.DataFrame:
     """One row per model layer paired by alignment or by hand, or left ambiguous.
 
-    ``candidates`` lists every stored layer of the same kind: where it could be re-paired.
+    With alignment on, also each layer left ``"unpaired"`` that a stored layer of its kind
+    could take. ``candidates`` lists every stored layer of the same kind: where it could be
+    (re-)paired.
     """
     import pandas as pd
 
@@ -72,7 +74,10 @@ def layer_pairs(m: Match) -> pd.DataFrame:
         how = [cols["paired_by"][i] for i in layer.rows]
         chosen = next((h for h in HOW if h in how), None)
         if chosen is None:
-            continue
+            # With alignment on, a layer left unpaired that a stored layer could take.
+            if m.alignment is None or any(how) or layer.kind not in by_kind:
+                continue
+            chosen = "unpaired"
         paired = [cols["key"][i] for i in layer.rows if cols["key"][i]]
         records.append(
             {

@@ -15,6 +15,7 @@ const PAIRED_BY = {
   align: ["align", "match"],
   rename: ["by hand", "unused"],
   ambiguous: ["ambiguous", "missing"],
+  unpaired: ["unpaired", "missing"],
 };
 const MAX_ROWS = 1500; // rows drawn at once; a filter narrows the rest
 
@@ -593,8 +594,8 @@ function render({ model, el }) {
     const vars = pair.variables.map((id) => state.tree.index.get(id)).filter(Boolean);
     const tickable = vars.filter(restorable);
     const count = tickable.filter((v) => state.ticked.has(v.id)).length;
-    const ambiguous = pair.paired_by === "ambiguous";
-    const canTick = !ambiguous && tickable.length > 0;
+    const undecided = pair.paired_by === "ambiguous" || pair.paired_by === "unpaired";
+    const canTick = !undecided && tickable.length > 0;
     const tick = (on) => {
       for (const v of tickable) {
         if (on) state.ticked.add(v.id);
@@ -607,7 +608,7 @@ function render({ model, el }) {
       type: "checkbox",
       "aria-label": `restore ${pair.layer}`,
       disabled: !canTick,
-      title: ambiguous ? "Choose its stored layer first" : null,
+      title: undecided ? "Choose its stored layer first" : null,
       onchange: (e) => tick(e.target.checked),
     });
     box.checked = canTick && count === tickable.length;
@@ -620,7 +621,7 @@ function render({ model, el }) {
         "aria-label": `stored layer for ${pair.layer}`,
         onchange: (e) => e.target.value && send({ type: "pair_layer", model: pair.model_layer, ckpt: e.target.value }),
       },
-      ambiguous ? h("option", { value: "" }, `choose (${choices.length} candidate${choices.length === 1 ? "" : "s"})…`) : null,
+      undecided ? h("option", { value: "" }, `choose (${choices.length} candidate${choices.length === 1 ? "" : "s"})…`) : null,
       choices.map((c) => h("option", { value: c, selected: c === pair.ckpt_layer }, c)),
     );
     const others = [...new Set(vars.map((v) => state.owners[v.id]).filter(Boolean))].sort();
@@ -628,7 +629,7 @@ function render({ model, el }) {
     return h(
       "tr",
       {
-        class: "ckw-row" + (ambiguous ? " ckw-ambiguous" : ""),
+        class: "ckw-row" + (undecided ? " ckw-ambiguous" : ""),
         "data-testid": "pair-row",
         "data-model-layer": pair.model_layer,
         "data-ckpt-layer": pair.ckpt_layer || "",

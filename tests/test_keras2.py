@@ -152,7 +152,8 @@ def test_pairs_table_and_pairing_a_layer_by_hand(keras2_dir, keras):
     m = cw.match(model, path, align=True, rename=rename)
     pairs = layer_pairs(m).set_index("model_layer")
     assert pairs.loc["_operations/2", "paired_by"] == "rename"
-    assert "_operations/1" not in pairs.index, "no longer a candidate: nothing left to pair"
+    assert pairs.loc["_operations/1", "paired_by"] == "unpaired"
+    assert pairs.loc["_operations/1", "candidates"] == ["model/layer_with_weights-0"]
     with pytest.raises(cw.SelectionError, match="not of one kind"):
         pair_layer(m, "_operations/4", "model/layer_with_weights-0")
     with pytest.raises(cw.SelectionError, match="did you mean"):

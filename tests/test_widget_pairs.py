@@ -78,7 +78,8 @@ def test_pair_a_layer_by_hand_tick_and_restore(widget, keras, tf):
     widget.pair_layer(SECOND, STORED)
     pairs = by_layer(widget)
     assert pairs[SECOND]["paired_by"] == "rename" and pairs[SECOND]["ckpt_layer"] == STORED
-    assert FIRST not in pairs, "nothing is left to pair it with"
+    assert pairs[FIRST]["paired_by"] == "unpaired", "it could still take the stored layer"
+    assert pairs[FIRST]["candidates"] == [STORED]
     assert widget.rename == {
         f"{STORED}/kernel": f"{SECOND}/_kernel",
         f"{STORED}/bias": f"{SECOND}/bias",

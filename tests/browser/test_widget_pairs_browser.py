@@ -93,7 +93,8 @@ def test_pair_an_ambiguous_layer_by_hand_and_restore(jupyter_server, page):
     expect(pair(widget, SECOND)).to_have_attribute("data-paired-by", "rename")
     expect(pair(widget, SECOND)).to_have_attribute("data-ckpt-layer", STORED)
     expect(pair(widget, SECOND)).to_contain_text("by hand")
-    expect(pair(widget, FIRST)).to_have_count(0)  # nothing left to pair it with
+    expect(pair(widget, FIRST)).to_have_attribute("data-paired-by", "unpaired")
+    expect(pair(widget, FIRST).locator("input[type=checkbox]")).to_be_disabled()
     expect(pair(widget, SECOND).get_by_test_id("pair-select")).to_be_focused()
 
     pair(widget, SECOND).locator("input[type=checkbox]").check()
