@@ -65,7 +65,6 @@ def conv_ckpt(tf, tmp_path_factory):
 def keras2_dir(tmp_path_factory):
     """Checkpoints of every ``keras2_models`` architecture, written by Keras 2 (``tf_keras``)
     in a process of its own; see ``tests/keras2_writer.py``."""
-    pytest.importorskip("tf_keras")
     directory = tmp_path_factory.mktemp("keras2")
     subprocess.run(
         [sys.executable, "-m", "tests.keras2_writer", str(directory)], cwd=ROOT, check=True
