@@ -43,9 +43,15 @@ class Source:
 
 
 def label_for(index: int) -> str:
-    """The letter of the ``index``-th source (0 -> ``"A"``); at most 26 sources."""
+    """The letter of the ``index``-th source added (0 -> ``"A"``); at most 26 sources.
+
+    Letters are never reused, so removed sources count too.
+    """
     if not 0 <= index < len(string.ascii_uppercase):
-        raise ValueError("A widget holds at most 26 checkpoints (A to Z).")
+        raise ValueError(
+            "A widget names at most 26 checkpoints (A to Z, removed ones included); "
+            "run the cell again for a fresh widget."
+        )
     return string.ascii_uppercase[index]
 
 

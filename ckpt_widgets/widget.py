@@ -86,6 +86,7 @@ class CheckpointWidget(anywidget.AnyWidget):
         **kwargs: Any,
     ):
         self._sources: list[Source] = []  # before the traits: their observers read it
+        self._added = 0  # sources ever added: the next letter (letters are never reused)
         self._resolving = False
         super().__init__(**kwargs)
         self.model = model
@@ -135,6 +136,15 @@ class CheckpointWidget(anywidget.AnyWidget):
         shares no variable with the model, is refused and nothing changes.
         """
         return self._run(lambda: self._add_checked(src_or_path, root, rename, align))
+
+    def remove_source(self, source: int | str) -> None:
+        """Drop a source (by index or letter) and its ticks (a tab's × button).
+
+        The other sources keep their letters and ticks; a later :meth:`add_source` gets a
+        new letter. If the active source goes, the first one left becomes active. The last
+        source cannot be removed. :attr:`report` is kept, so a past restore can be undone.
+        """
+        self._run(lambda: self._remove(source))
 
     def show_source(self, source: int | str) -> None:
         """Make a source active by index or letter (a source tab); its ticks are kept."""
@@ -263,7 +273,7 @@ class CheckpointWidget(anywidget.AnyWidget):
 
     def _add_checked(self, src_or_path: Any, root: str | None, rename: Any, align: bool) -> str:
         """Add a source after checking it is new and belongs to the model."""
-        label_for(len(self._sources))  # refuses a 27th source before any work
+        label_for(self._added)  # refuses a 27th source before any work
         source = open_checkpoint(src_or_path)
         for known in self._sources:
             if known.match.source.prefix == source.prefix:
@@ -282,12 +292,26 @@ class CheckpointWidget(anywidget.AnyWidget):
         return self._add(m, rename, align)
 
     def _add(self, m: Match, rename: Any, align: bool) -> str:
-        label = label_for(len(self._sources))
+        label = label_for(self._added)
         self._sources.append(Source(label, m, rename, align))
+        self._added += 1
         with self.hold_sync():
             self.selection = {**self.selection, label: []}
             self._show(label)
         return label
+
+    def _remove(self, key: int | str) -> None:
+        """Drop a source; its ticks go and the owners are worked out again."""
+        label = self._label(key)
+        if len(self._sources) == 1:
+            raise ValueError(f"Source {label} is the only checkpoint; add one before removing it.")
+        self._sources.remove(self._source(label))
+        with self.hold_sync():
+            self.selection = {k: v for k, v in self.selection.items() if k != label}
+            if self.active == label:
+                self.active = self._sources[0].label  # draws that source
+            else:
+                self._draw()  # the tabs
 
     def _show(self, key: int | str) -> None:
         self.active = self._label(key)
@@ -497,6 +521,7 @@ class CheckpointWidget(anywidget.AnyWidget):
             "rules": lambda c: self.set_rules(str(c["text"])),
             "add_source": lambda c: self.add_source(_path(c.get("path"))),
             "show_source": lambda c: self.show_source(str(c["label"])),
+            "remove_source": lambda c: self.remove_source(str(c["label"])),
         }
         kind = content.get("type") if isinstance(content, dict) else None
         if kind not in handlers:

@@ -8,6 +8,7 @@ import threading
 import pytest
 
 import ckpt_widgets as cw
+from ckpt_widgets.sources import label_for
 from tests import models
 from tests.conftest import assert_code_reproduces, assert_same
 from tests.test_widget import click_restore
@@ -200,3 +201,78 @@ def test_adapt_given_when_the_widget_is_made(net_ckpt):
     widget.selected = ["head"]
     widget.restore()
     assert_same(widget.model.head.kernel.numpy()[:, :3], saved.head.kernel.numpy())
+
+
+def test_removing_b_keeps_a_ticks_and_restores_only_them(two):
+    widget, a, _, before = two
+    widget.selected = ["conv2", "top"]  # under B
+    widget.show_source("A")
+    widget.selected = ["conv1"]
+    assert set(widget.owners.values()) == {"B"}
+    rows, header = widget.rows, widget.header
+    widget.remove_source("B")
+    assert widget.error == "" and [s["label"] for s in widget.sources] == ["A"]
+    assert widget.selection == {"A": ["conv1"]} and widget.selected == ["conv1"]
+    assert widget.owners == {} and widget.active == "A"
+    assert widget.rows == rows and widget.header == header
+    report = widget.restore()
+    assert isinstance(report, cw.RestoreReport) and len(report.restored) == 2
+    check(widget.model, {"conv1": a, "bn": before, "conv2": before, "top": before})
+
+
+def test_removing_the_active_source_shows_the_first_left(two, cnn_pair):
+    widget, *_ = two
+    (pa, _), _ = cnn_pair
+    widget.selected = ["top"]
+    widget.remove_source(1)
+    assert widget.active == "A" and widget.header["checkpoint"] == pa
+    assert widget.selection == {"A": []} and widget.selected == []
+
+
+def test_the_last_source_cannot_be_removed(two):
+    widget, *_ = two
+    widget.remove_source("B")
+    widget.selected = ["conv1"]
+    state = (list(widget.sources), widget.active, dict(widget.selection), widget.rows)
+    with pytest.raises(ValueError, match="only checkpoint"):
+        widget.remove_source("A")
+    assert widget.error == (
+        "ValueError: Source A is the only checkpoint; add one before removing it."
+    )
+    assert (list(widget.sources), widget.active, dict(widget.selection), widget.rows) == state
+
+
+def test_letters_are_not_reused(two, cnn_pair):
+    widget, *_ = two
+    _, (pb, _) = cnn_pair
+    widget.remove_source("B")
+    assert widget.add_source(pb) == "C"  # the same file again, under a new letter
+    assert [s["label"] for s in widget.sources] == ["A", "C"]
+    assert widget.selection == {"A": [], "C": []}
+    with pytest.raises(ValueError, match="No source 'B'; this widget holds A, C"):
+        widget.show_source("B")
+    widget.remove_source(0)
+    assert widget.active == "C" and widget.selection == {"C": []}
+    with pytest.raises(ValueError, match="removed ones included"):
+        label_for(26)
+
+
+def test_a_restore_can_be_undone_after_its_source_is_removed(two):
+    widget, a, b, before = two
+    widget.selected = ["top"]
+    widget.show_source("A")
+    widget.selected = ["conv1"]
+    report = widget.restore()
+    check(widget.model, {"conv1": a, "bn": before, "conv2": before, "top": b})
+    widget.remove_source("B")
+    assert widget.report is report and widget.result["can_undo"]
+    widget.undo()
+    check(widget.model, {"conv1": before, "bn": before, "conv2": before, "top": before})
+
+
+def test_remove_source_from_the_front_end(two):
+    widget, *_ = two
+    widget._on_message(widget, {"type": "remove_source", "label": "Q"}, [])
+    assert widget.error == "ValueError: No source 'Q'; this widget holds A, B."
+    widget._on_message(widget, {"type": "remove_source", "label": "B"}, [])
+    assert widget.error == "" and widget.active == "A" and len(widget.sources) == 1
