@@ -294,25 +294,47 @@ function render({ model, el }) {
     send({ type: "add_source", path: addInput.value });
   }
 
+  /** The × beside a source tab: drops that checkpoint and its ticks. */
+  function removeButton(label) {
+    return h(
+      "button",
+      {
+        class: "ckw-source-remove",
+        "data-testid": "remove-source",
+        "data-source": label,
+        "aria-label": `remove checkpoint ${label}`,
+        title: `Remove checkpoint ${label} and its ticks`,
+        onclick: () => send({ type: "remove_source", label }),
+      },
+      "×",
+    );
+  }
+
   function sourceBar() {
     const active = model.get("active");
     const counts = tickCounts();
-    const tabs = (model.get("sources") || []).map((source) =>
+    const sources = model.get("sources") || [];
+    const tabs = sources.map((source) =>
       h(
-        "button",
-        {
-          role: "tab",
-          class: "ckw-tab ckw-source-tab" + (source.label === active ? " ckw-active" : ""),
-          "data-testid": "source-tab",
-          "data-source": source.label,
-          "aria-selected": source.label === active ? "true" : "false",
-          "aria-label": `source ${source.label}`,
-          title: `${source.path} (root: ${source.root || "(root)"})`,
-          onclick: () => source.label !== active && send({ type: "show_source", label: source.label }),
-        },
-        sourceBadge(source.label),
-        h("span", { class: "ckw-source-path" }, source.path.split("/").slice(-2).join("/")),
-        counts[source.label] ? h("span", { class: "ckw-note" }, `${counts[source.label]} ticked`) : null,
+        "span",
+        { class: "ckw-source-group", role: "presentation" },
+        h(
+          "button",
+          {
+            role: "tab",
+            class: "ckw-tab ckw-source-tab" + (source.label === active ? " ckw-active" : ""),
+            "data-testid": "source-tab",
+            "data-source": source.label,
+            "aria-selected": source.label === active ? "true" : "false",
+            "aria-label": `source ${source.label}`,
+            title: `${source.path} (root: ${source.root || "(root)"})`,
+            onclick: () => source.label !== active && send({ type: "show_source", label: source.label }),
+          },
+          sourceBadge(source.label),
+          h("span", { class: "ckw-source-path" }, source.path.split("/").slice(-2).join("/")),
+          counts[source.label] ? h("span", { class: "ckw-note" }, `${counts[source.label]} ticked`) : null,
+        ),
+        sources.length > 1 ? removeButton(source.label) : null,
       ),
     );
     return h(
@@ -967,6 +989,7 @@ function render({ model, el }) {
     const active = document.activeElement;
     if (!active || !root.contains(active)) return null;
     if (active.dataset.testid === "source-tab") return { tab: active.dataset.source };
+    if (active.dataset.testid === "remove-source") return { remove: active.dataset.source };
     const pairEl = active.closest("[data-testid=pair-row]");
     if (pairEl) return { pair: pairEl.dataset.modelLayer, part: active.tagName };
     const rowEl = active.closest("[data-testid=ckpt-row]");
@@ -975,6 +998,13 @@ function render({ model, el }) {
 
   function refocus(focus) {
     if (!focus) return;
+    if (focus.remove) {
+      // Until the kernel removes it, focus stays on the ×; then it goes to the active tab.
+      const remove = root.querySelector(`[data-testid=remove-source][data-source="${focus.remove}"]`);
+      const tab = root.querySelector(`[data-testid=source-tab][data-source="${model.get("active")}"]`);
+      if (remove || tab) (remove || tab).focus();
+      return;
+    }
     if (focus.tab) {
       const tab = root.querySelector(`[data-testid=source-tab][data-source="${focus.tab}"]`);
       if (tab) tab.focus();

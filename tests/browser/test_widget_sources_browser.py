@@ -114,9 +114,9 @@ def test_layers_from_two_checkpoints_by_clicking(jupyter_server, page):
 
 
 def test_ticking_under_b_moves_a_layer_ticked_under_a(jupyter_server, page):
-    write_notebook(
-        jupyter_server.root_dir, "move.ipynb", [BUILD + 'w.add_source("two/b")\nw\n', CHECK]
-    )
+    """Then a checkpoint added by mistake is removed with its tab's × button."""
+    setup = BUILD + 'tf.train.Checkpoint(model=cnn(4)).write("two/c")\nw.add_source("two/b")\nw\n'
+    write_notebook(jupyter_server.root_dir, "move.ipynb", [setup, CHECK])
     open_notebook(page, jupyter_server, "move.ipynb")
     run_all_cells(page)
     widget = page.get_by_test_id("ckpt-widget")
@@ -127,4 +127,13 @@ def test_ticking_under_b_moves_a_layer_ticked_under_a(jupyter_server, page):
     row(widget, CONV1).locator("input[type=checkbox]").check()
     expect(row(widget, CONV1)).to_have_attribute("data-source", "B")
     expect(row(widget, CONV1).locator(".ckw-source")).to_have_count(0)
+
+    widget.get_by_test_id("add-source-input").fill("two/c")
+    widget.get_by_test_id("add-source-input").press("Enter")
+    expect(tab(widget, "C")).to_have_attribute("aria-selected", "true")
+    expect(widget.get_by_test_id("remove-source")).to_have_count(3)
+    widget.get_by_role("button", name="remove checkpoint C").click()
+    expect(widget.get_by_test_id("source-tab")).to_have_count(2)
+    expect(tab(widget, "A")).to_have_attribute("aria-selected", "true")
+    expect(tab(widget, "A")).to_be_focused()  # the tab that became active
     assert f"{{'A': [], 'B': ['{CONV1}']}}" in run_cell(page, 1)
