@@ -80,6 +80,22 @@ def assert_same(actual, expected):
     assert actual.tobytes() == expected.tobytes()
 
 
+def assert_unchanged(weights, before) -> None:
+    """Each variable of ``weights`` still holds its value in ``before``, bit for bit."""
+    for v, old in zip(weights, before):
+        assert_same(v.numpy(), old)
+
+
+def assert_restored_from_file(model, report) -> None:
+    """Every variable ``report`` restored holds the stored tensor, bit for bit."""
+    import ckpt_widgets as cw
+
+    src = cw.open_checkpoint(report.source)
+    by_name = {v.path: v for v in model.weights}
+    for name, key in zip(report.restored["name"], report.restored["key"]):
+        assert_same(by_name[name].numpy(), src.read(key))
+
+
 def assert_code_reproduces(code: str, model, twin, tf) -> None:
     """``code`` run on ``twin`` (built as ``model`` was before its restore) gives ``model``'s
     values bit for bit."""

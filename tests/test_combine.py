@@ -8,7 +8,7 @@ import pytest
 
 import ckpt_widgets as cw
 from tests import models
-from tests.conftest import assert_code_reproduces, assert_same
+from tests.conftest import assert_code_reproduces, assert_same, assert_unchanged
 
 
 @pytest.fixture(scope="module")
@@ -34,8 +34,7 @@ def test_layers_from_two_checkpoints_at_once(two, tf):
     twin = models.cnn(seed=82)
     assert_code_reproduces(report.code, model, twin, tf)
     report.undo()
-    for v, old in zip(model.weights, before):
-        assert_same(v.numpy(), old)
+    assert_unchanged(model.weights, before)
 
 
 def test_overlap_between_sources_is_an_error(two):
@@ -61,8 +60,7 @@ def test_a_failing_second_source_undoes_the_first(two, monkeypatch):
     monkeypatch.setattr(combine, "execute", second_fails)
     with pytest.raises(cw.RestoreError):
         cw.restore_many(model, [(pa, {"include": "conv1"}), (pb, {"include": "conv2"})])
-    for v, old in zip(model.weights, before):
-        assert_same(v.numpy(), old)
+    assert_unchanged(model.weights, before)
 
 
 def test_combined_report_reads_like_one(two):

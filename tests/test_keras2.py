@@ -8,7 +8,11 @@ import pytest
 
 import ckpt_widgets as cw
 from tests import keras2_models
-from tests.conftest import assert_code_reproduces, assert_same
+from tests.conftest import (
+    assert_code_reproduces,
+    assert_restored_from_file,
+    assert_unchanged,
+)
 
 FORMATS = ["ckpt", "weights", "weights.h5", "model.h5"]
 
@@ -16,14 +20,6 @@ FORMATS = ["ckpt", "weights", "weights.h5", "model.h5"]
 def fresh(name, keras):
     keras.utils.set_random_seed(3)
     return keras2_models.BUILDERS[name](keras)
-
-
-def restored_equals_file(model, report):
-    """Every restored variable holds the stored tensor bit for bit."""
-    src = cw.open_checkpoint(report.source)
-    by_name = {v.path: v for v in model.weights}
-    for name, key in zip(report.restored["name"], report.restored["key"]):
-        assert_same(by_name[name].numpy(), src.read(key))
 
 
 # Keras 2 cannot write a subclassed model's weights as legacy h5.
@@ -46,15 +42,14 @@ def test_keras2_checkpoint_restores_into_keras3(keras2_dir, keras, tf, name, fmt
     before = [v.numpy() for v in model.weights]
     report = cw.restore(model, path, align=True)
     assert len(report.restored) == len(model.weights)
-    restored_equals_file(model, report)
+    assert_restored_from_file(model, report)
     expected = np.load(keras2_dir / name / "predictions.npy")
     np.testing.assert_allclose(
         model.predict(keras2_models.inputs_for(name), verbose=0), expected, rtol=1e-5, atol=1e-6
     )
     assert_code_reproduces(report.code, model, twin, tf)
     report.undo()
-    for v, b in zip(model.weights, before):
-        assert_same(v.numpy(), b)
+    assert_unchanged(model.weights, before)
 
 
 def test_without_align_nothing_pairs_and_the_message_says_align(keras2_dir, keras):
@@ -98,8 +93,7 @@ def test_ambiguous_layers_are_reported_not_guessed(keras2_dir, keras, tf):
     assert sure == ["model/layer_with_weights-1", "model/layer_with_weights-2"]
     with pytest.raises(cw.AlignmentError, match=r"_operations/1.*_operations/2"):
         cw.restore(model, path, align=True)
-    for v, b in zip(model.weights, before):
-        assert_same(v.numpy(), b)
+    assert_unchanged(model.weights, before)
     # Excluding the ambiguous layers, or pairing one by hand, lets the rest restore.
     report = cw.restore(model, path, align=True, exclude=["_operations/1", "_operations/2"])
     assert len(report.restored) == 6
@@ -111,9 +105,8 @@ def test_ambiguous_layers_are_reported_not_guessed(keras2_dir, keras, tf):
     }
     report = cw.restore(model, path, align=True, rename=rename)
     assert len(report.restored) == 8
-    restored_equals_file(model, report)
-    for v, b in zip(model.layers[2].weights, before[2:4]):
-        assert_same(v.numpy(), b)
+    assert_restored_from_file(model, report)
+    assert_unchanged(model.layers[2].weights, before[2:4])
 
 
 def test_legacy_h5_lists_layers_in_order(keras2_dir):
@@ -172,7 +165,7 @@ def test_legacy_model_file_config_is_never_read(keras2_dir, keras, tmp_path):
     model = fresh("functional", keras)
     report = cw.restore(model, str(path), align=True)
     assert len(report.restored) == len(model.weights)
-    restored_equals_file(model, report)
+    assert_restored_from_file(model, report)
 
 
 @pytest.mark.parametrize(

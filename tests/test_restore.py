@@ -9,7 +9,7 @@ import pytest
 
 import ckpt_widgets as cw
 from tests import models
-from tests.conftest import assert_same
+from tests.conftest import assert_same, assert_unchanged
 
 
 def check(model, prefix, restored_paths, before):
@@ -156,8 +156,7 @@ def test_undo_puts_back_the_previous_values(net_ckpt):
     before = models.values(model)
     report = cw.restore(model, prefix, include="backbone")
     report.undo()
-    for v, old in zip(model.weights, before):
-        assert_same(v.numpy(), old)
+    assert_unchanged(model.weights, before)
     assert report.undone
     with pytest.raises(cw.UndoError):
         report.undo()
@@ -184,8 +183,7 @@ def test_shape_mismatch_without_adapt_is_an_error_and_changes_nothing(net_ckpt):
     before = models.values(model)
     with pytest.raises(cw.ShapeMismatchError, match="adapt='overlap'"):
         cw.restore(model, prefix, include=["backbone", "head"])
-    for v, old in zip(model.weights, before):
-        assert_same(v.numpy(), old)
+    assert_unchanged(model.weights, before)
 
 
 def test_unknown_include_name_suggests_close_names(conv_ckpt):
@@ -200,8 +198,7 @@ def test_checkpoint_of_another_model_restores_nothing_loudly(conv_ckpt):
     before = models.values(model)
     with pytest.raises(cw.NothingToRestoreError, match="checkpoint of another model"):
         cw.restore(model, prefix)
-    for v, old in zip(model.weights, before):
-        assert_same(v.numpy(), old)
+    assert_unchanged(model.weights, before)
 
 
 @pytest.mark.parametrize("undo", [True, "disk"])
@@ -225,8 +222,7 @@ def test_failure_mid_restore_rolls_back(net_ckpt, monkeypatch, undo, fault, expe
     monkeypatch.setattr(restore_module, "_verify", broken)
     with pytest.raises(expected, match=message):
         cw.restore(model, prefix, undo=undo)
-    for v, old in zip(model.weights, before):
-        assert_same(v.numpy(), old)
+    assert_unchanged(model.weights, before)
     monkeypatch.undo()
     assert len(cw.restore(model, prefix).restored) == 6  # the API keeps working
 
@@ -248,8 +244,7 @@ def test_undo_after_training_refuses_unless_forced(net_ckpt):
         report.undo()
     assert_same(model.head.bias.numpy(), trained)  # refused: nothing changed
     report.undo(force=True)
-    for v, old in zip(model.weights, before):
-        assert_same(v.numpy(), old)
+    assert_unchanged(model.weights, before)
 
 
 def test_undo_of_an_adapted_restore_checks_the_adapted_values(net_ckpt):
@@ -257,8 +252,7 @@ def test_undo_of_an_adapted_restore_checks_the_adapted_values(net_ckpt):
     model = models.net(head_units=7, seed=47)
     before = models.values(model)
     cw.restore(model, prefix, include="head", adapt="overlap").undo()  # no false alarm
-    for v, old in zip(model.weights, before):
-        assert_same(v.numpy(), old)
+    assert_unchanged(model.weights, before)
 
 
 def test_undo_snapshot_on_disk(net_ckpt):
@@ -269,8 +263,7 @@ def test_undo_snapshot_on_disk(net_ckpt):
     folder = report._snapshot._folder
     assert folder.is_dir() and len(list(folder.glob("*.npy"))) == len(model.weights)
     report.undo()
-    for v, old in zip(model.weights, before):
-        assert_same(v.numpy(), old)
+    assert_unchanged(model.weights, before)
     assert not folder.exists()
 
 
@@ -297,8 +290,7 @@ def test_float16_checkpoint_needs_cast(tf, keras, tmp_path):
     before = models.values(model)
     with pytest.raises(cw.DtypeMismatchError, match="cast=True"):
         cw.restore(model, prefix, include="head", rename={"model/head/bias": "head/bias"})
-    for v, old in zip(model.weights, before):
-        assert_same(v.numpy(), old)
+    assert_unchanged(model.weights, before)
     report = cw.restore(
         model, prefix, include="head/bias", rename={"model/head/bias": "head/bias"}, cast=True
     )
@@ -337,8 +329,7 @@ def test_progress_and_cancel_roll_back(conv_ckpt):
             model, prefix, include=["conv1", "bn", "conv2"], progress=progress, cancel=cancel
         )
     assert seen[:3] == [(0, seen[0][1]), (1, seen[0][1]), (2, seen[0][1])]
-    for v, old in zip(model.weights, before):
-        assert_same(v.numpy(), old)
+    assert_unchanged(model.weights, before)
 
     seen.clear()
     report = cw.restore(model, prefix, progress=lambda d, t: seen.append((d, t)))

@@ -7,7 +7,7 @@ import pytest
 
 import ckpt_widgets as cw
 from tests import models
-from tests.conftest import assert_code_reproduces, assert_same
+from tests.conftest import assert_code_reproduces, assert_same, assert_unchanged
 
 
 @pytest.fixture(scope="module")
@@ -68,8 +68,7 @@ def test_restore_reads_and_assigns_verified_and_undoable(tf1_ckpt, tf):
     assert_code_reproduces(report.code, model, twin, tf)
 
     report.undo()
-    for v, old in zip(model.weights, before):
-        assert_same(v.numpy(), old)
+    assert_unchanged(model.weights, before)
 
 
 def test_without_rules_nothing_matches_loudly(tf1_ckpt):

@@ -6,8 +6,8 @@ from __future__ import annotations
 import pytest
 
 import ckpt_widgets as cw
-from tests import keras2_models
-from tests.conftest import assert_code_reproduces, assert_same
+from tests import keras2_models, models
+from tests.conftest import assert_code_reproduces, assert_restored_from_file, assert_same
 from tests.test_widget import click_restore
 
 SEED = 5
@@ -30,21 +30,11 @@ def by_layer(widget):
     return {p["model_layer"]: p for p in widget.pairs}
 
 
-def values(model):
-    return [v.numpy().copy() for v in model.weights]
-
-
 def unchanged(model, before, layers=None):
     """The variables of ``layers`` (every one by default) still hold ``before``'s values."""
     for v, old in zip(model.weights, before):
         if layers is None or v.path.split("/")[0] in {model.layers[i].name for i in layers}:
             assert_same(v.numpy(), old)
-
-
-def restored_equals_file(widget, report):
-    by_name = {v.path: v for v in widget.model.weights}
-    for name, key in zip(report.restored["name"], report.restored["key"]):
-        assert_same(by_name[name].numpy(), widget.source.read(key))
 
 
 def test_pairs_list_the_ambiguous_layers_beside_the_aligned_ones(widget):
@@ -62,7 +52,7 @@ def test_pairs_list_the_ambiguous_layers_beside_the_aligned_ones(widget):
 
 
 def test_restore_with_an_ambiguous_layer_ticked_refuses_and_changes_nothing(widget):
-    before = values(widget.model)
+    before = models.values(widget.model)
     widget.selected = [p["model_layer"] for p in widget.pairs]
     with pytest.raises(cw.AlignmentError, match=rf"{FIRST}.*{SECOND}"):
         widget.restore()
@@ -73,7 +63,7 @@ def test_restore_with_an_ambiguous_layer_ticked_refuses_and_changes_nothing(widg
 
 def test_pair_a_layer_by_hand_tick_and_restore(widget, keras, tf):
     model = widget.model
-    before = values(model)
+    before = models.values(model)
     widget.selected = [NORM]
     widget.pair_layer(SECOND, STORED)
     pairs = by_layer(widget)
@@ -88,7 +78,7 @@ def test_pair_a_layer_by_hand_tick_and_restore(widget, keras, tf):
     widget.selected = [p["model_layer"] for p in widget.pairs]
     report = widget.restore()
     assert len(report.restored) == 8
-    restored_equals_file(widget, report)
+    assert_restored_from_file(widget.model, report)
     assert_same(model.layers[2].kernel.numpy(), widget.source.read(f"{STORED}/kernel"))
     unchanged(model, before, layers=[1])
     assert_code_reproduces(report.code, model, branched(keras), tf)
@@ -96,20 +86,20 @@ def test_pair_a_layer_by_hand_tick_and_restore(widget, keras, tf):
 
 def test_pair_from_the_front_end_and_restore_by_the_button(widget):
     model = widget.model
-    before = values(model)
+    before = models.values(model)
     message = {"type": "pair_layer", "model": FIRST, "ckpt": STORED}
     widget._on_message(widget, message, [])
     assert widget.error == "" and by_layer(widget)[FIRST]["paired_by"] == "rename"
     widget.selected = [FIRST, NORM]
     click_restore(widget)
     assert widget.error == "" and widget.result["restored"] == 6
-    restored_equals_file(widget, widget.report)
+    assert_restored_from_file(widget.model, widget.report)
     unchanged(model, before, layers=[2, 5])
 
 
 def test_an_unticked_pair_is_left_out(widget):
     model = widget.model
-    before = values(model)
+    before = models.values(model)
     widget.pair_layer(FIRST, STORED)
     widget.selected = [p["model_layer"] for p in widget.pairs if p["model_layer"] != LAST]
     report = widget.restore()
