@@ -25,10 +25,12 @@ OPTIONS = frozenset(
 def restore_many(model: Any, parts: Sequence[tuple[Any, Mapping[str, Any]]]) -> CombinedReport:
     """Run ``restore(model, source, **options)`` for each ``(source, options)``, atomically.
 
-    A variable chosen from two sources is an error before anything changes; if a later
-    restore fails, the earlier ones are undone before the error propagates.
+    As in :func:`~ckpt_widgets.restore`, a source may be a :class:`~ckpt_widgets.Match`
+    already made (its root, rename and alignment are then used as they are). A variable
+    chosen from two sources is an error before anything changes; if a later restore
+    fails, the earlier ones are undone before the error propagates.
     """
-    from .matching import match
+    from .matching import Match, match
     from .plan import make_plan
 
     plans = []
@@ -36,13 +38,16 @@ def restore_many(model: Any, parts: Sequence[tuple[Any, Mapping[str, Any]]]) -> 
         unknown = set(options) - OPTIONS
         if unknown:
             raise TypeError(f"restore_many: unknown option(s) {sorted(unknown)} for '{source}'.")
-        m = match(
-            model,
-            source,
-            root=options.get("root"),
-            rename=options.get("rename"),
-            align=options.get("align", False),
-        )
+        if isinstance(source, Match):
+            m = source
+        else:
+            m = match(
+                model,
+                source,
+                root=options.get("root"),
+                rename=options.get("rename"),
+                align=options.get("align", False),
+            )
         plan = make_plan(
             m,
             options.get("include"),

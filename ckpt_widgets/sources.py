@@ -203,16 +203,13 @@ def restore_selection(
     parts = []
     for k, s in enumerate(ticked):
         options = {
-            "root": s.match.root,
-            "rename": s.rename,
-            "align": s.align,
             "include": included_variables(s.match, selection[s.label], adapt),
             "adapt": adapt,
             "cancel": cancel,
         }
         if progress is not None:
             options["progress"] = _part_progress(progress, k, len(ticked))
-        parts.append((s.match.source, options))
+        parts.append((s.match, options))
     return restore_many(model, parts)
 
 

@@ -75,3 +75,13 @@ def test_combined_report_reads_like_one(two):
     assert not report.undone
     report.undo()
     assert report.undone and report.summary().endswith(" Undone.")
+
+
+def test_sources_may_be_matches_already_made(two):
+    (pa, a), (pb, b) = two
+    model = models.cnn(seed=83)
+    parts = [(cw.match(model, pa), {"include": ["conv1"]}), (pb, {"include": ["top"]})]
+    report = cw.restore_many(model, parts)
+    assert set(report.restored["source"]) == {pa, pb}
+    assert_same(model.get_layer("conv1").kernel.numpy(), a.get_layer("conv1").kernel.numpy())
+    assert_same(model.get_layer("top").kernel.numpy(), b.get_layer("top").kernel.numpy())
