@@ -13,6 +13,7 @@ This module knows nothing of TensorFlow: it works on plain :class:`Layer` descri
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 ALIASES = {"depthwise_kernel": "kernel"}
@@ -46,6 +47,17 @@ class Alignment:
     """``(model layer, checkpoint layer)`` indices, certain."""
     ambiguous: list[tuple[list[int], list[int]]]
     """``(model layers, checkpoint layers)`` that cannot be told apart by order."""
+
+
+def group_layers(variables: Iterable[tuple[str, str, tuple[int, ...], int]]) -> dict[str, Layer]:
+    """Layers from ``(layer label, variable name, shape, row)``, in first-seen order."""
+    layers: dict[str, Layer] = {}
+    for label, name, shape, row in variables:
+        layer = layers.setdefault(label, Layer(label, [], []))
+        layer.names.append(name)
+        layer.shapes.append(shape)
+        layer.rows.append(row)
+    return layers
 
 
 def role(name: str) -> str:

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
-from .align import Layer, align_layers, pair_variables
+from .align import Layer, align_layers, group_layers, pair_variables
 from .checkpoint import CheckpointSource, open_checkpoint
 from .errors import SelectionError, did_you_mean
 from .graph import is_under, join, relative
@@ -431,16 +431,16 @@ class _Matcher:
         """The model's layers whose variables are still unpaired, in ``model.weights`` order."""
         numbered = numbered_roles(self.source)
         live = self.live
-        layers: dict[str, Layer] = {}
-        for i, row in enumerate(rows):
-            if row["paired_by"] or (l_root and not is_under(row["model_path"] or "", l_root)):
-                continue
-            label = model_layer_label(row["model_path"], live["module"][i], live["layer"][i])
-            name = str(live["own_index"][i]) if numbered else row["name"]
-            layer = layers.setdefault(label, Layer(label, [], []))
-            layer.names.append(name)
-            layer.shapes.append(row["model_shape"])
-            layer.rows.append(i)
+        layers = group_layers(
+            (
+                model_layer_label(row["model_path"], live["module"][i], live["layer"][i]),
+                str(live["own_index"][i]) if numbered else row["name"],
+                row["model_shape"],
+                i,
+            )
+            for i, row in enumerate(rows)
+            if not row["paired_by"] and (not l_root or is_under(row["model_path"] or "", l_root))
+        )
         return list(layers.values())
 
     def _unpaired_ckpt_layers(self, rows: list[dict[str, Any]], c_root: str) -> list[Layer]:
@@ -452,18 +452,19 @@ class _Matcher:
             start = src.resolve(c_root)
             rank = _depth_first(src.children, 0 if start is None else start)
             order.sort(key=lambda j: rank.get(int(ckpt["node_id"][j]), len(rank) + j))
-        layers: dict[str, Layer] = {}
-        for j in order:
-            path = ckpt["path"][j]
-            if ckpt["group"][j] != "model" or ckpt["key"][j] in used:
-                continue
-            if src.format == "tf2" and not is_under(path, c_root):
-                continue
-            owner = ckpt_layer_label(src, path, ckpt["layer"][j] if "layer" in ckpt else None)
-            layer = layers.setdefault(owner, Layer(owner, [], []))
-            layer.names.append(path)
-            layer.shapes.append(ckpt["shape"][j])
-            layer.rows.append(j)
+        layer_names = ckpt.get("layer", [None] * self.n_ckpt)
+        layers = group_layers(
+            (
+                ckpt_layer_label(src, ckpt["path"][j], layer_names[j]),
+                ckpt["path"][j],
+                ckpt["shape"][j],
+                j,
+            )
+            for j in order
+            if ckpt["group"][j] == "model"
+            and ckpt["key"][j] not in used
+            and (src.format != "tf2" or is_under(ckpt["path"][j], c_root))
+        )
         return list(layers.values())
 
     def _live_row(self, target: Any) -> int:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from .align import Layer, pair_variables
+from .align import Layer, group_layers, pair_variables
 from .errors import SelectionError, did_you_mean
 from .matching import ckpt_layer_label, model_layer_label, numbered_roles
 
@@ -27,30 +27,26 @@ def model_layers(m: Match) -> dict[str, Layer]:
     cols = m.columns
     numbered = numbered_roles(m.source)
     own_index = m.graph.variables["own_index"].tolist()
-    layers: dict[str, Layer] = {}
-    for i in range(len(m.variables)):
-        label = model_layer_label(cols["model_path"][i], cols["module"][i], cols["layer"][i])
-        layer = layers.setdefault(label, Layer(label, [], []))
-        layer.names.append(str(own_index[i]) if numbered else cols["name"][i])
-        layer.shapes.append(cols["model_shape"][i])
-        layer.rows.append(i)
-    return layers
+    return group_layers(
+        (
+            model_layer_label(cols["model_path"][i], cols["module"][i], cols["layer"][i]),
+            str(own_index[i]) if numbered else cols["name"][i],
+            cols["model_shape"][i],
+            i,
+        )
+        for i in range(len(m.variables))
+    )
 
 
 def checkpoint_layers(m: Match) -> dict[str, Layer]:
     """The checkpoint's layers (owners of model variables) with their source rows."""
     src = m.source.variables
     layer_names = src["layer"].tolist() if "layer" in src.columns else [None] * len(src)
-    layers: dict[str, Layer] = {}
-    for j, (path, shape, group) in enumerate(zip(src["path"], src["shape"], src["group"])):
-        if group != "model":
-            continue
-        label = ckpt_layer_label(m.source, path, layer_names[j])
-        layer = layers.setdefault(label, Layer(label, [], []))
-        layer.names.append(path)
-        layer.shapes.append(shape)
-        layer.rows.append(j)
-    return layers
+    return group_layers(
+        (ckpt_layer_label(m.source, path, layer_names[j]), path, shape, j)
+        for j, (path, shape, group) in enumerate(zip(src["path"], src["shape"], src["group"]))
+        if group == "model"
+    )
 
 
 def layer_pairs(m: Match) -> pd.DataFrame:
