@@ -115,9 +115,10 @@ def placements(
     roots = writer_roots(model)
     plain = Placement(root or "", model, saved_paths(model))
     found = [_score(plain, stored)]
+    prefixes = _prefixes(stored)
     for module in roots:
         saved = plain.saved if module is model else saved_paths(module)
-        for group in [root] if root is not None else _candidate_roots(saved, stored):
+        for group in [root] if root is not None else _candidate_roots(saved, stored, prefixes):
             if module is not model or group != plain.root:
                 found.append(_score(Placement(group, module, saved), stored))
     # Equal matches: the model itself before a nested model (its extra mismatches are
@@ -151,13 +152,20 @@ def _score(placement: Placement, stored: Mapping[str, tuple[int, ...]]) -> Place
     return placement
 
 
-def _candidate_roots(saved: SavedPaths, stored: Mapping[str, Any]) -> list[str]:
-    """File groups under which many of ``saved``'s paths exist, most hits first."""
+def _prefixes(stored: Mapping[str, Any]) -> dict[str, list[str]]:
+    """For each tail of a stored path (``layers/dense/vars/0``), the groups it follows."""
     prefixes: dict[str, list[str]] = {}
     for key in stored:
         parts = key.split("/")
         for cut in range(1, len(parts) - 1):
             prefixes.setdefault("/".join(parts[cut:]), []).append("/".join(parts[:cut]))
+    return prefixes
+
+
+def _candidate_roots(
+    saved: SavedPaths, stored: Mapping[str, Any], prefixes: dict[str, list[str]]
+) -> list[str]:
+    """File groups under which many of ``saved``'s paths exist, most hits first."""
     hits: Counter[str] = Counter()
     for path in saved.variables.values():
         if path in stored:

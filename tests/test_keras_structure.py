@@ -256,3 +256,19 @@ def test_no_stored_tensor_feeds_two_variables(keras, tmp_path):
     with pytest.raises(cw.AlignmentError, match=r"both .* and .*; pair them with rename="):
         cw.restore(model, str(path))
     assert_unchanged(model.weights, before)
+
+
+def test_alignment_tells_stored_layers_apart_by_their_group(keras, tmp_path):
+    """``align=True`` names a stored layer by its group, not by its repeated name."""
+    writer = blocks(keras, seed=14)
+    path = tmp_path / "blocks.weights.h5"
+    writer.save_weights(str(path))
+    expected = expected_paths(writer, path)
+    model = keras.Sequential([keras.Input((3,))] + [keras.layers.Dense(3) for _ in range(4)])
+    m = cw.match(model, str(path), align=True)
+    rows = m.table.iloc[: len(m.variables)]
+    assert set(rows["paired_by"]) == {"align"}
+    assert list(rows["ckpt_path"]) == [expected[id(w)] for w in writer.weights]
+    cw.restore(model, m)
+    for v, w in zip(model.weights, writer.weights):
+        assert_same(v.numpy(), w.numpy())
