@@ -20,6 +20,7 @@ from .align import Layer, align_layers, group_layers, pair_variables
 from .checkpoint import CheckpointSource, open_checkpoint
 from .errors import SelectionError, did_you_mean
 from .graph import is_under, join, relative
+from .keras_structure import Placement, is_structural, placements
 from .model import ModelGraph
 
 if TYPE_CHECKING:
@@ -134,7 +135,11 @@ class _Matcher:
         keys = source.variables["key"]
         self._tf1_rows = {k: j for j, k in enumerate(keys)} if source.format == "tf1" else {}
         self._keras_rows: dict[tuple[str, int], int] = {}
-        if source.format == "keras":
+        self._placement: Placement | None = None  # Keras 3 files: set by _score_candidates
+        self._inside: set[int] = set()
+        self._rows_by_key: dict[str, int] = {}
+        self._structural = is_structural(source)
+        if source.format == "keras" and not self._structural:
             for j, (layer, index, group) in enumerate(
                 zip(self.ckpt["layer"], self.ckpt["index"], self.ckpt["group"])
             ):
@@ -151,6 +156,7 @@ class _Matcher:
         if rename is not None and len(rename):
             self._apply_rename(rows, rename)
         alignment = self._apply_align(rows, c_root, l_root) if align else None
+        self._refuse_shared_keys(rows)
         used = {r["node_id"] for r in rows if r["node_id"] >= 0} | {
             r["key"] for r in rows if r["key"]
         }
@@ -179,6 +185,8 @@ class _Matcher:
         import pandas as pd
 
         src = self.source
+        if self._structural:
+            return self._place_keras_file(root)
         if src.format != "tf2":
             pairs = [("", "")]
         elif root is not None:
@@ -202,6 +210,27 @@ class _Matcher:
             scored.remove(first)
             scored.insert(0, first)
         return pd.DataFrame(scored, columns=["root", "model_root", "matched", "mismatched"])
+
+    def _place_keras_file(self, root: str | None) -> pd.DataFrame:
+        """Placements of a Keras 3 file by its structural paths; keeps the best one."""
+        import pandas as pd
+
+        ckpt = self.ckpt
+        stored = {
+            path: shape
+            for path, shape, group in zip(ckpt["path"], ckpt["shape"], ckpt["group"])
+            if group == "model"
+        }
+        found = placements(self.graph.model, stored, root)
+        self._placement = found[0]
+        self._inside = {id(v) for v in found[0].module.weights}
+        self._rows_by_key = {key: j for j, key in enumerate(ckpt["key"])}
+        rows = [(p.root, self._module_path(p.module), p.matched, p.mismatched) for p in found]
+        return pd.DataFrame(rows, columns=["root", "model_root", "matched", "mismatched"])
+
+    def _module_path(self, module: Any) -> str:
+        """Object path of a live (sub)model; ``""`` for the model or an untracked one."""
+        return "" if module is self.graph.model else self.graph.path_of(module) or ""
 
     def _suffix_candidates(self) -> list[tuple[str, str]]:
         ckpt = self.ckpt
@@ -275,6 +304,8 @@ class _Matcher:
     def _pair_by_path(self, i: int, c_root: str, l_root: str) -> dict[str, Any]:
         row = self._model_row(i)
         path = row["model_path"]
+        if self._placement is not None:
+            return self._pair_by_structure(i, row)
         if self.source.format == "keras":
             j = self._keras_rows.get((row["layer"], self.live["own_index"][i]))
             if j is None:
@@ -305,6 +336,28 @@ class _Matcher:
             row["reason"] = f"no variable at '{ckpt_path}' in the checkpoint"
             return row
         self._fill_pair(row, self.source.row_of(node), "path")
+        return row
+
+    def _pair_by_structure(self, i: int, row: dict[str, Any]) -> dict[str, Any]:
+        """Pair row ``i`` with the dataset Keras's own ``load_weights`` reads it from."""
+        placement = self._placement
+        assert placement is not None
+        key = placement.key_of(self.vars[i])
+        if key is not None and key in self._rows_by_key:
+            self._fill_pair(row, self._rows_by_key[key], "path")
+        elif key is not None:
+            row["reason"] = f"no tensor at '{key}' in the file, where Keras stores this variable"
+        elif id(self.vars[i]) not in self._inside:
+            where = self._module_path(placement.module) or placement.module.name
+            row["reason"] = f"outside '{where}', the submodule the file's model maps onto"
+        elif placement.saved.computed:
+            row["reason"] = (
+                f"Keras's save_weights stores computed values for some layers (e.g. a "
+                f"LoRA-merged kernel) and none of them is this variable of '{row['layer']}': "
+                "no stored tensor can be paired with it; load it with Keras's load_weights"
+            )
+        else:
+            row["reason"] = "Keras's save_weights does not write this variable: nothing to pair"
         return row
 
     def _fill_pair(self, row: dict[str, Any], j: int, how: str) -> None:
@@ -351,6 +404,30 @@ class _Matcher:
             "reason": "optimizer state" if ckpt["group"][j] == "optimizer" else "",
             "node_id": int(ckpt["node_id"][j]),
         }
+
+    def _refuse_shared_keys(self, rows: list[dict[str, Any]]) -> None:
+        """Unpair, as ambiguous, every set of rows that would take one stored tensor.
+
+        Only an explicit ``rename`` may send one stored tensor to several variables; a
+        pairing by name (a Keras 2 ``.h5`` into a model whose layer names repeat) must not.
+        """
+        takers: dict[str, list[int]] = {}
+        for i, row in enumerate(rows):
+            if row["key"] and row["paired_by"] != "rename":
+                takers.setdefault(row["key"], []).append(i)
+        for key, found in takers.items():
+            if len(found) < 2:
+                continue
+            names = [f"'{rows[i]['model_path'] or rows[i]['name']}'" for i in found]
+            more = f" and {len(names) - 2} more" if len(names) > 2 else ""
+            how = {rows[i]["paired_by"] for i in found}
+            why = f" by the layer name '{rows[found[0]]['layer']}'" if how == {"name"} else ""
+            reason = (
+                f"ambiguous: the stored '{key}' would go{why} to both {names[0]} and "
+                f"{names[1]}{more}; pair them with rename= or in the widget"
+            )
+            for i in found:
+                rows[i] = {**self._model_row(i), "paired_by": "ambiguous", "reason": reason}
 
     # -- rename ---------------------------------------------------------------------
 
@@ -496,8 +573,12 @@ def model_layer_label(path: str | None, module: str, layer: str) -> str:
 
 
 def ckpt_layer_label(source: Any, path: str, layer: str | None) -> str:
-    """How alignment names the stored layer owning ``path``: its object path or h5 layer."""
-    return str(layer) if source.format == "keras" else path.rpartition("/")[0]
+    """How alignment names the stored layer owning ``path``: its object path, its group in
+    a Keras 3 file (``layers/block/query``; layer names repeat), or a Keras 2 h5 layer."""
+    if source.format != "keras":
+        return path.rpartition("/")[0]
+    parts = path.split("/")
+    return "/".join(parts[:-2]) if parts[-2:-1] == ["vars"] else str(layer)
 
 
 def numbered_roles(source: Any) -> bool:
