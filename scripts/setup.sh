@@ -25,3 +25,9 @@ for name in ("tensorflow", "tensorflow-cpu"):
 PY
 )
 .venv/bin/python -m pip install --quiet --no-deps "tf-keras==${tf_release}.*"
+# keras_hub builds the transformer backbones of the real-architecture and differential
+# tests (tiny configs, random weights, never a preset). Its declared dependencies pull
+# tensorflow-text and kagglehub, which would bring a second TensorFlow: install it without
+# them, plus the two packages it imports at start-up.
+.venv/bin/python -m pip install --quiet --no-deps "keras-hub==0.32.0" "tokenizers>=0.20"
+.venv/bin/python -m pip install --quiet "regex>=2024.1"
