@@ -411,10 +411,13 @@ class _Matcher:
         self, rows: list[dict[str, Any]], pairs: list[tuple[int, int]]
     ) -> None:
         renamed = {i for i, _ in pairs}
+        holders: dict[str, list[int]] = {}
+        for k, row in enumerate(rows):
+            if row["key"] and k not in renamed:
+                holders.setdefault(row["key"], []).append(k)
         for i, j in pairs:
-            key = self.ckpt["key"][j]
-            other = next((k for k, r in enumerate(rows) if r["key"] == key and k != i), None)
-            if other is not None and other not in renamed:
+            other = next(iter(holders.get(self.ckpt["key"][j], [])), None)
+            if other is not None:
                 raise RenameError(
                     f"rename rules send stored '{self.ckpt['path'][j]}' to "
                     f"'{self._live_label(i)}' while it still pairs with "
