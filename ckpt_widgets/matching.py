@@ -382,19 +382,41 @@ class _Matcher:
         """(model row, checkpoint row) for each stored name the rules turn into a model
         variable's name or path."""
         ckpt = self.ckpt
-        by_name = {n: i for i, n in enumerate(self.live["name"])}
-        by_path = {p: i for i, p in enumerate(self.live["path"]) if p}
         pairs: list[tuple[int, int]] = []
         for j in range(self.n_ckpt):
             for candidate in dict.fromkeys((ckpt["path"][j], ckpt["key"][j])):
                 new = apply_rules(rules, candidate)
                 if new == candidate:
                     continue
-                i = by_name.get(new, by_path.get(new))
-                if i is not None:
-                    pairs.append((i, j))
+                hits = self._rows_named(new)
+                if hits:
+                    pairs.append((self._only(hits, new), j))
                     break
         return pairs
+
+    @cached_property
+    def _rows_by(self) -> dict[str, dict[str, list[int]]]:
+        """Model rows by object path and by Keras name (names may repeat)."""
+        index: dict[str, dict[str, list[int]]] = {"path": {}, "name": {}}
+        for column, rows in index.items():
+            for i, value in enumerate(self.live[column]):
+                if value:
+                    rows.setdefault(value, []).append(i)
+        return index
+
+    def _rows_named(self, target: str) -> list[int]:
+        """Model rows whose object path is ``target``, else whose Keras name is."""
+        return self._rows_by["path"].get(target) or self._rows_by["name"].get(target, [])
+
+    def _only(self, hits: list[int], target: str) -> int:
+        """The one row in ``hits``; a Keras name shared by several variables is refused."""
+        if len(hits) > 1:
+            paths = ", ".join(f"'{self._live_label(i)}'" for i in hits[:3])
+            raise RenameError(
+                f"rename target '{target}' names {len(hits)} model variables ({paths}); "
+                "name the one you mean by its object path."
+            )
+        return hits[0]
 
     def _refuse_two_tensors_for_one_variable(self, pairs: list[tuple[int, int]]) -> None:
         first: dict[int, int] = {}
@@ -518,14 +540,13 @@ class _Matcher:
             for i, v in enumerate(self.vars):
                 if v is target:
                     return i
-            raise SelectionError(f"rename target {target!r} is not a variable of the model.")
-        for column in ("path", "name"):
-            hits = [i for i, value in enumerate(self.live[column]) if value == target]
-            if hits:
-                return hits[0]
+            raise RenameError(f"rename target {target!r} is not a variable of the model.")
+        hits = self._rows_named(target)
+        if hits:
+            return self._only(hits, target)
         names = list(self.live["name"]) + [p for p in self.live["path"] if p]
         hint = did_you_mean(target, names)
-        raise SelectionError(f"rename target '{target}' is no model variable{hint}")
+        raise RenameError(f"rename target '{target}' is no model variable{hint}")
 
     def _ckpt_row(self, name: str) -> int:
         if not isinstance(name, str):
@@ -535,7 +556,7 @@ class _Matcher:
         try:
             key = self.source.key_of(name)
         except KeyError as exc:
-            raise SelectionError(str(exc.args[0])) from None
+            raise RenameError(str(exc.args[0])) from None
         hits = self.source.variables.index[self.source.variables["key"] == key]
         return int(hits[0])
 

@@ -208,3 +208,49 @@ def test_root_must_be_a_path(net_ckpt):
     with pytest.raises(cw.OptionError, match="root=5 is not an object path"):
         cw.restore(model, prefix, root=5)
     assert_unchanged(model.weights, before)
+
+
+@pytest.fixture(scope="module")
+def twin_blocks(tf, keras, tmp_path_factory):
+    """A model whose two blocks share the name ``blk``: both query kernels are named
+    ``m/blk/query/kernel`` by Keras, told apart only by object path (``a/…``, ``b/…``)."""
+
+    class Block(keras.layers.Layer):
+        def __init__(self, **kwargs):
+            super().__init__(**kwargs)
+            self.query = keras.layers.Dense(3, name="query")
+
+        def call(self, x):
+            return self.query(x)
+
+    class Twins(keras.Model):
+        def __init__(self):
+            super().__init__(name="m")
+            self.a, self.b = Block(name="blk"), Block(name="blk")
+
+        def call(self, x):
+            return self.b(self.a(x))
+
+    def build(seed):
+        model = Twins()
+        model(np.zeros((1, 3), "float32"))
+        models.perturb(model, seed)
+        return model
+
+    saved = build(96)
+    prefix = tf.train.Checkpoint(model=saved).write(str(tmp_path_factory.mktemp("tw") / "c"))
+    return prefix, build
+
+
+@pytest.mark.parametrize(
+    "rename",
+    [{"model/a/query/bias": "m/blk/query/bias"}, [(r"^model/a/query/bias$", "m/blk/query/bias")]],
+    ids=["dict", "rules"],
+)
+def test_a_rename_target_named_by_a_repeated_keras_name_is_refused(twin_blocks, rename):
+    prefix, build = twin_blocks
+    model = build(97)
+    before = models.values(model)
+    with pytest.raises(cw.RenameError, match=r"names 2 model variables .*'a/query/bias'"):
+        cw.restore(model, prefix, include="a/query/bias", rename=rename)
+    assert_unchanged(model.weights, before)
