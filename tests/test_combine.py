@@ -150,3 +150,21 @@ def test_an_unknown_undo_place_in_a_later_part_changes_nothing(two):
     with pytest.raises(cw.OptionError, match="undo='dsik'"):
         cw.restore_many(model, parts)
     assert_unchanged(model.weights, before)
+
+
+def test_combined_undo_goes_on_past_a_part_that_fails_and_names_it(two, monkeypatch):
+    (pa, a), (pb, _) = two
+    model = models.cnn(seed=90)
+    before = models.values(model)
+    report = cw.restore_many(model, [(pa, {"include": "conv1"}), (pb, {"include": "top"})])
+    broken = model.get_layer("conv1").kernel
+
+    def lost(*args, **kwargs):
+        raise RuntimeError("device lost")
+
+    monkeypatch.setattr(broken, "assign", lost)
+    with pytest.raises(cw.UndoError, match=f"could not be put back: '{broken.path}'"):
+        report.undo()
+    kept = [i for i, v in enumerate(model.weights) if v is not broken]
+    assert_unchanged([model.weights[i] for i in kept], [before[i] for i in kept])
+    assert_same(broken.numpy(), a.get_layer("conv1").kernel.numpy())

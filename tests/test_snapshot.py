@@ -138,3 +138,15 @@ def test_undo_whose_folder_was_removed_says_so_and_changes_nothing(net_ckpt, mon
     for ours, theirs in zip(model.weights, saved.weights):
         assert_same(ours.numpy(), theirs.numpy())
     assert not report.undone
+
+
+def test_ctrl_c_during_undo_finishes_the_undo_first(net_ckpt, monkeypatch):
+    prefix, _ = net_ckpt
+    model = models.net(seed=116)
+    before = models.values(model)
+    report = cw.restore(model, prefix)
+    break_assign(monkeypatch, model.weights[0], [True], KeyboardInterrupt(), times=1)
+    with pytest.raises(KeyboardInterrupt):
+        report.undo()
+    assert_unchanged(model.weights, before)
+    assert report.undone
