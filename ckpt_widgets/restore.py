@@ -140,7 +140,10 @@ def execute(
     object_steps = [s for s in plan.steps if id(s) not in fallback_ids]
     touched = {id(s.variable): s.variable for s in plan.steps}
     guarded = {id(v): v for v in mirror.guarded if id(v) not in touched}
-    code = restore_code(plan, mirror)  # before anything changes: it cannot fail half-way
+    # The report's parts before anything changes: a failure there cannot leave a restore
+    # done without its report (and its undo).
+    code = restore_code(plan, mirror)
+    restored = _restored_table(plan, mirror)
     before = Snapshot({**touched, **guarded}, where)
     source = plan.source
     split = PARTS if progress is not None or cancel is not None else 1
@@ -179,7 +182,7 @@ def execute(
     else:
         before.keep_only(touched)
     return RestoreReport(
-        restored=_restored_table(plan, mirror),
+        restored=restored,
         skipped=plan.skipped,
         code=code,
         source=source.prefix,
