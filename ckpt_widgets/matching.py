@@ -444,7 +444,8 @@ class _Matcher:
                     f"rename rules send stored '{self.ckpt['path'][j]}' to "
                     f"'{self._live_label(i)}' while it still pairs with "
                     f"'{self._live_label(other)}': one stored tensor would feed two "
-                    "variables; exclude one of them, or write a dict rename={...} to say so."
+                    f"variables; write a dict rename={{...}} to mean that, or add a rule that "
+                    f"gives '{self._live_label(other)}' another stored tensor."
                 )
 
     def _live_label(self, i: int) -> str:
