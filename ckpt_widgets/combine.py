@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from .errors import SelectionError, UndoError
-from .restore import RestoreReport, _human, execute
+from .restore import RestoreReport, _human, execute, match_for, roll_back, undo_where
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -26,11 +26,12 @@ def restore_many(model: Any, parts: Sequence[tuple[Any, Mapping[str, Any]]]) -> 
     """Run ``restore(model, source, **options)`` for each ``(source, options)``, atomically.
 
     As in :func:`~ckpt_widgets.restore`, a source may be a :class:`~ckpt_widgets.Match`
-    already made (its root, rename and alignment are then used as they are). A variable
-    chosen from two sources is an error before anything changes; if a later restore
-    fails, the earlier ones are undone before the error propagates.
+    already made for ``model`` (its root, rename and alignment are then used as they
+    are). A variable chosen from two sources is an error before anything changes. Every
+    part's old values are kept until all parts have succeeded (also with ``undo=False``):
+    if a later part fails or is cancelled, every earlier one is put back and the error
+    that stopped it propagates.
     """
-    from .matching import Match, match
     from .plan import make_plan
 
     plans = []
@@ -38,16 +39,14 @@ def restore_many(model: Any, parts: Sequence[tuple[Any, Mapping[str, Any]]]) -> 
         unknown = set(options) - OPTIONS
         if unknown:
             raise TypeError(f"restore_many: unknown option(s) {sorted(unknown)} for '{source}'.")
-        if isinstance(source, Match):
-            m = source
-        else:
-            m = match(
-                model,
-                source,
-                root=options.get("root"),
-                rename=options.get("rename"),
-                align=options.get("align", False),
-            )
+        undo_where(options.get("undo", True))
+        m = match_for(
+            model,
+            source,
+            root=options.get("root"),
+            rename=options.get("rename"),
+            align=options.get("align", False),
+        )
         plan = make_plan(
             m,
             options.get("include"),
@@ -69,11 +68,15 @@ def restore_many(model: Any, parts: Sequence[tuple[Any, Mapping[str, Any]]]) -> 
     reports: list[RestoreReport] = []
     try:
         for plan, running in plans:
-            reports.append(execute(plan, **running))
-    except BaseException:
-        for report in reversed(reports):
-            report.undo(force=True)
+            keep = running.get("undo", True) or "memory"  # until every part has succeeded
+            reports.append(execute(plan, **{**running, "undo": keep}))
+    except BaseException as exc:
+        sources = ", ".join(f"'{plan.source.prefix}'" for plan, _ in plans)
+        roll_back([r._snapshot for r in reports], exc, f"Restoring from {sources}")
         raise
+    for report, (_, running) in zip(reports, plans):
+        if running.get("undo", True) is False:
+            report._drop_undo()
     return CombinedReport(reports)
 
 
@@ -131,5 +134,16 @@ class CombinedReport:
             refusal = report._undo_refusal(force)
             if refusal:
                 raise UndoError(refusal)
-        for report in reversed(self.reports):
-            report.undo(force=True)
+        failed: list[str] = []
+        interrupted = False
+        for report in reversed(self.reports):  # each puts back all it can: so do we
+            try:
+                report.undo(force=True)
+            except UndoError as exc:
+                failed.append(str(exc))
+            except KeyboardInterrupt:
+                interrupted = True
+        if failed:
+            raise UndoError(" ".join(failed))
+        if interrupted:
+            raise KeyboardInterrupt

@@ -14,6 +14,20 @@ class SelectionError(ValueError):
     """An ``include`` / ``exclude`` entry that names nothing in the model."""
 
 
+class RenameError(SelectionError):
+    """A ``rename=`` rule that is malformed, or that would feed two stored tensors to one
+    variable (or, by pattern, one stored tensor to two variables)."""
+
+
+class OptionError(ValueError):
+    """A keyword argument given a value it does not take (``undo='dsik'``, ``root=5``)."""
+
+
+class MatchError(ValueError):
+    """A :class:`~ckpt_widgets.Match` that does not fit the call: made for another model,
+    or given together with ``root=``, ``rename=`` or ``align=``, which it already fixed."""
+
+
 class ShapeMismatchError(ValueError):
     """A selected variable whose stored shape does not fit the model variable."""
 
@@ -40,6 +54,10 @@ class RestoreError(RuntimeError):
 
 class RestoreCancelled(RestoreError):
     """A restore cancelled by the user; every variable was put back as it was."""
+
+
+class RollbackError(RestoreError):
+    """A failed restore whose rollback could not put back some variables; it names them."""
 
 
 class UndoError(RuntimeError):

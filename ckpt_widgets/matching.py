@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from .align import Layer, align_layers, group_layers, pair_variables
 from .checkpoint import CheckpointSource, open_checkpoint
-from .errors import SelectionError, did_you_mean
+from .errors import OptionError, RenameError, SelectionError, did_you_mean
 from .graph import is_under, join, relative
 from .keras_structure import Placement, is_structural, placements
 from .model import ModelGraph
@@ -38,6 +38,8 @@ COLUMNS = [
     "paired_by", "reason", "node_id",
 ]  # fmt: skip
 Rename = Mapping[str, Any] | Iterable[tuple[str, str]]
+Rule = tuple["re.Pattern[str]", str, Any]
+"""A compiled rename rule: pattern, replacement, and the rule as the user wrote it."""
 
 
 def match(
@@ -54,6 +56,11 @@ def match(
     to the same architecture in Keras 3. Such rows have ``paired_by == "align"``; layers
     that could pair in several ways stay unpaired with ``paired_by == "ambiguous"``.
     """
+    if root is not None and not isinstance(root, str):
+        raise OptionError(
+            f"root={root!r} is not an object path in the checkpoint such as 'model' or "
+            "'model/backbone' (a string), nor None to find it."
+        )
     source = open_checkpoint(src_or_path)
     graph = ModelGraph.of(model)
     return _Matcher(graph, source).run(root, rename, align)
@@ -153,7 +160,7 @@ class _Matcher:
         best = candidates.iloc[0]
         c_root, l_root = str(best["root"]), str(best["model_root"])
         rows = [self._pair_by_path(i, c_root, l_root) for i in range(len(self.vars))]
-        if rename is not None and len(rename):
+        if rename is not None:
             self._apply_rename(rows, rename)
         alignment = self._apply_align(rows, c_root, l_root) if align else None
         self._refuse_shared_keys(rows)
@@ -432,32 +439,94 @@ class _Matcher:
     # -- rename ---------------------------------------------------------------------
 
     def _apply_rename(self, rows: list[dict[str, Any]], rename: Rename) -> None:
-        ckpt = self.ckpt
-        pairs: list[tuple[int, int]] = []  # (model row, checkpoint row)
+        """Pair what ``rename`` says; refuse a variable fed by two stored tensors, and (for
+        pattern rules, not for a dict the user wrote) a stored tensor feeding two."""
         if hasattr(rename, "columns") and {"ckpt_path", "model_path"} <= set(rename.columns):
             rename = dict(zip(rename["ckpt_path"], rename["model_path"]))  # suggest_rename()
         if isinstance(rename, Mapping):
-            for ckpt_name, target in rename.items():
-                pairs.append((self._live_row(target), self._ckpt_row(ckpt_name)))
+            pairs = [(self._live_row(t), self._ckpt_row(c)) for c, t in rename.items()]
         else:
-            rules = [(re.compile(p), r) for p, r in rename]
-            by_name = {n: i for i, n in enumerate(self.live["name"])}
-            by_path = {p: i for i, p in enumerate(self.live["path"]) if p}
-            for j in range(self.n_ckpt):
-                for candidate in dict.fromkeys((ckpt["path"][j], ckpt["key"][j])):
-                    new = candidate
-                    for pattern, repl in rules:
-                        new = pattern.sub(repl, new)
-                    if new == candidate:
-                        continue
-                    i = by_name.get(new, by_path.get(new))
-                    if i is not None:
-                        pairs.append((i, j))
-                        break
+            pairs = self._rule_pairs(compile_rules(rename))
+        self._refuse_two_tensors_for_one_variable(pairs)
         for i, j in pairs:
             row = self._model_row(i)
             self._fill_pair(row, j, "rename")
             rows[i] = row
+        if not isinstance(rename, Mapping):
+            self._refuse_one_tensor_for_two_variables(rows, pairs)
+
+    def _rule_pairs(self, rules: list[Rule]) -> list[tuple[int, int]]:
+        """(model row, checkpoint row) for each stored name the rules turn into a model
+        variable's name or path."""
+        ckpt = self.ckpt
+        pairs: list[tuple[int, int]] = []
+        for j in range(self.n_ckpt):
+            for candidate in dict.fromkeys((ckpt["path"][j], ckpt["key"][j])):
+                new = apply_rules(rules, candidate)
+                if new == candidate:
+                    continue
+                hits = self._rows_named(new)
+                if hits:
+                    pairs.append((self._only(hits, new), j))
+                    break
+        return pairs
+
+    @cached_property
+    def _rows_by(self) -> dict[str, dict[str, list[int]]]:
+        """Model rows by object path and by Keras name (names may repeat)."""
+        index: dict[str, dict[str, list[int]]] = {"path": {}, "name": {}}
+        for column, rows in index.items():
+            for i, value in enumerate(self.live[column]):
+                if value:
+                    rows.setdefault(value, []).append(i)
+        return index
+
+    def _rows_named(self, target: str) -> list[int]:
+        """Model rows whose object path is ``target``, else whose Keras name is."""
+        return self._rows_by["path"].get(target) or self._rows_by["name"].get(target, [])
+
+    def _only(self, hits: list[int], target: str) -> int:
+        """The one row in ``hits``; a Keras name shared by several variables is refused."""
+        if len(hits) > 1:
+            paths = ", ".join(f"'{self._live_label(i)}'" for i in hits[:3])
+            raise RenameError(
+                f"rename target '{target}' names {len(hits)} model variables ({paths}); "
+                "name the one you mean by its object path."
+            )
+        return hits[0]
+
+    def _refuse_two_tensors_for_one_variable(self, pairs: list[tuple[int, int]]) -> None:
+        first: dict[int, int] = {}
+        for i, j in pairs:
+            k = first.setdefault(i, j)
+            if k != j:
+                raise RenameError(
+                    f"rename= gives model variable '{self._live_label(i)}' two stored "
+                    f"tensors, '{self.ckpt['path'][k]}' and '{self.ckpt['path'][j]}'; map "
+                    "one stored tensor to each variable."
+                )
+
+    def _refuse_one_tensor_for_two_variables(
+        self, rows: list[dict[str, Any]], pairs: list[tuple[int, int]]
+    ) -> None:
+        renamed = {i for i, _ in pairs}
+        holders: dict[str, list[int]] = {}
+        for k, row in enumerate(rows):
+            if row["key"] and k not in renamed:
+                holders.setdefault(row["key"], []).append(k)
+        for i, j in pairs:
+            other = next(iter(holders.get(self.ckpt["key"][j], [])), None)
+            if other is not None:
+                raise RenameError(
+                    f"rename rules send stored '{self.ckpt['path'][j]}' to "
+                    f"'{self._live_label(i)}' while it still pairs with "
+                    f"'{self._live_label(other)}': one stored tensor would feed two "
+                    f"variables; write a dict rename={{...}} to mean that, or add a rule that "
+                    f"gives '{self._live_label(other)}' another stored tensor."
+                )
+
+    def _live_label(self, i: int) -> str:
+        return str(self.live["path"][i] or self.live["name"][i])
 
     # -- align ----------------------------------------------------------------------
 
@@ -549,22 +618,75 @@ class _Matcher:
             for i, v in enumerate(self.vars):
                 if v is target:
                     return i
-            raise SelectionError(f"rename target {target!r} is not a variable of the model.")
-        for column in ("path", "name"):
-            hits = [i for i, value in enumerate(self.live[column]) if value == target]
-            if hits:
-                return hits[0]
+            raise RenameError(f"rename target {target!r} is not a variable of the model.")
+        hits = self._rows_named(target)
+        if hits:
+            return self._only(hits, target)
         names = list(self.live["name"]) + [p for p in self.live["path"] if p]
         hint = did_you_mean(target, names)
-        raise SelectionError(f"rename target '{target}' is no model variable{hint}")
+        raise RenameError(f"rename target '{target}' is no model variable{hint}")
 
     def _ckpt_row(self, name: str) -> int:
+        if not isinstance(name, str):
+            raise RenameError(
+                f"rename key {name!r} is not a checkpoint path or key: use strings as keys."
+            )
         try:
             key = self.source.key_of(name)
         except KeyError as exc:
-            raise SelectionError(str(exc.args[0])) from None
+            raise RenameError(str(exc.args[0])) from None
         hits = self.source.variables.index[self.source.variables["key"] == key]
         return int(hits[0])
+
+
+def compile_rules(rename: Any) -> list[Rule]:
+    """``rename`` as checked, compiled (pattern, replacement) rules; :class:`RenameError`
+    names the first rule that is not a pair of strings or does not compile."""
+    if isinstance(rename, (str, bytes)) or not isinstance(rename, Iterable):
+        raise RenameError(
+            f"rename={rename!r} is neither a dict {{checkpoint name: model variable}} nor a "
+            "list of (pattern, replacement) rules."
+        )
+    rules = []
+    for rule in rename:
+        if not (
+            isinstance(rule, (tuple, list))
+            and len(rule) == 2
+            and all(isinstance(part, str) for part in rule)
+        ):
+            raise RenameError(
+                f"rename rule {rule!r} is not a (pattern, replacement) pair of strings."
+            )
+        try:
+            pattern = re.compile(rule[0])
+            _check_replacement(pattern, rule[1])
+        except (re.error, IndexError) as exc:
+            raise RenameError(f"rename rule {tuple(rule)!r} is invalid: {exc}.") from None
+        rules.append((pattern, rule[1], tuple(rule)))
+    return rules
+
+
+def _check_replacement(pattern: re.Pattern[str], replacement: str) -> None:
+    """Raise ``re.error`` / ``IndexError`` for a group the replacement names but the
+    pattern lacks, before any name is rewritten (an optional copy of the pattern matches
+    the empty string with the same groups)."""
+    try:
+        probe = re.compile(f"(?:{pattern.pattern})?", pattern.flags)
+    except re.error:  # e.g. inline flags that must open the pattern: checked when used
+        return
+    match = probe.match("")
+    if match is not None:
+        match.expand(replacement)
+
+
+def apply_rules(rules: list[Rule], name: str) -> str:
+    """``name`` rewritten by each rule in turn."""
+    for pattern, replacement, rule in rules:
+        try:
+            name = pattern.sub(replacement, name)
+        except (re.error, IndexError) as exc:
+            raise RenameError(f"rename rule {rule!r} is invalid: {exc}.") from None
+    return name
 
 
 def model_layer_label(path: str | None, module: str, layer: str) -> str:

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from .graph import is_under, join, relative
+from .model import _is_variable as is_variable
 
 if TYPE_CHECKING:
     from .plan import Plan, Step
@@ -158,7 +159,7 @@ class _Builder:
             for name, child in self.graph.children_of(obj):
                 target = src.children[n].get(name)
                 if target is None:
-                    if hasattr(child, "assign") and id(child) not in self.selected:
+                    if is_variable(child) and id(child) not in self.selected:
                         others.append(child)
                     continue
                 if (id(child), target) not in seen:

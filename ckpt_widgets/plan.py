@@ -14,10 +14,12 @@ from .errors import (
     AlignmentError,
     DtypeMismatchError,
     NothingToRestoreError,
+    OptionError,
     SelectionError,
     ShapeMismatchError,
 )
 from .graph import join, relative
+from .model import _is_variable as is_variable
 from .selection import select
 
 if TYPE_CHECKING:
@@ -26,6 +28,10 @@ if TYPE_CHECKING:
     from .matching import Match
 
 ADAPT_MODES = (None, "overlap", "zeros")
+UNBUILT_OPTIMIZER = (
+    "The model's optimizer has no variables yet; build it first with "
+    "model.optimizer.build(model.trainable_variables)."
+)
 
 
 @dataclass(eq=False)
@@ -71,7 +77,7 @@ def make_plan(
     import pandas as pd
 
     if adapt not in ADAPT_MODES:
-        raise ValueError(f"adapt={adapt!r} is not one of None, 'overlap', 'zeros'.")
+        raise OptionError(f"adapt={adapt!r} is not one of None, 'overlap', 'zeros'.")
     cols = m.columns
     n = len(m.variables)
     status = cols["status"]
@@ -86,6 +92,7 @@ def make_plan(
         chosen = select(m, include, "include")
         explicit = True
     excluded = select(m, exclude, "exclude") if exclude is not None else set()
+    all_excluded = bool(chosen) and chosen <= excluded
     chosen -= excluded
     _refuse_ambiguous(cols, [i for i in range(n) if include is None or i in chosen], excluded)
 
@@ -145,9 +152,9 @@ def make_plan(
     elif optimizer is True:
         steps.extend(_optimizer_steps(m))
     elif optimizer is not False:
-        raise ValueError(f"optimizer={optimizer!r} is not one of False, True, 'restored'.")
+        raise OptionError(f"optimizer={optimizer!r} is not one of False, True, 'restored'.")
     if not steps:
-        raise NothingToRestoreError(_nothing_message(m, explicit))
+        raise NothingToRestoreError(_nothing_message(m, explicit, all_excluded))
     skipped = pd.DataFrame(
         [
             {
@@ -207,10 +214,15 @@ def _listing(cols: dict[str, list[Any]], rows: list[int], what: str) -> str:
     return f"{len(rows)} selected variable(s) whose {what}: {', '.join(shown)}{more}"
 
 
-def _nothing_message(m: Match, explicit: bool) -> str:
+def _nothing_message(m: Match, explicit: bool, all_excluded: bool = False) -> str:
     counts = m.counts()
     total = len(m.variables)
     where = f"'{m.source.prefix}'"
+    if all_excluded:
+        return (
+            f"Nothing to restore from {where}: exclude= removed every variable that would "
+            "have been restored; exclude fewer."
+        )
     if explicit:
         return (
             f"Nothing to restore: none of the selected variables is in checkpoint {where} "
@@ -257,10 +269,7 @@ def _slot_steps(m: Match, restored: list[Step]) -> list[Step]:
     optimizer, ckpt_opt = _find_optimizer(m)
     live_vars = list(getattr(optimizer, "_trainable_variables", None) or [])
     if not live_vars:
-        raise SelectionError(
-            "The model's optimizer has no variables yet; build it first with "
-            "model.optimizer.build(model.trainable_variables)."
-        )
+        raise SelectionError(UNBUILT_OPTIMIZER)
     live_index = {id(v): i for i, v in enumerate(live_vars)}
     stored_list = src.resolve(join(ckpt_opt, "_trainable_variables"))
     stored_index = (
@@ -304,7 +313,7 @@ def _optimizer_steps(m: Match) -> list[Step]:
                 continue
             seen.add(id(child))
             path = join(rel, name)
-            if hasattr(child, "assign") and hasattr(child, "shape"):
+            if is_variable(child):
                 node = src.resolve(join(ckpt_opt, path))
                 if node is None or not src.is_variable(node):
                     continue
@@ -321,9 +330,8 @@ def _optimizer_steps(m: Match) -> list[Step]:
                 )
             else:
                 queue.append((child, path))
-    if not steps:
-        raise SelectionError(
-            "The model's optimizer has no variables yet; build it first with "
-            "model.optimizer.build(model.trainable_variables)."
-        )
+    stored = src.resolve(join(ckpt_opt, "_trainable_variables"))
+    unbuilt = not getattr(optimizer, "_trainable_variables", None)
+    if not steps or (unbuilt and stored is not None and src.children[stored]):
+        raise SelectionError(UNBUILT_OPTIMIZER)  # else its slots would be left out silently
     return steps

@@ -15,16 +15,19 @@ from typing import TYPE_CHECKING, Any
 
 from .codegen import restore_code
 from .errors import (
+    MatchError,
     NonFiniteValuesWarning,
+    OptionError,
     RestoreCancelled,
     RestoreError,
+    RollbackError,
     UndoError,
     first_line,
 )
-from .matching import Rename, match
+from .matching import Match, Rename, match
 from .mirror import build_mirror
 from .plan import Plan, Step, make_plan
-from .snapshot import Snapshot, Where
+from .snapshot import PutBackFailed, Snapshot, Where, describe_failures, interrupts_deferred
 
 if TYPE_CHECKING:
     import numpy as np
@@ -66,14 +69,54 @@ def restore(
     subclass for a bad selection and :class:`RestoreError` if the restore itself failed;
     in both cases every model variable keeps the value it had.
     """
-    from .matching import Match
-
-    if isinstance(src_or_path, Match):
-        m = src_or_path
-    else:
-        m = match(model, src_or_path, root=root, rename=rename, align=align)
+    undo_where(undo)
+    m = match_for(model, src_or_path, root=root, rename=rename, align=align)
     plan = make_plan(m, include, exclude, adapt=adapt, cast=cast, optimizer=optimizer)
     return execute(plan, undo=undo, progress=progress, cancel=cancel)
+
+
+def match_for(
+    model: Any, source: Any, root: Any = None, rename: Any = None, align: bool = False
+) -> Match:
+    """``source`` matched against ``model`` now, or a :class:`Match` made before for it.
+
+    A Match made for another model, or one given with ``root=``, ``rename=`` or
+    ``align=`` (which it has already fixed), is refused with :class:`MatchError`.
+    """
+    if not isinstance(source, Match):
+        return match(model, source, root=root, rename=rename, align=align)
+    if source.model is not model:
+        raise MatchError(
+            f"This Match was made for model '{_name(source.model)}', not for "
+            f"'{_name(model)}'; nothing was restored: make one for this model with "
+            "cw.match(model, checkpoint)."
+        )
+    given = [
+        name
+        for name, value in (("root", root), ("rename", rename), ("align", align or None))
+        if value is not None
+    ]
+    if given:
+        options = ", ".join(f"{name}=" for name in given)
+        raise MatchError(
+            f"{options} cannot change a Match already made; nothing was restored: pass "
+            f"them to cw.match(model, checkpoint, {options.replace('=', '=...')}) instead."
+        )
+    return source
+
+
+def undo_where(undo: Any) -> Where:
+    """Where ``undo=`` keeps the old values (``False`` keeps them in memory until the
+    restore is verified); anything but True, False, "memory", "disk" is an error."""
+    if isinstance(undo, bool) or undo == "memory":
+        return "memory"
+    if undo == "disk":
+        return "disk"
+    raise OptionError(f"undo={undo!r} is not one of True, False, 'memory', 'disk'.")
+
+
+def _name(model: Any) -> str:
+    return str(getattr(model, "name", None) or type(model).__name__)
 
 
 def execute(
@@ -91,13 +134,16 @@ def execute(
     ``is_set()``, e.g. a ``threading.Event``) stops the restore between parts and
     rolls it back with :class:`RestoreCancelled`.
     """
-    where: Where = "disk" if undo == "disk" else "memory"
+    where = undo_where(undo)
     mirror = build_mirror(plan)
     fallback_ids = {id(s) for s in mirror.fallback}
     object_steps = [s for s in plan.steps if id(s) not in fallback_ids]
     touched = {id(s.variable): s.variable for s in plan.steps}
     guarded = {id(v): v for v in mirror.guarded if id(v) not in touched}
-    code = restore_code(plan, mirror)  # before anything changes: it cannot fail half-way
+    # The report's parts before anything changes: a failure there cannot leave a restore
+    # done without its report (and its undo).
+    code = restore_code(plan, mirror)
+    restored = _restored_table(plan, mirror)
     before = Snapshot({**touched, **guarded}, where)
     source = plan.source
     split = PARTS if progress is not None or cancel is not None else 1
@@ -124,8 +170,7 @@ def execute(
         if progress is not None:
             progress(total, total)
     except BaseException as exc:
-        before.put_back()
-        before.discard()
+        roll_back([before], exc, f"Restoring from '{source.prefix}'")
         if isinstance(exc, (KeyboardInterrupt, RestoreError)) or not isinstance(exc, Exception):
             raise
         raise RestoreError(
@@ -137,13 +182,40 @@ def execute(
     else:
         before.keep_only(touched)
     return RestoreReport(
-        restored=_restored_table(plan, mirror),
+        restored=restored,
         skipped=plan.skipped,
         code=code,
         source=source.prefix,
         _snapshot=before if undo is not False else None,
         _plan=plan,
     )
+
+
+def roll_back(snapshots: list[Snapshot], exc: BaseException, what: str) -> None:
+    """Put back every snapshot, last first, then free them, because ``exc`` happened.
+
+    Every variable that can be put back is; :class:`RollbackError` names the others.
+    """
+    failures = []
+    interrupted = False
+    with interrupts_deferred() as deferred:
+        for snapshot in reversed(snapshots):
+            try:
+                snapshot.put_back()
+            except PutBackFailed as failed:
+                failures.extend(failed.failures)
+            except KeyboardInterrupt:
+                interrupted = True
+            finally:
+                snapshot.discard()
+    interrupted |= deferred()
+    if failures:
+        raise RollbackError(
+            f"{what} failed ({first_line(exc)}) and "
+            f"{describe_failures(failures)}; every other variable was put back as it was."
+        ) from exc
+    if interrupted:
+        raise KeyboardInterrupt from exc
 
 
 @dataclass
@@ -179,10 +251,23 @@ class RestoreReport:
         refusal = self._undo_refusal(force)
         if refusal:
             raise UndoError(refusal)
-        self._snapshot.put_back()
-        self._snapshot.discard()
+        try:
+            self._snapshot.put_back()
+        except PutBackFailed as failed:
+            raise UndoError(
+                f"Undo put back every other variable, but {failed}; undo(force=True) tries again."
+            ) from failed
+        except KeyboardInterrupt:
+            self._drop_undo(undone=True)  # every value was put back before the re-raise
+            raise
+        self._drop_undo(undone=True)
+
+    def _drop_undo(self, undone: bool = False) -> None:
+        """Free the old values (after an undo, or when no undo was asked for)."""
+        if self._snapshot is not None:
+            self._snapshot.discard()
         self._snapshot = None
-        self._undone = True
+        self._undone = undone
 
     def _undo_refusal(self, force: bool) -> str | None:
         """Why :meth:`undo` would refuse (one sentence), or None if it can go ahead."""
@@ -190,6 +275,11 @@ class RestoreReport:
             return "This restore was already undone."
         if self._snapshot is None:
             return "This restore kept no old values (undo=False): nothing to undo."
+        if self._snapshot.gone():
+            return (
+                f"The old values kept on disk for undo are gone (folder "
+                f"'{self._snapshot._folder}' was removed); nothing was changed."
+            )
         if not force and self._plan is not None:
             changed = self._changed_since_restore()
             if changed:
@@ -246,14 +336,12 @@ def _verify(plan: Plan, before: Snapshot, guarded: dict[int, Any]) -> None:
     One stored tensor is read at a time, so verifying costs no more memory than the
     largest variable.
     """
-    import numpy as np
-
     wrong, not_finite = [], []
     for step in plan.steps:
         value = step.variable.numpy()
         if not _same(value, _stored_value(plan, step, before.value(id(step.variable)))):
             wrong.append(step.label)
-        elif value.dtype.kind == "f" and not np.isfinite(value).all():
+        elif _has_non_finite(value):
             not_finite.append(step.label)
     if wrong:
         raise RestoreError(
@@ -273,6 +361,18 @@ def _verify(plan: Plan, before: Snapshot, guarded: dict[int, Any]) -> None:
             NonFiniteValuesWarning,
             stacklevel=4,
         )
+
+
+def _has_non_finite(value: np.ndarray) -> bool:
+    """NaN or Inf in a float array, bfloat16 and other ml_dtypes floats included."""
+    import numpy as np
+
+    if value.dtype.kind not in "fcV":
+        return False
+    try:
+        return not bool(np.isfinite(value).all())
+    except TypeError:  # a structured or opaque dtype: no notion of finite
+        return False
 
 
 def _same(a: np.ndarray, b: np.ndarray) -> bool:

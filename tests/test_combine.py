@@ -85,3 +85,86 @@ def test_sources_may_be_matches_already_made(two):
     assert set(report.restored["source"]) == {pa, pb}
     assert_same(model.get_layer("conv1").kernel.numpy(), a.get_layer("conv1").kernel.numpy())
     assert_same(model.get_layer("top").kernel.numpy(), b.get_layer("top").kernel.numpy())
+
+
+def test_a_match_of_another_model_is_refused(two):
+    (pa, _), (pb, _) = two
+    model, other = models.cnn(seed=85), models.cnn(seed=86)
+    before, before_other = models.values(model), models.values(other)
+    parts = [(pb, {"include": ["top"]}), (cw.match(other, pa), {"include": ["conv1"]})]
+    with pytest.raises(cw.MatchError, match="made for model"):
+        cw.restore_many(model, parts)
+    with pytest.raises(cw.MatchError, match="root= cannot change a Match"):
+        cw.restore_many(model, [(cw.match(model, pa), {"include": ["conv1"], "root": "model"})])
+    assert_unchanged(model.weights, before)
+    assert_unchanged(other.weights, before_other)
+
+
+@pytest.mark.parametrize("how", ["cancelled", "failed"])
+def test_a_later_part_stopping_puts_back_an_undo_false_part(two, monkeypatch, how):
+    import threading
+
+    (pa, _), (pb, _) = two
+    model = models.cnn(seed=87)
+    before = models.values(model)
+    stop = threading.Event()
+    second: dict = {"include": "conv2"}
+    if how == "cancelled":
+        stop.set()
+        second["cancel"] = stop
+        expected, message = cw.RestoreCancelled, "cancelled"
+    else:
+        restore_module = sys.modules["ckpt_widgets.restore"]
+        real, calls = restore_module._verify, []
+
+        def second_verify_fails(*args):
+            calls.append(1)
+            if len(calls) == 2:
+                raise OSError("disk went away")
+            return real(*args)
+
+        monkeypatch.setattr(restore_module, "_verify", second_verify_fails)
+        expected, message = cw.RestoreError, "disk went away"
+    with pytest.raises(expected, match=message):
+        cw.restore_many(model, [(pa, {"include": "conv1", "undo": False}), (pb, second)])
+    assert_unchanged(model.weights, before)
+
+
+def test_undo_false_parts_keep_no_values_once_all_succeeded(two):
+    (pa, a), (pb, _) = two
+    model = models.cnn(seed=88)
+    report = cw.restore_many(
+        model, [(pa, {"include": "conv1", "undo": False}), (pb, {"include": "top"})]
+    )
+    assert_same(model.get_layer("conv1").kernel.numpy(), a.get_layer("conv1").kernel.numpy())
+    assert report.reports[0]._snapshot is None and report.reports[1]._snapshot is not None
+    with pytest.raises(cw.UndoError, match="undo=False"):
+        report.undo()
+
+
+def test_an_unknown_undo_place_in_a_later_part_changes_nothing(two):
+    (pa, _), (pb, _) = two
+    model = models.cnn(seed=89)
+    before = models.values(model)
+    parts = [(pa, {"include": "conv1"}), (pb, {"include": "top", "undo": "dsik"})]
+    with pytest.raises(cw.OptionError, match="undo='dsik'"):
+        cw.restore_many(model, parts)
+    assert_unchanged(model.weights, before)
+
+
+def test_combined_undo_goes_on_past_a_part_that_fails_and_names_it(two, monkeypatch):
+    (pa, a), (pb, _) = two
+    model = models.cnn(seed=90)
+    before = models.values(model)
+    report = cw.restore_many(model, [(pa, {"include": "conv1"}), (pb, {"include": "top"})])
+    broken = model.get_layer("conv1").kernel
+
+    def lost(*args, **kwargs):
+        raise RuntimeError("device lost")
+
+    monkeypatch.setattr(broken, "assign", lost)
+    with pytest.raises(cw.UndoError, match=f"could not be put back: '{broken.path}'"):
+        report.undo()
+    kept = [i for i, v in enumerate(model.weights) if v is not broken]
+    assert_unchanged([model.weights[i] for i in kept], [before[i] for i in kept])
+    assert_same(broken.numpy(), a.get_layer("conv1").kernel.numpy())

@@ -357,3 +357,103 @@ def test_optimizer_slots_of_the_restored_variables_only(net_ckpt):
             expected = theirs[i].numpy() if i >= 4 else before[position]
             assert_same(ours[i].numpy(), expected)
     assert_same(opt.iterations.numpy(), before[0])  # the step count is left alone
+
+
+def test_a_match_of_another_model_is_refused_and_changes_nothing(cnn_pair):
+    (pa, _), _ = cnn_pair
+    model_a, model_b = models.cnn(seed=60), models.cnn(seed=61)
+    before_a, before_b = models.values(model_a), models.values(model_b)
+    with pytest.raises(cw.MatchError, match=r"made for model .*nothing was restored"):
+        cw.restore(model_b, cw.match(model_a, pa))
+    assert_unchanged(model_a.weights, before_a)
+    assert_unchanged(model_b.weights, before_b)
+
+
+@pytest.mark.parametrize(
+    "option",
+    [{"root": "model"}, {"rename": {"model/top/bias": "top/bias"}}, {"align": True}],
+    ids=["root", "rename", "align"],
+)
+def test_options_a_match_already_fixed_are_refused(cnn_pair, option):
+    (pa, _), _ = cnn_pair
+    model = models.cnn(seed=62)
+    before = models.values(model)
+    with pytest.raises(cw.MatchError, match=f"{next(iter(option))}= cannot change a Match"):
+        cw.restore(model, cw.match(model, pa), **option)
+    assert_unchanged(model.weights, before)
+
+
+@pytest.fixture(scope="module")
+def custom_loop_ckpt(tf, keras, tmp_path_factory):
+    """A ``Net`` trained one step by a custom loop (never compiled), saved with its
+    optimizer as ``Checkpoint(model=m, optimizer=opt)``."""
+    model = models.net(seed=63)
+    opt = keras.optimizers.Adam()
+    x = np.random.default_rng(0).standard_normal((8, 2)).astype("float32")
+    with tf.GradientTape() as tape:
+        loss = tf.reduce_mean(model(x) ** 2)
+    grads = tape.gradient(loss, model.trainable_variables)
+    opt.apply_gradients(zip(grads, model.trainable_variables))
+    prefix = tf.train.Checkpoint(model=model, optimizer=opt).write(
+        str(tmp_path_factory.mktemp("loop") / "ckpt")
+    )
+    return prefix, model, opt
+
+
+@pytest.mark.parametrize("optimizer", [False, True, "restored"])
+@pytest.mark.parametrize("built", [False, True], ids=["compiled", "compiled+built"])
+def test_into_a_compiled_model_from_a_custom_loop(custom_loop_ckpt, optimizer, built):
+    prefix, saved, saved_opt = custom_loop_ckpt
+    model = models.net(seed=64)
+    model.compile(optimizer="adam", loss="mse")
+    if built:
+        model.optimizer.build(model.trainable_variables)
+    before = models.values(model)
+    opt_before = [v.numpy().copy() for v in model.optimizer.variables]
+    if optimizer is not False and not built:
+        with pytest.raises(cw.SelectionError, match="build it first"):
+            cw.restore(model, prefix, optimizer=optimizer)
+        assert_unchanged(model.weights, before)
+        return
+    cw.restore(model, prefix, optimizer=optimizer)
+    for ours, theirs in zip(model.weights, saved.weights):
+        assert_same(ours.numpy(), theirs.numpy())
+    ours, theirs = model.optimizer.variables, saved_opt.variables
+    if optimizer is False:
+        assert_unchanged(ours, opt_before)
+    elif optimizer is True:
+        for v, s in zip(ours, theirs):
+            assert_same(v.numpy(), s.numpy())
+    else:  # the slots only: the step count and learning rate stay
+        assert_unchanged(ours[:2], opt_before[:2])
+        for v, s in zip(ours[2:], theirs[2:]):
+            assert_same(v.numpy(), s.numpy())
+
+
+def test_nan_values_in_bfloat16_restore_with_a_warning(tf, keras, tmp_path):
+    def build(seed):
+        model = keras.Sequential(
+            [keras.Input((2,)), keras.layers.Dense(3, dtype="bfloat16", name="d")]
+        )
+        models.perturb(model, seed)
+        return model
+
+    saved = build(65)
+    saved.get_layer("d").bias.assign(np.array([np.nan, np.inf, 1.0], "float32"))
+    prefix = tf.train.Checkpoint(model=saved).write(str(tmp_path / "ckpt"))
+    model = build(66)
+    assert str(model.get_layer("d").bias.dtype) == "bfloat16"
+    with pytest.warns(cw.NonFiniteValuesWarning, match="'_functional/_operations/1/bias'"):
+        cw.restore(model, prefix)
+    reader = tf.train.load_checkpoint(prefix)
+    key = "model/_functional/_operations/1/bias/.ATTRIBUTES/VARIABLE_VALUE"
+    assert_same(model.get_layer("d").bias.numpy(), reader.get_tensor(key))
+
+
+def test_unknown_undo_place_is_refused(net_ckpt):
+    prefix, _ = net_ckpt
+    model = models.net(seed=67)
+    before = models.values(model)
+    with pytest.raises(cw.OptionError, match=r"undo='dsik' is not one of .*'memory', 'disk'"):
+        cw.restore(model, prefix, undo="dsik")
+    assert_unchanged(model.weights, before)

@@ -1,0 +1,34 @@
+"""make_plan through restore: what is chosen, and one sentence when nothing is."""
+
+from __future__ import annotations
+
+import pytest
+
+import ckpt_widgets as cw
+from tests import models
+from tests.conftest import assert_unchanged
+
+
+@pytest.mark.parametrize(
+    "selection",
+    [{"exclude": ["backbone", "head"]}, {"include": "head", "exclude": "head"}],
+    ids=["exclude-all", "include-then-exclude"],
+)
+def test_excluding_everything_says_so(net_ckpt, selection):
+    prefix, _ = net_ckpt  # the model's own checkpoint: everything matches
+    model = models.net(seed=120)
+    before = models.values(model)
+    with pytest.raises(cw.NothingToRestoreError, match="exclude= removed every variable") as e:
+        cw.restore(model, prefix, **selection)
+    assert "another model" not in str(e.value)
+    assert_unchanged(model.weights, before)
+
+
+@pytest.mark.parametrize(
+    ("option", "message"),
+    [({"adapt": "overlapp"}, "adapt='overlapp'"), ({"optimizer": "all"}, "optimizer='all'")],
+)
+def test_unknown_option_values_are_option_errors(net_ckpt, option, message):
+    prefix, _ = net_ckpt
+    with pytest.raises(cw.OptionError, match=message):
+        cw.restore(models.net(seed=121), prefix, **option)
