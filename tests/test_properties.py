@@ -260,5 +260,7 @@ def test_repeated_names_restore_each_variable_from_its_own_place(repeated_names,
     widget.selected = selection
     ticked = widget.restore()
     assert_exact(model, expected, base)
+    assert_report_lists(model, ticked, expected)
     assert sorted(ticked.restored["model_path"]) == sorted(report.restored["model_path"])
     assert_undone(model, ticked, base)
+    widget.close()
