@@ -25,3 +25,7 @@ for name in ("tensorflow", "tensorflow-cpu"):
 PY
 )
 .venv/bin/python -m pip install --quiet --no-deps "tf-keras==${tf_release}.*"
+# keras-hub (tests on real architectures) requires tensorflow-text, which pins its own
+# TensorFlow: install it without dependencies, with the two packages it imports.
+.venv/bin/python -m pip install --quiet regex
+.venv/bin/python -m pip install --quiet --no-deps "keras-hub>=0.32" tokenizers
