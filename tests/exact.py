@@ -4,6 +4,9 @@ ckpt_widgets), and helpers to write a model in the three file formats it reads."
 
 from __future__ import annotations
 
+import io
+import zipfile
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +28,27 @@ def write_all(model: Any, directory: Path) -> dict[str, str]:
         "weights.h5": str(directory / "model.weights.h5"),
         "keras": str(directory / "model.keras"),
     }
+
+
+def stored_reader(path: str) -> Callable[[str], np.ndarray]:
+    """Reads a tensor by its key from a file, with ``tf.train.load_checkpoint`` or h5py
+    (for a ``.keras`` archive, its ``model.weights.h5``), never with ckpt_widgets."""
+    import h5py
+    import tensorflow as tf
+
+    if path.endswith(".weights.h5"):
+        data = Path(path).read_bytes()
+    elif path.endswith(".keras"):
+        with zipfile.ZipFile(path) as archive:
+            data = archive.read("model.weights.h5")
+    else:
+        return tf.train.load_checkpoint(path).get_tensor
+
+    def read(key: str) -> np.ndarray:
+        with h5py.File(io.BytesIO(data), "r") as f:
+            return f[key][()]
+
+    return read
 
 
 def pairs(model_weights: list[Any], writer_weights: list[Any]) -> dict[int, np.ndarray]:

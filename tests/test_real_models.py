@@ -17,6 +17,7 @@ from tests.exact import (
     pairs,
     path_of,
     same,
+    stored_reader,
     write_all,
 )
 
@@ -101,6 +102,27 @@ def _keep_dataset(stored: list[bytes], obj) -> None:
 
     if isinstance(obj, h5py.Dataset):
         stored.append(obj[()].tobytes())
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+@pytest.mark.parametrize("arch", ["bert", "gpt2"])
+def test_match_pairs_each_backbone_variable_with_its_own_stored_tensor(request, arch, fmt):
+    """What the user sees before restoring: every backbone variable is ``match`` with a key
+    whose stored tensor (read with h5py / ``tf.train.load_checkpoint``) is the writer's
+    value at the same place, and no key is paired twice."""
+    writer, files, task = request.getfixturevalue(arch)
+    m = cw.match(task, files[fmt])
+    rows = m.table.dropna(subset=["model_path"]).set_index("model_path")
+    read = stored_reader(files[fmt])
+    expected = pairs(task.backbone.weights, writer.weights)
+    wrong = []
+    for v, path in zip(task.weights, cw.model_variables(task)["path"]):
+        if id(v) in expected:
+            row = rows.loc[path]
+            if row["status"] != "match" or not same(read(row["key"]), expected[id(v)]):
+                wrong.append(f"{v.path} <- {row['key']}")
+    assert not wrong, f"{len(wrong)} variables paired with another place: {wrong[:4]}"
+    assert m.table.loc[m.table["status"] == "match", "key"].is_unique
 
 
 @pytest.mark.parametrize("fmt", FORMATS)
