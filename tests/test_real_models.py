@@ -162,11 +162,12 @@ def test_gpt2_one_transformer_layer_gets_its_own_tensors(gpt2, fmt):
 # keras.applications ---------------------------------------------------------------------
 
 SHAPE = (32, 32, 3)
-# name: (constructor, what wrote the file: the bare backbone or a classifier around it)
+# name: (constructor, what wrote the file: the bare backbone or a classifier around it).
+# Each builds in seconds and writes megabytes: marked slow.
 APPLICATIONS = {
     "EfficientNetB0": ("EfficientNetB0", "classifier"),
-    "MobileNetV3Small": pytest.param(("MobileNetV3Small", "bare"), marks=pytest.mark.slow),
-    "ConvNeXtTiny": pytest.param(("ConvNeXtTiny", "classifier"), marks=pytest.mark.slow),
+    "MobileNetV3Small": ("MobileNetV3Small", "bare"),
+    "ConvNeXtTiny": ("ConvNeXtTiny", "classifier"),
 }
 
 
@@ -177,7 +178,11 @@ def _classifier(keras, backbone, units: int, name: str):
     return keras.Model(inputs, keras.layers.Dense(units, name=name)(x))
 
 
-@pytest.fixture(scope="module", params=list(APPLICATIONS.values()), ids=list(APPLICATIONS))
+@pytest.fixture(
+    scope="module",
+    params=[pytest.param(v, marks=pytest.mark.slow) for v in APPLICATIONS.values()],
+    ids=list(APPLICATIONS),
+)
 def application(request, keras, tmp_path_factory):
     """A backbone written in every format (bare or inside a classifier), and a new model
     around a new backbone of the same architecture with another head."""
