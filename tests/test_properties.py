@@ -232,7 +232,7 @@ def _wanted(model, selection: list[str]) -> set[int]:
 
 
 @settings(
-    max_examples=24,
+    max_examples=40,
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
