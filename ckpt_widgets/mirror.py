@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from .graph import is_under, join, relative
-from .model import _is_variable as is_variable
+from .model import is_variable
 
 if TYPE_CHECKING:
     from .plan import Plan, Step

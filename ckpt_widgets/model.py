@@ -67,7 +67,7 @@ class ModelGraph:
 
         def children(node: int):
             obj = objects[node]
-            if _is_variable(obj):  # leaves of the object graph: skip the lookup
+            if is_variable(obj):  # leaves of the object graph: skip the lookup
                 edges[node] = []
                 return []
             try:
@@ -209,7 +209,7 @@ class ModelGraph:
         return pd.DataFrame(rows, columns=COLUMNS)
 
 
-def _is_variable(obj: Any) -> bool:
+def is_variable(obj: Any) -> bool:
     """A tf.Variable or Keras variable: a leaf of TensorFlow's object graph."""
     import tensorflow as tf
 

@@ -19,7 +19,7 @@ from .errors import (
     ShapeMismatchError,
 )
 from .graph import join, relative
-from .model import _is_variable as is_variable
+from .model import is_variable
 from .selection import select
 
 if TYPE_CHECKING:

@@ -13,6 +13,7 @@ from fnmatch import fnmatchcase
 from typing import TYPE_CHECKING, Any
 
 from .errors import SelectionError, did_you_mean
+from .model import is_variable
 
 if TYPE_CHECKING:
     from .matching import Match
@@ -37,7 +38,7 @@ def _as_list(entries: Any) -> list[Any]:
         return []
     if isinstance(entries, (str, bytes)) or not isinstance(entries, Iterable):
         return [entries]
-    if hasattr(entries, "weights") or hasattr(entries, "assign"):
+    if hasattr(entries, "weights") or is_variable(entries):
         return [entries]  # a layer or variable that happens to be iterable
     return list(entries)
 
@@ -53,6 +54,7 @@ def _rows_for(m: Match, entry: Any, names: list[set[str]]) -> set[int]:
 
 def _names_per_row(m: Match) -> list[set[str]]:
     cols = m.columns
+    enclosing = _enclosing_layer_names(m.model)
     out = []
     for i in range(len(m.variables)):
         names: set[str] = set()
@@ -64,8 +66,25 @@ def _names_per_row(m: Match) -> list[set[str]]:
         names.update(keras_parts)
         if cols["layer"][i]:
             names.add(cols["layer"][i])
+        names.update(enclosing.get(id(m.variables[i]), ()))
         out.append(names)
     return out
+
+
+def _enclosing_layer_names(model: Any) -> dict[int, set[str]]:
+    """Keras names of every layer or nested model holding each variable (by ``id``).
+
+    A nested model built on its own (a backbone) does not appear in its variables'
+    paths, so this is the only way ``include="efficientnetb0"`` can name it.
+    """
+    flatten = getattr(model, "_flatten_layers", None)
+    if flatten is None:
+        return {}
+    names: dict[int, set[str]] = {}
+    for layer in flatten(include_self=False, recursive=True):
+        for variable in layer.weights:
+            names.setdefault(id(variable), set()).add(layer.name)
+    return names
 
 
 def _unknown(m: Match, entry: Any, names: list[set[str]], argument: str) -> str:
