@@ -10,11 +10,13 @@ from typing import TYPE_CHECKING, Any
 
 from .checkpoint import CheckpointSource, open_checkpoint
 from .combine import CombinedReport, restore_many
+from .comparison import compare, compare_rollup
 from .errors import (
     AlignmentError,
     CheckpointError,
     DtypeMismatchError,
     NonFiniteValuesWarning,
+    NothingInCommonError,
     NothingToRestoreError,
     RestoreCancelled,
     RestoreError,
@@ -23,9 +25,11 @@ from .errors import (
     UnbuiltModelError,
     UndoError,
 )
+from .explore import checkpoint_summary, variable_stats
 from .matching import STATUSES, Match, match
 from .model import model_variables
 from .restore import RestoreReport, restore
+from .runs import compare_run, plot_run, run_by_module, run_checkpoints
 from .suggest import suggest_rename
 
 if TYPE_CHECKING:
@@ -43,6 +47,7 @@ __all__ = [
     "DtypeMismatchError",
     "Match",
     "NonFiniteValuesWarning",
+    "NothingInCommonError",
     "NothingToRestoreError",
     "RestoreCancelled",
     "RestoreError",
@@ -51,12 +56,20 @@ __all__ = [
     "ShapeMismatchError",
     "UnbuiltModelError",
     "UndoError",
+    "checkpoint_summary",
+    "compare",
+    "compare_rollup",
+    "compare_run",
     "match",
     "model_variables",
     "open_checkpoint",
+    "plot_run",
     "restore",
     "restore_many",
+    "run_by_module",
+    "run_checkpoints",
     "suggest_rename",
+    "variable_stats",
 ]
 
 
