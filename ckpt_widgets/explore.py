@@ -95,7 +95,11 @@ def checkpoint_summary(src_or_path: Any, values: bool = False) -> pd.DataFrame:
         optimizer_bytes = entry.pop("optimizer_bytes")
         entry["optimizer_share"] = optimizer_bytes / entry["nbytes"] if entry["nbytes"] else 0.0
         entry["dtypes"] = ", ".join(f"{d}×{n}" for d, n in entry["dtypes"].most_common())
-    frame = pd.DataFrame.from_dict(acc, orient="index")
+    columns = ["variables", "params", "nbytes", *(f"params_{g}" for g in GROUPS)]
+    columns += ["optimizer_share", "dtypes"]
+    if values:
+        columns += ["nan_tensors", "inf_tensors", "zero_tensors"]
+    frame = pd.DataFrame.from_dict(acc, orient="index")[columns]
     frame.index.name = "path"
     return frame.sort_index()
 
