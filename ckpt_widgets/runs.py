@@ -133,6 +133,8 @@ def plot_run(run: pd.DataFrame, kind: str = "lines", group: str | None = "model"
     fig = Figure(figsize=(7.5, max(2.5, 0.3 * len(table) + 1.2)), dpi=100, layout="constrained")
     FigureCanvasAgg(fig)
     ax = fig.subplots()
+    against = "the first checkpoint" if run["reference"].nunique() == 1 else "the previous one"
+    ax.set_title(f"Change per module against {against}", fontsize=10)
     if table.empty:
         ax.text(0.5, 0.5, "no variables to show", ha="center", va="center")
         ax.set_axis_off()
@@ -140,6 +142,7 @@ def plot_run(run: pd.DataFrame, kind: str = "lines", group: str | None = "model"
     if kind == "lines":
         for module, values in table.iterrows():
             ax.plot(table.columns, values.to_numpy(), marker="o", markersize=3, label=module)
+        ax.set_xticks(list(table.columns))
         ax.set_xlabel("step")
         ax.set_ylabel("relative change ||b - a|| / ||a||")
         ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0))
