@@ -39,7 +39,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         message = exc.args[0] if isinstance(exc, KeyError) and exc.args else exc
         print(f"ckpt-widgets: error: {message}", file=sys.stderr)
         return EXIT_ERROR
-    _print(table, args.csv)
+    try:
+        _print(table, args.csv)
+    except BrokenPipeError:  # `| head` stopped reading: not an error
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
     return 0
 
 

@@ -45,6 +45,14 @@ def cli(capsys):
     return call
 
 
+def test_entry_point_is_declared():
+    import tomllib
+
+    scripts = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["scripts"]
+    module, _, function = scripts["ckpt-widgets"].partition(":")
+    assert __import__(module, fromlist=[function]).main is main
+
+
 def test_ls_prints_every_variable_and_csv_parses(cli, run, tf):
     _, prefixes, _ = run
     out = cli("ls", prefixes[-1])

@@ -255,3 +255,22 @@ def test_measure_edge_cases():
     assert steps["status"] == "changed" and math.isnan(steps["cosine"])
     assert steps["max_abs_diff"] == 2.0
     assert measure(np.array([b"x"]), np.array([b"y"]))["status"] == "changed"
+
+
+def test_two_live_models_and_a_model_against_a_weights_file(tmp_path):
+    a, b = models.net(seed=1), models.net(seed=1)
+    b.head.bias.assign(b.head.bias + 1.0)
+    table = cw.compare(a, b).set_index("path")
+    assert table.loc["head/bias", "status"] == "changed"
+    assert (table.drop(index="head/bias")["status"] == "same").all()
+    np.testing.assert_allclose(table.loc["head/bias", "max_abs_diff"], 1.0, rtol=1e-6)
+    cnn = models.cnn(seed=6)
+    cnn.save_weights(str(tmp_path / "cnn.weights.h5"))
+    cnn.get_layer("top").bias.assign(cnn.get_layer("top").bias + 2.0)
+    against_file = cw.compare(tmp_path / "cnn.weights.h5", cnn)
+    changed = against_file[against_file["status"] == "changed"]
+    assert list(changed["layer"]) == ["top"] and list(changed["key_b"]) == [
+        cnn.get_layer("top").bias.path
+    ]
+    assert (against_file["status"].isin(["same", "changed"])).all()
+    assert len(against_file) == len(cnn.weights)
