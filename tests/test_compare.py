@@ -244,6 +244,9 @@ def test_measure_edge_cases():
     moved = measure(zeros, ones)
     assert moved["status"] == "changed" and moved["rel_change"] == math.inf
     assert math.isnan(moved["cosine"]) and moved["max_abs_diff"] == 1.0
+    rng = np.random.default_rng(0)
+    reset = measure(rng.standard_normal(1000).astype("float32"), np.zeros(1000, "float32"))
+    assert reset["rel_change"] == 1.0 and math.isnan(reset["cosine"])
     still = measure(zeros, zeros.copy())
     assert still["status"] == "same" and still["rel_change"] == 0.0
     signed = measure(zeros, -zeros)
