@@ -70,7 +70,8 @@ def compare(
     ``a`` and ``b`` are checkpoints (a path as :func:`ckpt_widgets.open_checkpoint` takes
     it, or an opened source) or live Keras models. ``root_a`` / ``root_b``: the object path
     where each file holds the model (``"model"`` for ``tf.train.Checkpoint(model=m)``);
-    found automatically when None. Columns: ``path`` (relative to the roots), ``status``
+    found automatically when None (for a model and a file, the file's root is passed to
+    :func:`~ckpt_widgets.match`). Columns: ``path`` (relative to the roots), ``status``
     (one of :data:`STATUSES`), ``shape_a``, ``shape_b``, ``dtype_a``, ``dtype_b``,
     ``rel_change``, ``max_abs_diff``, ``cosine`` (see the module's doc), ``norm_a``,
     ``norm_diff`` (``||a||``, ``||b - a||``), ``size``, ``nbytes``, ``group``
@@ -80,8 +81,7 @@ def compare(
 
     Raises :class:`~ckpt_widgets.NothingInCommonError` when no variable pairs up.
     """
-    pairs = list(pair_variables(a, b, root_a=root_a, root_b=root_b))
-    return compare_pairs(pairs)
+    return compare_pairs(pair_variables(a, b, root_a=root_a, root_b=root_b))
 
 
 def compare_pairs(pairs: Iterable[tuple[str, Entry | None, Entry | None]]) -> pd.DataFrame:
@@ -96,8 +96,8 @@ def compare_rollup(table: pd.DataFrame) -> pd.DataFrame:
     """Per subtree of ``path`` (``""`` is everything): counts per status and change.
 
     ``rel_change`` of a subtree is ``sqrt(Σ||b-a||²) / sqrt(Σ||a||²)`` over its variables
-    with both sides and equal shapes; ``max_abs_diff`` the largest of them; ``size`` counts
-    elements (from ``a`` where present).
+    with both sides and equal shapes (``0.0`` when all are "same"); ``max_abs_diff`` the
+    largest of them (NaN if any is); ``size`` counts elements (from ``a`` where present).
     """
     import pandas as pd
 
@@ -120,7 +120,10 @@ def compare_rollup(table: pd.DataFrame) -> pd.DataFrame:
         row["variables"] = sum(entry["status"].values())
         row["size"] = entry["size"]
         row["rel_change"] = rollup_ratio(entry["d2"], entry["a2"])
-        row["max_abs_diff"] = max(entry["peaks"], default=math.nan)
+        peaks = entry["peaks"]
+        row["max_abs_diff"] = (
+            math.nan if any(map(math.isnan, peaks)) else max(peaks, default=math.nan)
+        )
         rows[subtree] = row
     frame = pd.DataFrame.from_dict(rows, orient="index")
     frame.index.name = "path"
