@@ -79,8 +79,16 @@ def _print(table: pd.DataFrame, csv: bool) -> None:
     if csv:
         table.to_csv(sys.stdout, index=False)
         return
+    if table.empty:  # pandas would print "Empty DataFrame": the header says it plainly
+        print("  ".join(map(str, table.columns)))
+        return
+    left = {}  # text columns (paths, shapes) read best aligned left
+    for column in table.columns:
+        if not pd.api.types.is_numeric_dtype(table[column]):
+            width = max(len(column), int(table[column].map(str).str.len().max()))
+            left[column] = lambda value, width=width: str(value).ljust(width)
     with pd.option_context("display.max_colwidth", None, "display.float_format", "{:.6g}".format):
-        print(table.to_string(index=False))
+        print(table.to_string(index=False, formatters=left, justify="left"))
 
 
 def _parser() -> argparse.ArgumentParser:

@@ -10,7 +10,7 @@ import sys
 import pandas as pd
 import pytest
 
-from ckpt_widgets.cli import main
+from ckpt_widgets.cli import DIFF_COLUMNS, main
 from tests import models
 from tests.conftest import ROOT
 from tests.runs import frozen_backbone_run
@@ -94,6 +94,10 @@ def test_diff_prints_a_plain_table(cli, run):
     lines = out.stdout.splitlines()
     assert lines[0].split()[:2] == ["path", "status"]
     assert any(line.split()[:2] == ["model/head/bias", "changed"] for line in lines)
+    backbone = [line for line in lines if line.startswith("model/backbone/")]
+    assert len(backbone) == 4 and all(line.split()[1] == "same" for line in backbone)
+    nothing = cli("diff", prefixes[-1], prefixes[-1], "--changed")
+    assert nothing.returncode == 0 and nothing.stdout.split() == DIFF_COLUMNS
 
 
 def test_run_prints_change_per_module(cli, run):
