@@ -277,3 +277,12 @@ def test_two_live_models_and_a_model_against_a_weights_file(tmp_path):
     ]
     assert (against_file["status"].isin(["same", "changed"])).all()
     assert len(against_file) == len(cnn.weights)
+
+
+def test_weights_file_against_keras_archive_of_the_same_model(tmp_path):
+    model = models.cnn(seed=8)
+    model.save_weights(str(tmp_path / "cnn.weights.h5"))
+    model.save(str(tmp_path / "cnn.keras"))
+    table = cw.compare(tmp_path / "cnn.weights.h5", tmp_path / "cnn.keras")
+    assert len(table) == len(model.weights) and set(table["status"]) == {"same"}
+    assert (table["rel_change"] == 0.0).all()
