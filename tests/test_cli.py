@@ -72,6 +72,7 @@ def test_ls_summary_and_stats(cli, run):
     assert {"mean", "std", "nan", "inf", "all_zero"} <= set(stats.columns)
 
 
+@pytest.mark.slow  # starts Python and TensorFlow in a process of its own
 def test_diff_csv_reports_frozen_same_and_head_changed(cli, run):
     _, prefixes, _ = run
     out = process("diff", prefixes[1], prefixes[-1], "--csv")
@@ -107,6 +108,7 @@ def test_run_prints_change_per_module(cli, run):
     assert len(frozen) and (frozen["rel_change"] == 0.0).all()
 
 
+@pytest.mark.slow  # the last case runs in a process of its own
 def test_missing_broken_and_unrelated_files_exit_2_with_one_sentence(cli, run, tmp_path):
     _, prefixes, _ = run
     (tmp_path / "broken.keras").write_bytes(b"PK\x03\x04 truncated")
