@@ -10,12 +10,14 @@ from typing import TYPE_CHECKING, Any
 
 from .checkpoint import CheckpointSource, open_checkpoint
 from .combine import CombinedReport, restore_many
+from .comparison import compare, compare_rollup
 from .errors import (
     AlignmentError,
     CheckpointError,
     DtypeMismatchError,
     MatchError,
     NonFiniteValuesWarning,
+    NothingInCommonError,
     NothingToRestoreError,
     OptionError,
     RenameError,
@@ -27,9 +29,11 @@ from .errors import (
     UnbuiltModelError,
     UndoError,
 )
+from .explore import checkpoint_summary, variable_stats
 from .matching import STATUSES, Match, match
 from .model import model_variables
 from .restore import RestoreReport, restore
+from .runs import compare_run, plot_run, run_by_module, run_checkpoints
 from .suggest import suggest_rename
 
 if TYPE_CHECKING:
@@ -48,6 +52,7 @@ __all__ = [
     "Match",
     "MatchError",
     "NonFiniteValuesWarning",
+    "NothingInCommonError",
     "NothingToRestoreError",
     "OptionError",
     "RenameError",
@@ -59,12 +64,20 @@ __all__ = [
     "ShapeMismatchError",
     "UnbuiltModelError",
     "UndoError",
+    "checkpoint_summary",
+    "compare",
+    "compare_rollup",
+    "compare_run",
     "match",
     "model_variables",
     "open_checkpoint",
+    "plot_run",
     "restore",
     "restore_many",
+    "run_by_module",
+    "run_checkpoints",
     "suggest_rename",
+    "variable_stats",
 ]
 
 

@@ -78,3 +78,7 @@ def did_you_mean(word: str, choices: Iterable[str], cutoff: float = 0.6) -> str:
     """``"; did you mean 'a', 'b'?"`` for the closest choices, or ``"."`` when none is close."""
     close = difflib.get_close_matches(word, list(choices), n=3, cutoff=cutoff)
     return f"; did you mean {', '.join(map(repr, close))}?" if close else "."
+
+
+class NothingInCommonError(ValueError):
+    """Two checkpoints (or a checkpoint and a model) compared that share no variable."""
