@@ -156,7 +156,8 @@ def _archive_member(handle: Any, path: str) -> bytes:
     members uncompressed; weights barely compress). It is inflated a block at a time and
     never past its declared size.
     """
-    archive_size = handle.seek(0, io.SEEK_END)
+    handle.seek(0, io.SEEK_END)
+    archive_size = handle.tell()  # not seek's result: TensorFlow's GFile returns None
     handle.seek(0)
     with zipfile.ZipFile(handle) as archive:
         info = archive.getinfo(ARCHIVE_WEIGHTS)
