@@ -95,6 +95,8 @@ def as_path(path: Any) -> str:
             f"A checkpoint path must be a str, bytes or os.PathLike, not {type(path).__name__}."
         )
     text = os.fsdecode(path)
+    if "\0" in text:
+        raise CheckpointError(f"{text!r} contains a NUL character, which no file name can hold.")
     try:
         text.encode("utf-8")
     except UnicodeEncodeError:
@@ -122,7 +124,10 @@ def check_regular_file(path: str, what: str) -> None:
     local = local_path(path)
     if local is None:
         return
-    mode = os.stat(local).st_mode
+    try:
+        mode = os.stat(local).st_mode
+    except OSError as exc:  # e.g. permission denied on a folder on the way
+        raise CheckpointError(f"'{path}' cannot be read as {what} ({exc.strerror}).") from None
     if stat.S_ISDIR(mode):
         raise CheckpointError(f"'{path}' is a directory, not {what}.")
     if not stat.S_ISREG(mode):

@@ -7,6 +7,8 @@ Keras 2 (``save_weights("x.h5")`` or ``save("x.h5")``) stores ``<layer>/<layer>/
 datasets, listed in order by the attributes ``layer_names`` and ``weight_names``.
 Only the weights are read: a ``.keras`` archive's ``config.json`` and a legacy file's
 ``model_config`` are never opened, so no code or object from a file is ever built.
+Opening refuses a file that would read outside itself (external storage, virtual datasets,
+external links) or far more than it stores (zip and HDF5 bombs, unwritten datasets).
 """
 
 from __future__ import annotations

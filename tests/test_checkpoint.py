@@ -247,6 +247,8 @@ def test_bytes_and_path_like_paths(conv_ckpt):
 def test_path_of_another_type_or_not_utf8(tmp_path):
     with pytest.raises(TypeError, match=r"must be a str, bytes or os\.PathLike, not int"):
         cw.open_checkpoint(5)
+    with pytest.raises(cw.CheckpointError, match="contains a NUL character"):
+        cw.open_checkpoint("ckpt\0.weights.h5")
     folder = os.fsencode(tmp_path) + b"/\xff"
     os.mkdir(folder)
     with pytest.raises(cw.CheckpointError, match=r"is not a valid UTF-8 name"):
