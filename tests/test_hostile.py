@@ -90,12 +90,18 @@ def outside(base, tmp_path_factory):
         del f["layers/conv2d/vars"]
         f["layers/conv2d/vars"] = h5py.ExternalLink(str(other), "/vars")
 
+    def soft_link_through_an_external_link(f):
+        f["elsewhere"] = h5py.ExternalLink(str(other), "/")
+        del f["layers/conv2d/vars"]
+        f["layers/conv2d/vars"] = h5py.SoftLink("/elsewhere/vars")
+
     edits = {
         "external storage": replace(
             KERNEL, shape=(3, 3, 3, 4), dtype="float32", external=[(str(secret), 0, 432)]
         ),
         "virtual dataset": virtual,
         "external link": external_link,
+        "soft link through an external link": soft_link_through_an_external_link,
     }
     return {
         name: edit_copy(base, directory / f"{i}.weights.h5", edit)
@@ -109,6 +115,7 @@ def outside(base, tmp_path_factory):
         ("external storage", "dataset 'layers/conv2d/vars/0' keeps its values in an external"),
         ("virtual dataset", "dataset 'layers/conv2d/vars/0' is a virtual dataset"),
         ("external link", "links 'layers/conv2d/vars' to another file"),
+        ("soft link through an external link", "links 'elsewhere' to another file"),
     ],
 )
 def test_hdf5_reading_outside_the_file_is_refused(outside, case, reason):
