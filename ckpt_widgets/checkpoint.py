@@ -12,10 +12,12 @@ from __future__ import annotations
 import math
 import os
 import re
+import stat
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from .errors import CheckpointError, did_you_mean, first_line
+from .errors import CheckpointError, ShapeMismatchError, did_you_mean, first_line
 from .graph import walk
 
 if TYPE_CHECKING:
@@ -36,26 +38,27 @@ def open_checkpoint(path: Any) -> Any:
     """Open a checkpoint by prefix (``…/ckpt-3``) or directory (its latest checkpoint).
 
     A Keras weights file (Keras 3 ``.weights.h5`` or ``.keras``, Keras 2 ``.h5``) opens as a
-    :class:`~ckpt_widgets.keras_file.KerasWeightsSource` with the same interface.
+    :class:`~ckpt_widgets.keras_file.KerasWeightsSource` with the same interface. ``path``
+    may be a ``str``, ``bytes`` or ``os.PathLike``.
 
     Raises ``FileNotFoundError`` when nothing is there and :class:`CheckpointError`
-    (a ``ValueError``) when the file is not a readable checkpoint.
+    (a ``ValueError``) when the file is not a readable checkpoint, is not a regular file
+    (a FIFO, a device, a directory) or declares more data than it stores.
     """
     from .keras_file import KerasWeightsSource, is_keras_file
 
     if isinstance(path, (CheckpointSource, KerasWeightsSource)):
         return path
-    path = str(path)
+    path = as_path(path)
     if is_keras_file(path):
-        import tensorflow as tf
-
-        if not tf.io.gfile.exists(path):
+        if not _exists(path):
             raise FileNotFoundError(f"No Keras weights file at '{path}'.")
         return KerasWeightsSource(path if "://" in path else os.path.abspath(path))
     prefix = _find_prefix(path)
     if "://" not in prefix:  # a local path: absolute, so report.code works anywhere
         prefix = os.path.abspath(prefix)
-    _check_data_files(prefix)
+    check_regular_file(prefix + ".index", "a checkpoint index")
+    data_bytes = _check_data_files(prefix)
     import tensorflow as tf
 
     try:
@@ -64,13 +67,94 @@ def open_checkpoint(path: Any) -> Any:
         reader = tf.compat.v1.train.NewCheckpointReader(prefix)
         shapes = reader.get_variable_to_shape_map()
         dtypes = _dtypes(reader)
-        graph_bytes = reader.get_tensor(OBJECT_GRAPH_KEY) if OBJECT_GRAPH_KEY in shapes else None
     except Exception as exc:  # TensorFlow raises many types here; the user needs one.
-        raise CheckpointError(
-            f"'{prefix}' is not a readable TensorFlow checkpoint ({first_line(exc)}); "
-            "check that the '.index' and '.data-…' files are complete and belong together."
-        ) from None
+        raise _unreadable(prefix, exc) from None
+    _check_sizes(prefix, shapes, dtypes, data_bytes)
+    try:
+        graph_bytes = reader.get_tensor(OBJECT_GRAPH_KEY) if OBJECT_GRAPH_KEY in shapes else None
+    except Exception as exc:
+        raise _unreadable(prefix, exc) from None
     return CheckpointSource(prefix, reader, shapes, dtypes, graph_bytes)
+
+
+def _unreadable(prefix: str, exc: BaseException) -> CheckpointError:
+    return CheckpointError(
+        f"'{prefix}' is not a readable TensorFlow checkpoint ({first_line(exc)}); "
+        "check that the '.index' and '.data-…' files are complete and belong together."
+    )
+
+
+def as_path(path: Any) -> str:
+    """``path`` (``str``, ``bytes`` or ``os.PathLike``) as a ``str`` TensorFlow can open.
+
+    Raises ``TypeError`` for anything else and :class:`CheckpointError` for a name that is
+    not valid UTF-8 (TensorFlow encodes every path as UTF-8).
+    """
+    if not isinstance(path, (str, bytes, os.PathLike)):
+        raise TypeError(
+            f"A checkpoint path must be a str, bytes or os.PathLike, not {type(path).__name__}."
+        )
+    text = os.fsdecode(path)
+    if "\0" in text:
+        raise CheckpointError(f"{text!r} contains a NUL character, which no file name can hold.")
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        shown = os.fsencode(text).decode("utf-8", "backslashreplace")
+        raise CheckpointError(
+            f"'{shown}' is not a valid UTF-8 name, which TensorFlow cannot open; rename the "
+            "file or folder."
+        ) from None
+    return text
+
+
+def local_path(path: str) -> str | None:
+    """The operating-system path of a local ``path`` (also ``file://…``), else None."""
+    if path.startswith("file://"):
+        return path[len("file://") :]
+    return None if "://" in path else path
+
+
+def check_regular_file(path: str, what: str) -> None:
+    """Refuse a local ``path`` that is not a regular file (a directory, a FIFO, a device).
+
+    Reading a FIFO or a device would block forever or never end. Remote paths
+    (``gs://``, ``ram://``) hold only files and folders and are left to TensorFlow.
+    """
+    local = local_path(path)
+    if local is None:
+        return
+    try:
+        mode = os.stat(local).st_mode
+    except OSError as exc:  # e.g. permission denied on a folder on the way
+        raise CheckpointError(f"'{path}' cannot be read as {what} ({exc.strerror}).") from None
+    if stat.S_ISDIR(mode):
+        raise CheckpointError(f"'{path}' is a directory, not {what}.")
+    if not stat.S_ISREG(mode):
+        raise CheckpointError(
+            f"'{path}' is not a regular file (a FIFO, socket or device), so it is not read as "
+            f"{what}; copy the file to a regular one."
+        )
+
+
+def leading_block(stored: Any, shape: Any, key: str) -> tuple[int, ...]:
+    """The shape of the leading block ``shape`` of a ``stored``-shaped tensor, clipped."""
+    stored, shape = tuple(int(n) for n in stored), tuple(int(n) for n in shape)
+    if len(stored) != len(shape):
+        raise ShapeMismatchError(
+            f"Cannot read a block of shape {shape} from '{key}', stored with shape {stored}: "
+            "the ranks differ."
+        )
+    return tuple(max(0, min(a, b)) for a, b in zip(stored, shape))
+
+
+def _exists(path: str) -> bool:
+    local = local_path(path)
+    if local is not None:
+        return os.path.exists(local)
+    import tensorflow as tf
+
+    return tf.io.gfile.exists(path)
 
 
 @dataclass
@@ -106,6 +190,33 @@ class CheckpointSource:
         key = self.key_of(path_or_key)
         try:
             return self.reader.get_tensor(key)
+        except Exception as exc:
+            raise CheckpointError(
+                f"Cannot read '{key}' from '{self.prefix}' ({first_line(exc)}); "
+                "the data file may be truncated or missing."
+            ) from None
+
+    def read_block(self, path_or_key: str, shape: tuple[int, ...]) -> np.ndarray:
+        """Read only the leading block ``[0:shape[0], 0:shape[1], …]`` of one stored tensor,
+        clipped to its stored shape (so ``shape`` may be larger)."""
+        key = self.key_of(path_or_key)
+        stored = self._shapes.get(key)
+        if stored is None:
+            return self.read(key)
+        block = leading_block(stored, shape, key)
+        if block == tuple(stored):
+            return self.read(key)
+        import tensorflow as tf
+
+        spec = " ".join(map(str, stored)) + " " + ":".join(f"0,{n}" for n in block)
+        try:
+            (value,) = tf.raw_ops.RestoreV2(
+                prefix=self.prefix,
+                tensor_names=[key],
+                shape_and_slices=[spec],
+                dtypes=[tf.dtypes.as_dtype(self._dtypes[key][0])],
+            )
+            return value.numpy()
         except Exception as exc:
             raise CheckpointError(
                 f"Cannot read '{key}' from '{self.prefix}' ({first_line(exc)}); "
@@ -191,21 +302,22 @@ class CheckpointSource:
         slots: list[tuple[int, int, int, str]] = []
         for index, node in enumerate(proto.nodes):
             edges = {child.local_name: child.node_id for child in node.children}
-            if edges and not 0 <= min(edges.values()) <= max(edges.values()) < count:
-                name, target = next((k, v) for k, v in edges.items() if not 0 <= v < count)
-                raise CheckpointError(
-                    f"The object graph of '{self.prefix}' is corrupt (edge "
-                    f"'{name}' points to node {target} of {count})."
-                )
+            self._check_ids(((f"edge '{k}'", v) for k, v in edges.items()), count)
             self.children.append(edges)
             attributes = node.attributes
             self.attributes.append(
                 {a.name: a.checkpoint_key for a in attributes} if attributes else {}
             )
-            if node.slot_variables:
-                slots.extend(
+            for s in node.slot_variables:
+                self._check_ids(
+                    (
+                        (f"slot '{s.slot_name}' of node {index}", s.slot_variable_node_id),
+                        (f"slot '{s.slot_name}' of node {index}", s.original_variable_node_id),
+                    ),
+                    count,
+                )
+                slots.append(
                     (index, s.original_variable_node_id, s.slot_variable_node_id, s.slot_name)
-                    for s in node.slot_variables
                 )
         if not count:
             raise CheckpointError(f"The object graph of '{self.prefix}' is empty.")
@@ -227,6 +339,15 @@ class CheckpointSource:
                 )
                 self._deferred.add(slot)
         self._descendants_cache: dict[int, frozenset[int]] = {}
+
+    def _check_ids(self, references: Iterable[tuple[str, int]], count: int) -> None:
+        """Refuse a node id outside ``0 … count-1`` (a negative one would alias the last)."""
+        for what, node in references:
+            if not 0 <= node < count:
+                raise CheckpointError(
+                    f"The object graph of '{self.prefix}' is corrupt ({what} points to node "
+                    f"{node} of {count})."
+                )
 
     def _variable_columns(self) -> dict[str, list[Any]]:
         listed: list[tuple[str, str, str, int]] = []  # path, key, group, node
@@ -286,20 +407,7 @@ def _find_prefix(path: str) -> str:
     if gfile.exists(path + ".index"):
         return path
     if gfile.isdir(path):
-        latest = tf.train.latest_checkpoint(path)
-        if latest and gfile.exists(latest + ".index"):
-            return latest
-        found = sorted(p[: -len(".index")] for p in gfile.glob(path.rstrip("/") + "/*.index"))
-        if found:
-            names = ", ".join(repr(f) for f in found[:3])
-            raise FileNotFoundError(
-                f"Directory '{path}' has checkpoint files but no valid 'checkpoint' state "
-                f"file naming the latest one; pass a prefix such as {names}."
-            )
-        raise FileNotFoundError(
-            f"Directory '{path}' holds no TensorFlow checkpoint (no '*.index' file); "
-            "pass the directory a CheckpointManager or Checkpoint.save() wrote to."
-        )
+        return _latest_in(path)
     if gfile.exists(path):
         raise CheckpointError(
             f"'{path}' is not a TensorFlow checkpoint prefix; pass the path without the "
@@ -307,6 +415,36 @@ def _find_prefix(path: str) -> str:
         )
     raise FileNotFoundError(
         f"No checkpoint at '{path}': neither '{path}.index' nor a directory of that name exists."
+    )
+
+
+def _latest_in(directory: str) -> str:
+    """The prefix a directory's ``checkpoint`` state file names as the latest."""
+    import tensorflow as tf
+
+    gfile = tf.io.gfile
+    found = sorted(p[: -len(".index")] for p in gfile.glob(directory.rstrip("/") + "/*.index"))
+    names = ", ".join(repr(f) for f in found[:3]) or "'…/ckpt-3'"
+    state = directory.rstrip("/") + "/checkpoint"
+    if gfile.exists(state):
+        check_regular_file(state, "a 'checkpoint' state file")
+    try:
+        latest = tf.train.latest_checkpoint(directory)
+    except Exception as exc:  # e.g. UnicodeDecodeError from a state file that is not text
+        raise CheckpointError(
+            f"The 'checkpoint' state file in '{directory}' cannot be read ({first_line(exc)}); "
+            f"pass a prefix such as {names}."
+        ) from None
+    if latest and gfile.exists(latest + ".index"):
+        return latest
+    if found:
+        raise FileNotFoundError(
+            f"Directory '{directory}' has checkpoint files but no valid 'checkpoint' state "
+            f"file naming the latest one; pass a prefix such as {names}."
+        )
+    raise FileNotFoundError(
+        f"Directory '{directory}' holds no TensorFlow checkpoint (no '*.index' file); "
+        "pass the directory a CheckpointManager or Checkpoint.save() wrote to."
     )
 
 
@@ -326,7 +464,8 @@ def _dtypes(reader: Any) -> dict[str, tuple[str, int]]:
     return out
 
 
-def _check_data_files(prefix: str) -> None:
+def _check_data_files(prefix: str) -> int:
+    """Check every data shard is there and a regular file; their total size in bytes."""
     import tensorflow as tf
 
     data = tf.io.gfile.glob(prefix + ".data-*-of-*")
@@ -345,3 +484,20 @@ def _check_data_files(prefix: str) -> None:
                     f"Checkpoint '{prefix}' is missing its data shard '{name}'; "
                     f"copy all {total} '.data-…' files next to the '.index' file."
                 )
+    for name in data:
+        check_regular_file(name, "a checkpoint data file")
+    return sum(tf.io.gfile.stat(name).length for name in data)
+
+
+def _check_sizes(
+    prefix: str, shapes: dict[str, list[int]], dtypes: dict[str, tuple[str, int]], data: int
+) -> None:
+    """Refuse a tensor whose declared size exceeds all the data files together: reading it
+    would allocate memory for bytes the checkpoint does not hold."""
+    for key, shape in shapes.items():
+        nbytes = math.prod(shape) * dtypes.get(key, ("", 0))[1]
+        if nbytes > data:
+            raise CheckpointError(
+                f"Checkpoint '{prefix}' is refused: '{key}' declares shape {tuple(shape)} "
+                f"({nbytes} bytes) but its data files hold {data} bytes in all."
+            )

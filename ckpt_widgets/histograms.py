@@ -168,7 +168,7 @@ def preview(
     rows = _rows(m, [paths] if isinstance(paths, str) else list(paths))
 
     def read_sides(i: int) -> tuple[Any, Any]:
-        stored, current = _read(m, i)
+        stored, current = _read(m, i, adapt)
         if adapt and stored is not None and current is not None:
             stored = adapted(stored, current, adapt)
         return stored, current
@@ -389,9 +389,15 @@ def adapted(stored: Any, current: Any, adapt: str) -> Any:
     return value
 
 
-def _read(m: Match, i: int) -> tuple[Any, Any]:
-    """The stored and the live value of table row ``i`` (None for a side it lacks)."""
+def _read(m: Match, i: int, adapt: str | None = None) -> tuple[Any, Any]:
+    """The stored and the live value of table row ``i`` (None for a side it lacks).
+
+    With ``adapt``, only the stored block that fits the live variable is read.
+    """
     key = m.table["key"].iat[i]
-    stored = m.source.read(key) if isinstance(key, str) and key else None
     current = m.variables[i].numpy() if i < len(m.variables) else None
-    return stored, current
+    if not (isinstance(key, str) and key):
+        return None, current
+    if adapt and current is not None and len(m.table["ckpt_shape"].iat[i]) == current.ndim:
+        return m.source.read_block(key, current.shape), current
+    return m.source.read(key), current

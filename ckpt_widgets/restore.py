@@ -319,14 +319,16 @@ def _stored_value(plan: Plan, step: Step, before: np.ndarray) -> np.ndarray:
     """The value ``step`` gives its variable, whose value was ``before``."""
     import numpy as np
 
-    stored = plan.source.read(step.key)
+    if step.adapt is None:
+        stored = plan.source.read(step.key)
+    else:  # only the block that fits: never more than the variable's size
+        stored = plan.source.read_block(step.key, before.shape)
     if step.cast:
         stored = stored.astype(step.cast)
     if step.adapt is None:
         return stored
     value = before.copy() if step.adapt == "overlap" else np.zeros_like(before)
-    block = tuple(slice(0, min(a, b)) for a, b in zip(before.shape, stored.shape))
-    value[block] = stored[block]
+    value[tuple(slice(0, n) for n in stored.shape)] = stored
     return value
 
 

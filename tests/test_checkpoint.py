@@ -189,5 +189,97 @@ def test_object_graph_with_an_edge_out_of_range(tf, tmp_path):
 def test_unreadable_index(tmp_path):
     (tmp_path / "ckpt.index").mkdir()  # exists, cannot be read as a file
     (tmp_path / "ckpt.data-00000-of-00001").write_bytes(b"")
-    with pytest.raises(cw.CheckpointError, match="not a readable TensorFlow checkpoint"):
+    with pytest.raises(cw.CheckpointError, match="is a directory, not a checkpoint index"):
         cw.open_checkpoint(tmp_path / "ckpt")
+
+
+def write_graph(tf, prefix: str, graph) -> str:
+    """Save ``graph`` (a TrackableObjectGraph) with one variable ``v`` = [1, 2]."""
+    tf.raw_ops.SaveV2(
+        prefix=prefix,
+        tensor_names=["_CHECKPOINTABLE_OBJECT_GRAPH", "v/.ATTRIBUTES/VARIABLE_VALUE"],
+        shape_and_slices=["", ""],
+        tensors=[tf.constant(graph.SerializeToString()), tf.constant([1.0, 2.0])],
+    )
+    return prefix
+
+
+@pytest.mark.parametrize("slot_id", [5, -1])
+def test_object_graph_with_a_slot_id_out_of_range(tf, tmp_path, slot_id):
+    from tensorflow.core.protobuf.trackable_object_graph_pb2 import TrackableObjectGraph
+
+    graph = TrackableObjectGraph()
+    root, variable = graph.nodes.add(), graph.nodes.add()
+    edge = root.children.add()
+    edge.local_name, edge.node_id = "v", 1
+    attribute = variable.attributes.add()
+    attribute.name, attribute.checkpoint_key = "VARIABLE_VALUE", "v/.ATTRIBUTES/VARIABLE_VALUE"
+    slot = root.slot_variables.add()  # -1 would alias the last node, the variable itself
+    slot.original_variable_node_id, slot.slot_variable_node_id, slot.slot_name = 1, slot_id, "m"
+    prefix = write_graph(tf, str(tmp_path / "crafted"), graph)
+    with pytest.raises(cw.CheckpointError, match=f"slot 'm' of node 0 points to node {slot_id}"):
+        cw.open_checkpoint(prefix)
+
+
+def test_state_file_that_is_not_text(conv_ckpt, tmp_path):
+    prefix, _ = conv_ckpt
+    for name in os.listdir(os.path.dirname(prefix)):
+        shutil.copy(os.path.join(os.path.dirname(prefix), name), tmp_path / name)
+    (tmp_path / "checkpoint").write_bytes(b'model_checkpoint_path: "\xff\xfe"\n')
+    with pytest.raises(cw.CheckpointError, match=r"'checkpoint' state file .* cannot be read"):
+        cw.open_checkpoint(tmp_path)
+
+
+def test_bytes_and_path_like_paths(conv_ckpt):
+    prefix, model = conv_ckpt
+
+    class Where(os.PathLike):
+        def __fspath__(self):
+            return prefix
+
+    kernel = model.get_layer("conv1").kernel.numpy()
+    for path in (prefix.encode(), Where()):
+        src = cw.open_checkpoint(path)
+        assert src.prefix == prefix
+        assert_same(src.read("net/_functional/_operations/1/_kernel"), kernel)
+
+
+def test_path_of_another_type_or_not_utf8(tmp_path):
+    with pytest.raises(TypeError, match=r"must be a str, bytes or os\.PathLike, not int"):
+        cw.open_checkpoint(5)
+    with pytest.raises(cw.CheckpointError, match="contains a NUL character"):
+        cw.open_checkpoint("ckpt\0.weights.h5")
+    folder = os.fsencode(tmp_path) + b"/\xff"
+    os.mkdir(folder)
+    with pytest.raises(cw.CheckpointError, match=r"is not a valid UTF-8 name"):
+        cw.open_checkpoint(folder + b"/ckpt")
+    with pytest.raises(cw.CheckpointError, match=r"is not a valid UTF-8 name"):
+        cw.open_checkpoint(os.fsdecode(folder + b"/x.weights.h5"))
+
+
+def test_read_block_reads_the_leading_block(tf, tmp_path):
+    stored = np.arange(200 * 3, dtype="float32").reshape(200, 3)
+    prefix = tf.train.Checkpoint(w=tf.Variable(stored), s=tf.Variable(2.5)).write(
+        str(tmp_path / "ckpt")
+    )
+    oracle = tf.train.load_checkpoint(prefix)
+    src = cw.open_checkpoint(prefix)
+    expected = oracle.get_tensor("w/.ATTRIBUTES/VARIABLE_VALUE")
+    assert_same(src.read_block("w", (10, 2)), expected[:10, :2])
+    assert_same(src.read_block("w", (500, 2)), expected[:, :2])  # clipped to what is stored
+    assert_same(src.read_block("w", (500, 9)), expected)
+    assert_same(src.read_block("s", ()), oracle.get_tensor("s/.ATTRIBUTES/VARIABLE_VALUE"))
+    with pytest.raises(cw.ShapeMismatchError, match="the ranks differ"):
+        src.read_block("w", (10,))
+
+
+def test_tensor_declaring_more_than_the_data_files_hold(tf, tmp_path):
+    prefix = str(tmp_path / "ckpt")
+    tf.raw_ops.SaveV2(  # a (10, 2) slice of a declared (1000000, 2) tensor: 80 bytes stored
+        prefix=prefix,
+        tensor_names=["w"],
+        shape_and_slices=["1000000 2 0,10:0,2"],
+        tensors=[tf.ones((10, 2))],
+    )
+    with pytest.raises(cw.CheckpointError, match=r"'w' declares shape \(1000000, 2\)"):
+        cw.open_checkpoint(prefix)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import zipfile
 
 import numpy as np
@@ -86,3 +87,86 @@ def test_keras_archive_broken_or_without_weights(tmp_path):
 def test_missing_keras_file(tmp_path):
     with pytest.raises(FileNotFoundError, match="No Keras weights file"):
         cw.open_checkpoint(tmp_path / "none.weights.h5")
+
+
+def test_directory_or_empty_file_is_refused(tmp_path):
+    (tmp_path / "x.weights.h5").mkdir()
+    with pytest.raises(cw.CheckpointError, match="is a directory, not a Keras weights file"):
+        cw.open_checkpoint(tmp_path / "x.weights.h5")
+    for name in ("empty.weights.h5", "empty.keras", "empty.h5"):
+        (tmp_path / name).write_bytes(b"")
+        with pytest.raises(cw.CheckpointError, match="not a readable Keras weights file"):
+            cw.open_checkpoint(tmp_path / name)
+
+
+def test_read_block_reads_the_leading_block(keras_files):
+    import h5py
+
+    directory, _, _ = keras_files
+    path = directory / "cnn.weights.h5"
+    src = cw.open_checkpoint(path)
+    key = "layers/conv2d/vars/0"
+    with h5py.File(path, "r") as f:
+        stored = f[key][()]
+    assert_same(src.read_block(key, (2, 3, 1, 9)), stored[:2, :3, :1, :])
+    assert_same(src.read_block(key, stored.shape), stored)
+    with pytest.raises(cw.ShapeMismatchError, match="the ranks differ"):
+        src.read_block(key, (2, 3))
+
+
+@pytest.fixture(scope="module")
+def wide_top(tmp_path_factory):
+    """A models.cnn() weights file whose top kernel is stored as (8_000_000, 2): 64 MB."""
+    import h5py
+
+    path = tmp_path_factory.mktemp("wide") / "wide.weights.h5"
+    models.cnn(seed=65).save_weights(str(path))
+    with h5py.File(path, "a") as f:
+        del f["layers/dense/vars/0"]
+        f["layers/dense/vars/0"] = np.arange(16_000_000, dtype="float32").reshape(-1, 2)
+    return path
+
+
+def test_adapt_reads_only_the_block_that_fits(wide_top):
+    import tracemalloc
+
+    import h5py
+
+    from ckpt_widgets import histograms
+
+    model = models.cnn(seed=66)
+    m = cw.match(model, wide_top)
+    top = m.table[(m.table["layer"] == "top") & (m.table["status"] == "shape_mismatch")]
+    tracemalloc.start()
+    try:
+        histograms.preview(m, top["model_path"].iat[0], adapt="overlap")
+        cw.restore(model, m, include="top", adapt="overlap")
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert peak < 16_000_000  # the stored kernel is 64 MB; its (6, 2) block is 48 bytes
+    with h5py.File(wide_top, "r") as f:
+        assert_same(model.get_layer("top").kernel.numpy(), f["layers/dense/vars/0"][:6])
+
+
+def test_archive_recompressed_or_on_another_file_system(keras_files, tf, tmp_path):
+    import h5py
+
+    directory, _, _ = keras_files
+    original = directory / "net.keras"
+    deflated = tmp_path / "deflated.keras"  # a user re-zipped it: compressed members
+    with zipfile.ZipFile(original) as src, zipfile.ZipFile(deflated, "w") as out:
+        for info in src.infolist():
+            out.writestr(info.filename, src.read(info), compress_type=zipfile.ZIP_DEFLATED)
+    remote = "ram://ckpt-widgets-test/keras/net.keras"
+    tf.io.gfile.makedirs("ram://ckpt-widgets-test/keras")
+    tf.io.gfile.copy(str(original), remote, overwrite=True)
+    with (
+        zipfile.ZipFile(original) as archive,
+        h5py.File(io.BytesIO(archive.read("model.weights.h5")), "r") as f,
+    ):
+        for path in (deflated, remote):
+            src = cw.open_checkpoint(path)
+            assert len(src.variables) == 20
+            for key in src.variables["key"]:
+                assert_same(src.read(key), f[key][()])
