@@ -22,6 +22,7 @@ from .graph import walk
 
 if TYPE_CHECKING:
     import numpy as np
+    import pandas as pd
 
 OBJECT_GRAPH_KEY = "_CHECKPOINTABLE_OBJECT_GRAPH"
 VARIABLE_VALUE = "VARIABLE_VALUE"
@@ -157,8 +158,25 @@ def _exists(path: str) -> bool:
     return tf.io.gfile.exists(path)
 
 
+class SourceTables:
+    """Tables about a source's stored values, shared by every kind of source."""
+
+    def stats(self, paths: Iterable[str] | None = None) -> pd.DataFrame:
+        """Statistics of the stored values, one row per variable (see ``cw.variable_stats``)."""
+        from .explore import variable_stats
+
+        return variable_stats(self, paths)
+
+    def rollup(self, values: bool = False) -> pd.DataFrame:
+        """Parameters, bytes, optimizer share and dtypes per subtree
+        (see ``cw.checkpoint_summary``)."""
+        from .explore import checkpoint_summary
+
+        return checkpoint_summary(self, values=values)
+
+
 @dataclass
-class CheckpointSource:
+class CheckpointSource(SourceTables):
     """A checkpoint opened once; :attr:`variables` lists it, :meth:`read` reads one tensor."""
 
     prefix: str

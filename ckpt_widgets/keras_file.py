@@ -18,7 +18,7 @@ import math
 import zipfile
 from typing import TYPE_CHECKING, Any
 
-from .checkpoint import check_regular_file, leading_block, local_path
+from .checkpoint import SourceTables, check_regular_file, leading_block, local_path
 from .errors import CheckpointError, did_you_mean, first_line
 
 if TYPE_CHECKING:
@@ -40,7 +40,7 @@ def is_keras_file(path: str) -> bool:
     return path.endswith((".h5", ".hdf5", ".keras"))
 
 
-class KerasWeightsSource:
+class KerasWeightsSource(SourceTables):
     """A Keras ``.weights.h5`` / ``.keras`` file, opened once, listed without reading values.
 
     Opening refuses, with :class:`CheckpointError`, a file that would read anything outside

@@ -85,3 +85,16 @@ def test_summary_of_keras_weights_file(tmp_path):
         sizes = []
         f.visititems(lambda name, obj: sizes.append(obj.size) if hasattr(obj, "size") else None)
     assert summary.loc["", "params"] == sum(sizes) == model.count_params()
+
+
+def test_sources_give_the_same_tables_as_methods(odd, tmp_path):
+    prefix, values = odd
+    src = cw.open_checkpoint(prefix)
+    stats = src.stats(["plain"]).set_index("path")
+    assert stats.loc["plain", "max"] == values["plain"].max()
+    assert src.rollup(values=True).loc["", "nan_tensors"] == 1
+    model = models.cnn(seed=3)
+    model.save_weights(str(tmp_path / "m.weights.h5"))
+    keras_src = cw.open_checkpoint(tmp_path / "m.weights.h5")
+    assert keras_src.rollup().loc["", "params"] == model.count_params()
+    assert len(keras_src.stats()) == len(model.weights)
