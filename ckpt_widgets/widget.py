@@ -35,6 +35,11 @@ from .sources import (
 ADAPT = ("", "overlap", "zeros")
 FRONT_END_TRAITS = frozenset({"active", "adapt", "selected", "selection"})
 """The synced traits the front end may set; the others are the kernel's to set."""
+SHOWN = (
+    "sources", "active", "selection", "selected", "owners", "ticks", "header", "rows",
+    "ckpt_rows", "pairs",
+)  # fmt: skip
+"""The synced traits that say which sources there are, which is shown, and what is ticked."""
 RUNNING = "A restore is running; wait for it to end (or press Cancel) before anything else."
 
 
@@ -343,29 +348,29 @@ class CheckpointWidget(anywidget.AnyWidget):
     def _add(self, m: Match, rename: Any, align: bool) -> str:
         """Register a source and show it; if drawing it fails, nothing changes."""
         label = label_for(self._added)
-        before = (list(self._sources), self.active, dict(self.selection))
+        sources, tree = list(self._sources), self._tree
+        shown = {name: getattr(self, name) for name in SHOWN}
         self._sources.append(Source(label, m, rename, align))
         try:
             with self.hold_sync():
                 self.selection = {**self.selection, label: []}
                 self._show(label)
         except Exception:
-            self._put_back(*before)
+            self._sources[:], self._tree = sources, tree
+            self._put_back(shown)
             raise
         self._added += 1
         return label
 
-    def _put_back(self, sources: list[Source], active: str, selection: dict[str, Any]) -> None:
-        """Sources, active source and ticks as they were (after a failed add)."""
-        self._sources[:] = sources
-        if not sources:
+    def _put_back(self, shown: dict[str, Any]) -> None:
+        """The traits :data:`SHOWN` as they were, computing nothing (after a failed add)."""
+        if not self._sources:
             return  # the widget's first source: the constructor raises
         self._resolving = True
         try:
-            with self.hold_sync():
-                self.selection = selection
-                self.set_trait("active", active)
-                self._draw()
+            with self.hold_sync(), self.hold_trait_notifications():
+                for name, value in shown.items():
+                    self.set_trait(name, value)
         finally:
             self._resolving = False
 
@@ -466,6 +471,8 @@ class CheckpointWidget(anywidget.AnyWidget):
 
     @traitlets.observe("active")
     def _on_active(self, change: Any) -> None:
+        if self._resolving:
+            return  # put back as it was shown (see _put_back)
         with self.hold_sync():
             self._draw()
             self._sync_ticks()

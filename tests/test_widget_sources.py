@@ -11,6 +11,8 @@ import ckpt_widgets as cw
 from ckpt_widgets.sources import label_for
 from tests import models
 from tests.conftest import assert_code_reproduces, assert_same, assert_unchanged
+from tests.test_tf1 import RULES as TF1_RULES
+from tests.test_tf1 import tf1_ckpt as tf1_ckpt  # a fixture
 from tests.test_widget import click_restore
 
 SEED = 102  # the live model's own values, different from both checkpoints'
@@ -292,7 +294,7 @@ def shown_ticked(widget) -> dict[str, list[str]]:
 def restored_rows(widget, report) -> dict[str, list[str]]:
     """The rows ``report`` restored, per source letter."""
     letters = {s["path"]: s["label"] for s in widget.sources}
-    sources = report.restored["source"] if "source" in report.restored else None
+    sources = report.restored.get("source")
     out: dict[str, list[str]] = {}
     for k, path in enumerate(report.restored["model_path"]):
         letter = letters[sources.iloc[k]] if sources is not None else widget.active
@@ -339,7 +341,8 @@ def test_a_tick_from_the_front_end_keeps_the_selection_made_in_python(two):
     assert widget.ticks["rows"]["_functional/_operations/3"] == "some"
     assert widget.ticks["sources"]["_functional/_operations/3"] == ["A", "B"]
     widget._on_message(widget, {"type": "tick", "paths": ["_functional/_operations/5"]}, [])
-    assert widget.selection == {"A": ["conv1", "_functional/_operations/3/_kernel"], "B": [conv2_bias]}
+    assert widget.selection["B"] == [conv2_bias]
+    assert widget.selection["A"] == ["conv1", "_functional/_operations/3/_kernel"]
     assert widget.ticks["total"] == 4
     widget.restore()
     expected = [*a[:2], *before[2:6], a[6], b[7], *before[8:]]  # conv1, conv2's kernel from A
@@ -394,3 +397,51 @@ def test_bad_requests_and_state_updates_from_the_front_end_change_nothing(two):
     assert widget.error == "" and widget.active == "A" and widget.header["checkpoint"]
     widget._on_message(widget, {"type": "preview", "path": "_functional/_operations/1"}, [])
     assert widget.error == ""
+
+
+def test_a_tf1_saver_checkpoint_as_a_source_with_rules(net_ckpt, tf1_ckpt):
+    prefix, _ = net_ckpt
+    tf1_prefix, stored = tf1_ckpt
+    widget = cw.CheckpointWidget(models.net(seed=103), prefix)
+    before = models.values(widget.model)
+    assert widget.add_source(tf1_prefix, rename=TF1_RULES) == "B"
+    assert widget.error == "" and widget.header["counts"]["match"] == 4
+    assert widget.header["roots"] == [""]  # a name-based file stores no objects
+    widget.selected = ["backbone"]
+    assert widget.ticks["total"] == 4
+    report = widget.restore()
+    assert len(report.restored) == 4
+    d1, d2 = widget.model.backbone.layers
+    assert_same(d1.kernel.numpy(), stored["fc1/weights"])
+    assert_same(d2.bias.numpy(), stored["fc2/biases"])
+    assert_unchanged(widget.model.head.weights, before[4:])
+    alone = cw.CheckpointWidget(models.net(seed=104), tf1_prefix)  # explore it alone
+    assert alone.header["counts"]["unused"] == 4 and alone.ticks["total"] == 0
+
+
+def test_an_add_that_fails_while_drawing_changes_nothing(two, cnn_pair, monkeypatch, tmp_path):
+    import ckpt_widgets.tree
+
+    widget, *_ = two
+    _, (pb, _) = cnn_pair
+    for suffix in (".index", ".data-00000-of-00001"):
+        shutil.copy(pb + suffix, str(tmp_path / "c") + suffix)
+    widget.selection = {"A": ["conv1"], "B": ["top"]}
+
+    def state():
+        return list(widget.sources), widget.active, dict(widget.selection), widget.selected
+
+    before, header, rows = state(), widget.header, widget.rows
+    ticks = getattr(widget, "ticks", None)  # (the ticks trait is new with this test)
+
+    def broken(m):
+        raise AttributeError("'CheckpointSource' object has no attribute '_node_paths'")
+
+    monkeypatch.setattr(ckpt_widgets.tree, "checkpoint_tree", broken)
+    with pytest.raises(AttributeError):
+        widget.add_source(str(tmp_path / "c"))
+    assert widget.error.startswith("AttributeError")
+    assert state() == before
+    assert widget.header == header and widget.rows == rows and widget.ticks == ticks
+    monkeypatch.undo()
+    assert widget.add_source(str(tmp_path / "c")) == "C"  # the letter was not used up
