@@ -52,6 +52,15 @@ def _rows_for(m: Match, entry: Any, names: list[set[str]]) -> set[int]:
 
 
 def _names_per_row(m: Match) -> list[set[str]]:
+    """Every name each model row answers to; worked out once per match (the widget selects
+    on every tick)."""
+    cached = m.__dict__.get("_names_per_row")
+    if cached is None:
+        cached = m.__dict__["_names_per_row"] = _names_of_rows(m)
+    return cached
+
+
+def _names_of_rows(m: Match) -> list[set[str]]:
     cols = m.columns
     out = []
     for i in range(len(m.variables)):

@@ -230,6 +230,18 @@ def tick_view(
     }
 
 
+def naming_error(matches: Mapping[str, Match], selection: Selection) -> str | None:
+    """The sentence of the first ticked path that names nothing (a restore would refuse
+    it), with its source letter when there are several sources; ``None`` when all do."""
+    for label, paths in selection.items():
+        try:
+            select(matches[label], list(paths))
+        except SelectionError as exc:
+            where = f"source {label}: " if len(matches) > 1 else ""
+            return f"SelectionError: {where}{exc}"
+    return None
+
+
 def toggle(
     m: Match, current: Sequence[str], paths: Sequence[str], on: bool, adapt: str | None
 ) -> list[str]:

@@ -23,6 +23,7 @@ from .sources import (
     carry_ticks,
     exclusive,
     label_for,
+    naming_error,
     owners,
     pairs_view,
     restore_selection,
@@ -36,8 +37,8 @@ ADAPT = ("", "overlap", "zeros")
 FRONT_END_TRAITS = frozenset({"active", "adapt", "selected", "selection"})
 """The synced traits the front end may set; the others are the kernel's to set."""
 SHOWN = (
-    "sources", "active", "selection", "selected", "owners", "ticks", "header", "rows",
-    "ckpt_rows", "pairs",
+    "sources", "active", "selection", "selected", "owners", "ticks", "tickable", "header",
+    "rows", "ckpt_rows", "pairs",
 )  # fmt: skip
 """The synced traits that say which sources there are, which is shown, and what is ticked."""
 RUNNING = "A restore is running; wait for it to end (or press Cancel) before anything else."
@@ -80,8 +81,11 @@ class CheckpointWidget(anywidget.AnyWidget):
     ticks = traitlets.Dict().tag(sync=True)
     """What :attr:`selection` ticks, drawn as is by the front end (see
     :func:`~ckpt_widgets.sources.tick_view`): per-row tick state of the active tree, the
-    tickable rows, the letters ticking each row, and the count the Restore button shows;
-    computed from the same rows :meth:`restore` restores."""
+    letters ticking each row, and the count the Restore button shows; computed from the
+    same rows :meth:`restore` restores."""
+    tickable = traitlets.List(traitlets.Unicode()).tag(sync=True)
+    """The active tree's rows a tick can add variables to (sent apart from :attr:`ticks`:
+    it changes with the match and ``adapt``, not with every tick)."""
     adapt = traitlets.Enum(ADAPT, default_value="").tag(sync=True)
     """``""``, ``"overlap"`` or ``"zeros"``: lets shape-mismatched variables be ticked."""
     result = traitlets.Dict().tag(sync=True)
@@ -108,6 +112,7 @@ class CheckpointWidget(anywidget.AnyWidget):
         self._running = False  # a restore job runs in the background
         self._job: threading.Thread | None = None
         self._tree: tuple[Match, Any] | None = None  # the active match and its tree
+        self._naming_error = ""  # the error line's sentence about a tick naming nothing
         super().__init__(**kwargs)
         self.model = model
         self.report: RestoreReport | CombinedReport | None = None
@@ -532,9 +537,19 @@ class CheckpointWidget(anywidget.AnyWidget):
                 self.owners = owners(matches, others, adapt)
                 if self.active:  # no source is shown yet while the first one is added
                     tree = self._active_tree()
-                    self.ticks = tick_view(matches, selection, self.active, tree, adapt)
+                    view = tick_view(matches, selection, self.active, tree, adapt)
+                    self.tickable = view.pop("tickable")
+                    self.ticks = view
+                self._say_naming_error(naming_error(matches, selection))
         finally:
             self._resolving = False
+
+    def _say_naming_error(self, sentence: str | None) -> None:
+        """Show at once a tick that names nothing; clear it once the ticks are fixed."""
+        if sentence:
+            self.error = self._naming_error = sentence
+        elif self.error and self.error == self._naming_error:
+            self.error = ""
 
     def _check_fresh(self) -> None:
         """Refuse to act on a model that changed since the tree was drawn."""

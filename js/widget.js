@@ -96,7 +96,7 @@ function render({ model, el }) {
   const state = {
     tree: buildTree(model.get("rows")),
     expanded: new Set(),
-    tickable: new Set((model.get("ticks") || {}).tickable || []), // rows a tick can add to
+    tickable: new Set(model.get("tickable") || []), // rows a tick can add to
     filter: "",
     chip: null,
     view: "model",
@@ -985,8 +985,8 @@ function render({ model, el }) {
     state.tree = buildTree(model.get("rows"));
     draw();
   };
-  const onTicks = () => {
-    state.tickable = new Set(ticks().tickable || []);
+  const onTickable = () => {
+    state.tickable = new Set(model.get("tickable") || []);
     draw();
   };
   let sourceCount = (model.get("sources") || []).length;
@@ -1008,10 +1008,10 @@ function render({ model, el }) {
   const onAdapt = () => {
     if (state.chosen) send({ type: "preview", path: state.chosen }); // show the adapted tensor
   };
-  const redraws = ["header", "result", "error", "notice", "busy", "adapt", "ckpt_rows", "progress"];
+  const redraws = ["ticks", "header", "result", "error", "notice", "busy", "adapt", "ckpt_rows", "progress"];
   const listeners = [
     ["change:rows", onRows],
-    ["change:ticks", onTicks],
+    ["change:tickable", onTickable],
     ["change:sources", onSources],
     ["change:active", onActive],
     ["change:pairs", onPairs],

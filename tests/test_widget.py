@@ -90,6 +90,8 @@ def test_errors_reach_the_front_end_and_change_nothing(widget):
     widget._on_message(widget, {"type": "format_disk"}, [])
     assert "Unknown request" in widget.error
     widget.selected = ["no_such_layer"]
+    assert widget.error.startswith("SelectionError: include: 'no_such_layer' names no")
+    assert widget.ticks["total"] == 0
     click_restore(widget)
     assert "no_such_layer" in widget.error
     for v, old in zip(widget.model.weights, before):
@@ -310,7 +312,7 @@ def test_suggest_renames_and_refresh_keep_the_ticks_that_mean_the_same(tf, tmp_p
     prefix = tf.train.Checkpoint(model=holder).write(str(tmp_path / "ckpt"))
     widget = cw.CheckpointWidget(models.net(seed=75), prefix)
     widget.selected = ["backbone", "head"]  # nothing of head is in the file yet
-    assert widget.ticks["total"] == 4 and "head" not in widget.ticks["tickable"]
+    assert widget.ticks["total"] == 4 and "head" not in widget.tickable
     dropped = "Unticked, as they no longer restore the same stored tensors into the same variables"
     widget.align()
     assert widget.selected == ["backbone"] and widget.ticks["total"] == 4
