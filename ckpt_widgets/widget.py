@@ -525,7 +525,8 @@ class CheckpointWidget(anywidget.AnyWidget):
         self._sync_ticks()
 
     def _sync_ticks(self) -> None:
-        """:attr:`selected` and :attr:`owners` from :attr:`selection` and the active source."""
+        """:attr:`selected`, :attr:`owners`, :attr:`ticks` and :attr:`tickable` from
+        :attr:`selection` and the active source; a tick naming nothing goes to the error line."""
         matches = {s.label: s.match for s in self._sources}
         selection = {k: v for k, v in self.selection.items() if k in matches}
         others = {k: v for k, v in selection.items() if k != self.active}
