@@ -48,11 +48,33 @@ def _rows_for(m: Match, entry: Any, names: list[set[str]]) -> set[int]:
         if GLOB_CHARS & set(entry):
             return {i for i, row in enumerate(names) if any(fnmatchcase(n, entry) for n in row)}
         return {i for i, row in enumerate(names) if entry in row}
-    wanted = {id(v) for v in entry.weights} if hasattr(entry, "weights") else {id(entry)}
-    return {i for i, v in enumerate(m.variables) if id(v) in wanted}
+    rows_of = _rows_of_variable(m)
+    variables = entry.weights if hasattr(entry, "weights") else [entry]
+    return {i for v in variables for i in rows_of.get(id(v), ())}
+
+
+def _rows_of_variable(m: Match) -> dict[int, list[int]]:
+    """``{id(variable): its rows}``, worked out once per match (a list of 10 000 variables
+    as ``include=`` would otherwise cost 10 000 passes over the model)."""
+    cached = m.__dict__.get("_rows_of_variable")
+    if cached is None:
+        cached = {}
+        for i, v in enumerate(m.variables):
+            cached.setdefault(id(v), []).append(i)
+        m.__dict__["_rows_of_variable"] = cached
+    return cached
 
 
 def _names_per_row(m: Match) -> list[set[str]]:
+    """Every name each model row answers to; worked out once per match (the widget selects
+    on every tick)."""
+    cached = m.__dict__.get("_names_per_row")
+    if cached is None:
+        cached = m.__dict__["_names_per_row"] = _names_of_rows(m)
+    return cached
+
+
+def _names_of_rows(m: Match) -> list[set[str]]:
     cols = m.columns
     enclosing = _enclosing_layer_names(m.model)
     out = []

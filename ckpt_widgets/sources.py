@@ -67,13 +67,14 @@ def included_variables(m: Match, paths: Sequence[str], adapt: str | None) -> lis
     with :class:`~ckpt_widgets.AlignmentError` rather than skip them unnoticed. Raises
     :class:`~ckpt_widgets.SelectionError` for a path that names nothing.
     """
+    return [m.variables[i] for i in sorted(_writable(m, select(m, list(paths)), adapt))]
+
+
+def _writable(m: Match, rows: set[int], adapt: str | None) -> set[int]:
+    """The rows of ``rows`` a restore writes (or refuses, for an ambiguous layer)."""
     allowed = restorable(adapt)
     status, how = m.columns["status"], m.columns["paired_by"]
-    return [
-        m.variables[i]
-        for i in sorted(select(m, list(paths)))
-        if status[i] in allowed or how[i] == "ambiguous"
-    ]
+    return {i for i in rows if status[i] in allowed or how[i] == "ambiguous"}
 
 
 def exclusive(
@@ -126,7 +127,8 @@ def owners(matches: Mapping[str, Match], selection: Selection, adapt: str | None
 
 
 def ticked_rows(m: Match, paths: Sequence[str], adapt: str | None) -> set[int]:
-    """Rows of ``m`` that ``paths`` tick and a restore would write; unknown paths tick none."""
+    """Rows of ``m`` that ``paths`` tick: the rows :func:`included_variables` gives a
+    restore; unknown paths tick none (the restore refuses them)."""
     try:
         rows = select(m, list(paths))
     except SelectionError:  # look at each path: the unknown ones tick nothing
@@ -134,50 +136,149 @@ def ticked_rows(m: Match, paths: Sequence[str], adapt: str | None) -> set[int]:
         for path in paths:
             with contextlib.suppress(SelectionError):
                 rows |= select(m, [path])
-    allowed = restorable(adapt)
-    status = m.columns["status"]
-    return {i for i in rows if status[i] in allowed}
+    return _writable(m, rows, adapt)
 
 
 def cover(m: Match, rows: set[int], adapt: str | None) -> list[str]:
-    """The fewest tree paths ticking exactly ``rows`` (as the front end ticks them).
+    """The fewest tree paths ticking exactly ``rows`` (as a tick on a tree row ticks them).
 
     A layer stands for all its restorable variables, so it is listed when all are in
     ``rows``; otherwise its children are looked at.
     """
     from .tree import model_tree
 
-    tree = model_tree(m)
-    cols = m.columns
-    allowed = restorable(adapt)
-    row_of = {cols["model_path"][i] or cols["name"][i]: i for i in range(len(m.variables))}
-    total: Counter[str] = Counter()
-    chosen: Counter[str] = Counter()
-    children: dict[str, list[str]] = defaultdict(list)
-    ids, parents = tree["id"].tolist(), tree["parent"].tolist()
-    for node, parent in zip(ids, parents):
-        children[parent].append(node)
-        i = row_of.get(node)
-        if i is not None and cols["status"][i] in allowed:
-            total[node], chosen[node] = 1, int(i in rows)
-    for node, parent in zip(reversed(ids), reversed(parents)):  # children before parents
-        if parent:
-            total[parent] += total[node]
-            chosen[parent] += chosen[node]
+    counts = _tree_counts(m, model_tree(m), rows, adapt)
     out: list[str] = []
 
     def visit(node: str) -> None:
-        if not chosen[node]:
+        if not counts.chosen[node]:
             return
-        if chosen[node] == total[node]:
+        if counts.chosen[node] == counts.total[node]:
             out.append(node)
             return
-        for child in children[node]:
+        for child in counts.children[node]:
             visit(child)
 
-    for node in children[""]:
+    for node in counts.children[""]:
         visit(node)
     return out
+
+
+@dataclass
+class _Counts:
+    """Per tree row: its children, its restorable variables (``total``), how many of those
+    a tick on the row can add (``can``: not ambiguous) and how many are ticked."""
+
+    children: dict[str, list[str]]
+    total: Counter[str]
+    can: Counter[str]
+    chosen: Counter[str]
+    parent: dict[str, str]
+
+
+def _tree_counts(m: Match, tree: Any, rows: set[int], adapt: str | None) -> _Counts:
+    cols = m.columns
+    allowed = restorable(adapt)
+    writable = _writable(m, set(range(len(m.variables))), adapt)
+    row_of = {cols["model_path"][i] or cols["name"][i]: i for i in range(len(m.variables))}
+    counts = _Counts(defaultdict(list), Counter(), Counter(), Counter(), {})
+    ids, parents = tree["id"].tolist(), tree["parent"].tolist()
+    for node, parent in zip(ids, parents):
+        counts.children[parent].append(node)
+        counts.parent[node] = parent
+        i = row_of.get(node)
+        if i is not None and i in writable:
+            counts.total[node], counts.chosen[node] = 1, int(i in rows)
+            counts.can[node] = int(cols["status"][i] in allowed)
+    for node, parent in zip(reversed(ids), reversed(parents)):  # children before parents
+        if parent:
+            for counter in (counts.total, counts.can, counts.chosen):
+                counter[parent] += counter[node]
+    return counts
+
+
+def tick_view(
+    matches: Mapping[str, Match], selection: Selection, active: str, tree: Any, adapt: str | None
+) -> dict[str, Any]:
+    """What the front end draws of ``selection``, from the rows a restore writes.
+
+    ``rows``: ``{tree row id: "all" | "some"}`` for the active source's ticked rows;
+    ``tickable``: the rows a tick can add variables to; ``sources``: ``{tree row id:
+    letters}`` of every source ticking a variable at or below the row; ``counts``:
+    variables per letter; ``total``: what the Restore button restores.
+    """
+    ticked = {k: ticked_rows(matches[k], paths, adapt) for k, paths in selection.items()}
+    counts = _tree_counts(matches[active], tree, ticked.get(active, set()), adapt)
+    rows = {
+        node: "all" if n == counts.total[node] else "some" for node, n in counts.chosen.items() if n
+    }
+    letters: dict[str, set[str]] = defaultdict(set)
+    for label, found in ticked.items():
+        cols = matches[label].columns
+        for i in found:
+            node = cols["model_path"][i] or cols["name"][i]
+            while node:
+                letters[node].add(label)
+                node = counts.parent.get(node, "")
+    per_source = {label: len(found) for label, found in ticked.items()}
+    return {
+        "rows": rows,
+        "tickable": [node for node in tree["id"].tolist() if counts.can[node]],
+        "sources": {node: sorted(labels) for node, labels in letters.items()},
+        "counts": per_source,
+        "total": sum(per_source.values()),
+    }
+
+
+def naming_error(matches: Mapping[str, Match], selection: Selection) -> str | None:
+    """The sentence of the first ticked path that names nothing (a restore would refuse
+    it), with its source letter when there are several sources; ``None`` when all do."""
+    for label, paths in selection.items():
+        try:
+            select(matches[label], list(paths))
+        except SelectionError as exc:
+            where = f"source {label}: " if len(matches) > 1 else ""
+            return f"SelectionError: {where}{exc}"
+    return None
+
+
+def toggle(
+    m: Match, current: Sequence[str], paths: Sequence[str], on: bool, adapt: str | None
+) -> list[str]:
+    """``current`` with the variables of the tree rows ``paths`` ticked (``on``) or not.
+
+    The paths already ticked keep their wording (a layer name or glob set from Python
+    stays as written) unless they lose variables; raises
+    :class:`~ckpt_widgets.SelectionError` for a path that names nothing.
+    """
+    rows = select(m, list(paths))
+    if on:
+        return list(dict.fromkeys([*current, *paths]))
+    return without(m, current, {id(m.variables[i]) for i in rows}, adapt)
+
+
+def carry_ticks(
+    old: Match, new: Match, paths: Sequence[str], adapt: str | None
+) -> tuple[list[str], list[str]]:
+    """The ticks ``paths`` of ``old`` that still restore the same tensors into the same
+    variables under ``new``, and the ones dropped (quoted, with what was kept of each)."""
+    kept: list[str] = []
+    dropped: list[str] = []
+    for path in paths:
+        before, after = _meaning(old, path, adapt), _meaning(new, path, adapt)
+        if set(before.values()) == set(after.values()):
+            kept.append(path)
+            continue
+        same = [i for i, pair in after.items() if pair in set(before.values())]
+        kept.extend(cover(new, set(same), adapt))
+        dropped.append(f"'{path}'" + (f" (kept {len(same)} of {len(before)})" if same else ""))
+    return list(dict.fromkeys(kept)), dropped
+
+
+def _meaning(m: Match, path: str, adapt: str | None) -> dict[int, tuple[int, Any]]:
+    """``{row: (id of the model variable, stored key)}`` for what ticking ``path`` restores."""
+    keys = m.columns["key"]
+    return {i: (id(m.variables[i]), keys[i]) for i in ticked_rows(m, [path], adapt)}
 
 
 def restore_selection(

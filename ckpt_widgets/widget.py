@@ -6,7 +6,6 @@ the front end (``js/widget.js``) only draws the synced state and sends requests.
 
 from __future__ import annotations
 
-import contextlib
 import pathlib
 import threading
 from typing import Any
@@ -21,16 +20,28 @@ from .matching import STATUSES, Match, match
 from .restore import RestoreReport
 from .sources import (
     Source,
-    cover,
+    carry_ticks,
     exclusive,
     label_for,
+    naming_error,
     owners,
     pairs_view,
     restore_selection,
-    ticked_rows,
+    tick_view,
+    toggle,
     with_layer_pair,
     without_layer_pair,
 )
+
+ADAPT = ("", "overlap", "zeros")
+FRONT_END_TRAITS = frozenset({"active", "adapt", "selected", "selection"})
+"""The synced traits the front end may set; the others are the kernel's to set."""
+SHOWN = (
+    "sources", "active", "selection", "selected", "owners", "ticks", "tickable", "header",
+    "rows", "ckpt_rows", "pairs",
+)  # fmt: skip
+"""The synced traits that say which sources there are, which is shown, and what is ticked."""
+RUNNING = "A restore is running; wait for it to end (or press Cancel) before anything else."
 
 
 def _asset(name: str) -> pathlib.Path:
@@ -67,12 +78,22 @@ class CheckpointWidget(anywidget.AnyWidget):
     """Ticked paths per source letter; ``selection[active]`` is :attr:`selected`."""
     owners = traitlets.Dict().tag(sync=True)
     """``{tree row id: letter}`` for variables ticked under a source other than the active one."""
-    adapt = traitlets.Unicode("").tag(sync=True)
+    ticks = traitlets.Dict().tag(sync=True)
+    """What :attr:`selection` ticks, drawn as is by the front end (see
+    :func:`~ckpt_widgets.sources.tick_view`): per-row tick state of the active tree, the
+    letters ticking each row, and the count the Restore button shows; computed from the
+    same rows :meth:`restore` restores."""
+    tickable = traitlets.List(traitlets.Unicode()).tag(sync=True)
+    """The active tree's rows a tick can add variables to (sent apart from :attr:`ticks`:
+    it changes with the match and ``adapt``, not with every tick)."""
+    adapt = traitlets.Enum(ADAPT, default_value="").tag(sync=True)
     """``""``, ``"overlap"`` or ``"zeros"``: lets shape-mismatched variables be ticked."""
     result = traitlets.Dict().tag(sync=True)
     """The last restore's summary, skipped rows, code, and whether undo is possible."""
     error = traitlets.Unicode("").tag(sync=True)
     """The last error, one sentence; empty when the last action succeeded."""
+    notice = traitlets.Unicode("").tag(sync=True)
+    """What the last action changed that was not asked for (e.g. ticks dropped), or ``""``."""
     busy = traitlets.Bool(False).tag(sync=True)
     progress = traitlets.Dict().tag(sync=True)
     """``{"done": n, "total": m}`` while a restore started from the front end runs."""
@@ -88,10 +109,13 @@ class CheckpointWidget(anywidget.AnyWidget):
         self._sources: list[Source] = []  # before the traits: their observers read it
         self._added = 0  # sources ever added: the next letter (letters are never reused)
         self._resolving = False
+        self._running = False  # a restore job runs in the background
+        self._job: threading.Thread | None = None
+        self._tree: tuple[Match, Any] | None = None  # the active match and its tree
+        self._naming_error = ""  # the error line's sentence about a tick naming nothing
         super().__init__(**kwargs)
         self.model = model
         self.report: RestoreReport | CombinedReport | None = None
-        self._job: threading.Thread | None = None
         self._cancel = threading.Event()
         self._add(match(model, open_checkpoint(src_or_path), root=root, align=align), None, align)
         self.on_msg(self._on_message)
@@ -155,9 +179,19 @@ class CheckpointWidget(anywidget.AnyWidget):
         self._run(lambda: self._undo(force))
 
     def refresh(self) -> None:
-        """Match every source again (after the model or a file changed), keeping roots and
-        renames; ticks are cleared."""
+        """Open every source's file again and match it again (after the model or a file
+        changed), keeping roots and renames. Ticks that still restore the same stored
+        tensors into the same variables are kept; :attr:`notice` names the others."""
         self._run(self._rematch_all)
+
+    def tick(self, paths: str | list[str], on: bool = True) -> None:
+        """Tick (``on``) or untick tree rows of the active source (what a checkbox does).
+
+        Unticking keeps the other ticks as written (a layer name or glob set from Python
+        stays); a row ticked under another source moves to the active one.
+        """
+        paths = [paths] if isinstance(paths, str) else list(paths)
+        self._run(lambda: self._toggle(paths, on))
 
     def set_root(self, root: str) -> None:
         """Match the active source again with the model placed at ``root`` in it."""
@@ -166,7 +200,7 @@ class CheckpointWidget(anywidget.AnyWidget):
     def set_align(self, on: bool) -> None:
         """Align layers of the active source by order, kind and shape, or stop (the Align
         layers box): match again with ``align=on``, keeping root and rename."""
-        self._run(lambda: self._rematch(self.match.root, self.rename, bool(on), keep_ticks=True))
+        self._run(lambda: self._rematch(self.match.root, self.rename, bool(on)))
 
     def pair_layer(self, model_layer: str, ckpt_layer: str) -> None:
         """Pair a model layer with a stored layer by hand (a Pairs view select).
@@ -179,7 +213,7 @@ class CheckpointWidget(anywidget.AnyWidget):
 
         def run() -> None:
             rename = with_layer_pair(self.match, self.rename, self.active, model_layer, ckpt_layer)
-            self._rematch(self.match.root, rename, True, keep_ticks=True)
+            self._rematch(self.match.root, rename, True)
 
         self._run(run)
 
@@ -188,7 +222,7 @@ class CheckpointWidget(anywidget.AnyWidget):
 
         def run() -> None:
             rename = without_layer_pair(self.match, self.rename, self.active, model_layer)
-            self._rematch(self.match.root, rename or None, self.aligned, keep_ticks=True)
+            self._rematch(self.match.root, rename or None, self.aligned)
 
         self._run(run)
 
@@ -249,27 +283,52 @@ class CheckpointWidget(anywidget.AnyWidget):
         self._rematch(self.match.root, rules or None)
         return int((self.match.table["paired_by"] == "rename").sum())
 
-    def _rematch(
-        self, root: str | None, rename: Any, align: bool | None = None, keep_ticks: bool = False
-    ) -> None:
-        """Match the active source again; ``keep_ticks``: keep the ticks that still restore."""
+    def _rematch(self, root: str | None, rename: Any, align: bool | None = None) -> None:
+        """Match the active source again, keeping the ticks that still mean the same."""
         source = self._source(self.active)
         align = source.align if align is None else align
         m = match(self.model, self.source, root=root, rename=rename, align=align)
-        adapt = self.adapt or None
-        ticks = cover(m, ticked_rows(m, self.selected, adapt), adapt) if keep_ticks else []
-        source.match, source.rename, source.align = m, rename, align
-        with self.hold_sync():
-            self._draw()
-            self.selection = {**self.selection, self.active: ticks}
+        source.rename, source.align = rename, align
+        self._replace({source.label: m})
 
     def _rematch_all(self) -> None:
+        """Reopen every file (training may have written it again) and match it again."""
+        fresh = {
+            s.label: match(
+                self.model,
+                open_checkpoint(s.match.source.prefix),
+                root=s.match.root,
+                rename=s.rename,
+                align=s.align,
+            )
+            for s in self._sources
+        }
+        self._replace(fresh)
+
+    def _replace(self, fresh: dict[str, Match]) -> None:
+        """Put new matches in; carry the ticks over and say which were dropped."""
+        adapt = self.adapt or None
+        selection, dropped = dict(self.selection), []
         for s in self._sources:
-            m = s.match
-            s.match = match(self.model, m.source, root=m.root, rename=s.rename, align=s.align)
+            if s.label in fresh:
+                old, new = s.match, fresh[s.label]
+                selection[s.label], lost = carry_ticks(old, new, selection[s.label], adapt)
+                dropped += [f"{s.label}: {d}" if len(self._sources) > 1 else d for d in lost]
+                s.match = fresh[s.label]
         with self.hold_sync():
             self._draw()
-            self.selection = {s.label: [] for s in self._sources}
+            self.selection = selection
+            self._sync_ticks()
+        if dropped:
+            self.notice = (
+                "Unticked, as they no longer restore the same stored tensors into the same "
+                f"variables: {', '.join(dropped)}."
+            )
+
+    def _toggle(self, paths: list[str], on: bool) -> None:
+        current = self.selection.get(self.active, [])
+        ticks = toggle(self.match, current, paths, bool(on), self.adapt or None)
+        self.selection = {**self.selection, self.active: ticks}
 
     def _add_checked(self, src_or_path: Any, root: str | None, rename: Any, align: bool) -> str:
         """Add a source after checking it is new and belongs to the model."""
@@ -292,13 +351,33 @@ class CheckpointWidget(anywidget.AnyWidget):
         return self._add(m, rename, align)
 
     def _add(self, m: Match, rename: Any, align: bool) -> str:
+        """Register a source and show it; if drawing it fails, nothing changes."""
         label = label_for(self._added)
+        sources, tree = list(self._sources), self._tree
+        shown = {name: getattr(self, name) for name in SHOWN}
         self._sources.append(Source(label, m, rename, align))
+        try:
+            with self.hold_sync():
+                self.selection = {**self.selection, label: []}
+                self._show(label)
+        except Exception:
+            self._sources[:], self._tree = sources, tree
+            self._put_back(shown)
+            raise
         self._added += 1
-        with self.hold_sync():
-            self.selection = {**self.selection, label: []}
-            self._show(label)
         return label
+
+    def _put_back(self, shown: dict[str, Any]) -> None:
+        """The traits :data:`SHOWN` as they were, computing nothing (after a failed add)."""
+        if not self._sources:
+            return  # the widget's first source: the constructor raises
+        self._resolving = True
+        try:
+            with self.hold_sync(), self.hold_trait_notifications():
+                for name, value in shown.items():
+                    self.set_trait(name, value)
+        finally:
+            self._resolving = False
 
     def _remove(self, key: int | str) -> None:
         """Drop a source; its ticks go and the owners are worked out again."""
@@ -307,11 +386,11 @@ class CheckpointWidget(anywidget.AnyWidget):
             raise ValueError(f"Source {label} is the only checkpoint; add one before removing it.")
         self._sources.remove(self._source(label))
         with self.hold_sync():
-            self.selection = {k: v for k, v in self.selection.items() if k != label}
             if self.active == label:
                 self.active = self._sources[0].label  # draws that source
             else:
                 self._draw()  # the tabs
+            self.selection = {k: v for k, v in self.selection.items() if k != label}
 
     def _show(self, key: int | str) -> None:
         self.active = self._label(key)
@@ -328,9 +407,19 @@ class CheckpointWidget(anywidget.AnyWidget):
     def _source(self, label: str) -> Source:
         return next(s for s in self._sources if s.label == label)
 
+    def _active_tree(self) -> Any:
+        """The active source's model tree (:func:`~ckpt_widgets.tree.model_tree`), kept
+        until its match changes."""
+        from .tree import model_tree
+
+        m = self.match
+        if self._tree is None or self._tree[0] is not m:
+            self._tree = (m, model_tree(m))
+        return self._tree[1]
+
     def _draw(self) -> None:
         """Send the active source's header, tree, checkpoint rows and pairs, and the sources."""
-        from .tree import checkpoint_tree, model_tree
+        from .tree import checkpoint_tree, object_paths
 
         m = self.match
         self.sources = [
@@ -349,7 +438,7 @@ class CheckpointWidget(anywidget.AnyWidget):
         )
         counts["renamed"] = int((table["paired_by"] == "rename").sum())
         candidates = [r for r in m.candidates["root"].tolist() if isinstance(r, str)]
-        roots = list(dict.fromkeys([m.root, *candidates, *sorted(m.source.object_paths())[:200]]))
+        roots = list(dict.fromkeys([m.root, *candidates, *sorted(object_paths(m.source))[:200]]))
         self.header = {
             "checkpoint": m.source.prefix,
             "root": m.root,
@@ -360,21 +449,42 @@ class CheckpointWidget(anywidget.AnyWidget):
             "align": self.aligned,
         }
         self.pairs = pairs_view(m)
-        self.rows = _columns(model_tree(m))
+        self.rows = _columns(self._active_tree())
         self.ckpt_rows = _columns(checkpoint_tree(m))
 
     @traitlets.validate("active")
     def _valid_active(self, proposal: Any) -> str:
-        return self._label(proposal["value"])
+        self._refuse_change()
+        try:
+            return self._label(proposal["value"])
+        except ValueError as exc:
+            raise traitlets.TraitError(str(exc)) from None
+
+    @traitlets.validate("adapt", "selected")
+    def _valid_while_idle(self, proposal: Any) -> Any:
+        self._refuse_change()
+        return proposal["value"]
+
+    def _refuse_change(self) -> None:
+        """Refuse a change of what is ticked or shown while a restore job runs."""
+        if self._job_elsewhere():
+            raise traitlets.TraitError(RUNNING)
+
+    def _job_elsewhere(self) -> bool:
+        """Whether a restore job runs in another thread than this one."""
+        return self._running and threading.current_thread() is not self._job
 
     @traitlets.observe("active")
     def _on_active(self, change: Any) -> None:
+        if self._resolving:
+            return  # put back as it was shown (see _put_back)
         with self.hold_sync():
             self._draw()
             self._sync_ticks()
 
     @traitlets.validate("selection")
     def _valid_selection(self, proposal: Any) -> dict[str, list[str]]:
+        self._refuse_change()
         labels = [s.label for s in self._sources]
         unknown = sorted(set(proposal["value"]) - set(labels))
         if unknown:
@@ -415,16 +525,32 @@ class CheckpointWidget(anywidget.AnyWidget):
         self._sync_ticks()
 
     def _sync_ticks(self) -> None:
-        """:attr:`selected` and :attr:`owners` from :attr:`selection` and the active source."""
-        others = {k: v for k, v in self.selection.items() if k != self.active}
+        """:attr:`selected`, :attr:`owners`, :attr:`ticks` and :attr:`tickable` from
+        :attr:`selection` and the active source; a tick naming nothing goes to the error line."""
         matches = {s.label: s.match for s in self._sources}
+        selection = {k: v for k, v in self.selection.items() if k in matches}
+        others = {k: v for k, v in selection.items() if k != self.active}
+        adapt = self.adapt or None
         self._resolving = True
         try:
             with self.hold_sync():
                 self.selected = list(self.selection.get(self.active, []))
-                self.owners = owners(matches, others, self.adapt or None)
+                self.owners = owners(matches, others, adapt)
+                if self.active:  # no source is shown yet while the first one is added
+                    tree = self._active_tree()
+                    view = tick_view(matches, selection, self.active, tree, adapt)
+                    self.tickable = view.pop("tickable")
+                    self.ticks = view
+                self._say_naming_error(naming_error(matches, selection))
         finally:
             self._resolving = False
+
+    def _say_naming_error(self, sentence: str | None) -> None:
+        """Show at once a tick that names nothing; clear it once the ticks are fixed."""
+        if sentence:
+            self.error = self._naming_error = sentence
+        elif self.error and self.error == self._naming_error:
+            self.error = ""
 
     def _check_fresh(self) -> None:
         """Refuse to act on a model that changed since the tree was drawn."""
@@ -438,16 +564,32 @@ class CheckpointWidget(anywidget.AnyWidget):
             )
 
     def _restore_in_background(self) -> None:
-        """The Restore button: run in a thread, so progress shows and Cancel gets through."""
-        if self._job is not None and self._job.is_alive():
-            raise ValueError("A restore is already running; wait for it or cancel it.")
+        """The Restore button: run in a thread, so progress shows and Cancel gets through.
+
+        :attr:`busy` stays true until the job ends; meanwhile every other request is
+        refused (see :meth:`_run`), Cancel excepted.
+        """
+        self._refuse_while_running()
+        self.error = self.notice = ""
         self._cancel = threading.Event()
         self._job = threading.Thread(target=self._restore_job, args=(self._cancel,), daemon=True)
+        self._running = True
+        self.busy = True
         self._job.start()
 
     def _restore_job(self, cancel: threading.Event) -> None:
-        with contextlib.suppress(Exception):  # shown through self.error
-            self._run(lambda: self._restore(cancel))
+        try:
+            self._restore(cancel)
+            self.error = ""  # a request refused meanwhile is over
+        except Exception as exc:  # shown through self.error
+            self.error = _sentence(exc)
+        finally:
+            self._running = False
+            self.busy = False
+
+    def _refuse_while_running(self) -> None:
+        if self._job_elsewhere():
+            raise ValueError(RUNNING)
 
     def _on_progress(self, done: int, total: int) -> None:
         self.progress = {"done": done, "total": total}
@@ -495,43 +637,56 @@ class CheckpointWidget(anywidget.AnyWidget):
         }
 
     def _run(self, action: Any) -> Any:
+        """Run a request: refused while a restore job runs; its error goes to the error line."""
+        try:
+            self._refuse_while_running()
+        except ValueError as exc:
+            self.error = _sentence(exc)
+            raise
         self.busy = True
-        self.error = ""
+        self.error = self.notice = ""
         try:
             return action()
         except Exception as exc:
-            self.error = f"{type(exc).__name__}: {exc}"
+            self.error = _sentence(exc)
             raise
         finally:
             self.busy = False
 
-    def _on_message(self, _widget: Any, content: Any, _buffers: Any) -> None:
-        handlers = {
-            "restore": lambda c: self._restore_in_background(),
-            "cancel": lambda c: self._cancel.set(),
-            "undo": lambda c: self.undo(force=c.get("force") is True),
-            "preview": lambda c: self.preview(str(c["path"]), _limit(c.get("limit"))),
-            "set_root": lambda c: self.set_root(str(c["root"])),
-            "refresh": lambda c: self.refresh(),
-            "align": lambda c: self.align(),
-            "set_align": lambda c: self.set_align(c.get("on") is True),
-            "pair_layer": lambda c: self.pair_layer(str(c["model"]), str(c["ckpt"])),
-            "unpair_layer": lambda c: self.unpair_layer(str(c["model"])),
-            "pair": lambda c: self.pair(str(c["model"]), str(c["ckpt"])),
-            "rules": lambda c: self.set_rules(str(c["text"])),
-            "add_source": lambda c: self.add_source(_path(c.get("path"))),
-            "show_source": lambda c: self.show_source(str(c["label"])),
-            "remove_source": lambda c: self.remove_source(str(c["label"])),
-        }
-        kind = content.get("type") if isinstance(content, dict) else None
-        if kind not in handlers:
-            self.error = f"Unknown request from the front end: {kind!r}."
-            return
-        self.error = ""
+    def set_state(self, sync_data: Any) -> None:
+        """A state update from the front end, checked as a whole: one the front end may not
+        make, or a bad value, changes nothing and is shown on the error line."""
+        keys = [k for k in sync_data if k in self.keys] if isinstance(sync_data, dict) else []
         try:
-            handlers[kind](content)
+            if not isinstance(sync_data, dict):
+                raise ValueError("The front end sent a state update that is not a mapping.")
+            self._refuse_while_running()
+            self.error = ""
+            kernel_only = sorted(set(sync_data) - FRONT_END_TRAITS)
+            if kernel_only:
+                raise ValueError(f"The front end cannot set '{kernel_only[0]}'; the kernel does.")
+            for name, value in sync_data.items():
+                _check_update(name, value)
+            super().set_state(sync_data)
+        except Exception as exc:  # a bad update from the front end: say so, change nothing
+            self.error = _sentence(exc)
+            if keys:
+                self.send_state(key=keys)  # the front end's copy back to the kernel's
+
+    def _on_message(self, _widget: Any, content: Any, _buffers: Any) -> None:
+        """A request from the front end; anything malformed is refused with a sentence."""
+        kind = content.get("type") if isinstance(content, dict) else None
+        handler = REQUESTS.get(kind) if isinstance(kind, str) else None
+        if handler is None:
+            self.error = f"Unknown request from the front end: {_short(kind)}."
+            return
+        try:
+            handler(self, content)
         except Exception as exc:  # shown in the widget; the kernel carries on
-            self.error = self.error or f"{type(exc).__name__}: {exc}"
+            self.error = _sentence(exc)
+
+    def _clear(self) -> None:
+        self._run(lambda: setattr(self, "selection", {**self.selection, self.active: []}))
 
 
 def parse_rules(text: str) -> list[tuple[str, str]]:
@@ -560,9 +715,85 @@ def _path(value: Any) -> str:
     return value.strip()
 
 
-def _limit(value: Any) -> int:
-    """A panel count from the front end: an int from 1 to 50, else the default 6."""
-    return value if isinstance(value, int) and 1 <= value <= 50 else 6
+def _check_update(name: str, value: Any) -> None:
+    """The JSON shape of a front-end update of ``name``; the traits' validators do the rest."""
+    texts = lambda v: isinstance(v, list) and all(isinstance(p, str) for p in v)  # noqa: E731
+    ok = {
+        "active": isinstance(value, str),
+        "adapt": isinstance(value, str),
+        "selected": texts(value),
+        "selection": isinstance(value, dict) and all(map(texts, value.values())),
+    }[name]
+    if not ok:
+        raise ValueError(f"The front end sent {_short(value)} as '{name}', which does not fit.")
+
+
+def _text(content: dict[str, Any], name: str) -> str:
+    """A string field of a front-end request."""
+    value = content.get(name)
+    if not isinstance(value, str):
+        raise ValueError(
+            f"Request '{content['type']}' needs '{name}' as text, not {_short(value)}."
+        )
+    return value
+
+
+def _flag(content: dict[str, Any], name: str) -> bool:
+    """A true/false field of a front-end request (absent: false)."""
+    value = content.get(name, False)
+    if not isinstance(value, bool):
+        raise ValueError(f"Request '{content['type']}' needs '{name}' as true or false.")
+    return value
+
+
+def _paths(content: dict[str, Any]) -> list[str]:
+    """The tree row paths of a tick request: a non-empty list of strings."""
+    value = content.get("paths")
+    if not isinstance(value, list) or not value or not all(isinstance(p, str) for p in value):
+        raise ValueError("Request 'tick' needs 'paths' as a list of tree row paths.")
+    return value
+
+
+def _limit(content: dict[str, Any]) -> int:
+    """A panel count from the front end: an int from 1 to 50 (absent: 6)."""
+    value = content.get("limit", 6)
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 50:
+        raise ValueError(f"Request 'preview' needs 'limit' from 1 to 50, not {_short(value)}.")
+    return value
+
+
+def _short(value: Any) -> str:
+    """A value from the front end, shown briefly in an error sentence."""
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _sentence(exc: BaseException) -> str:
+    """An exception as the error line shows it."""
+    message = exc.args[0] if isinstance(exc, KeyError) and exc.args else exc
+    return f"{type(exc).__name__}: {message}"
+
+
+REQUESTS: dict[str, Any] = {
+    "restore": lambda w, c: w._restore_in_background(),
+    "cancel": lambda w, c: w._cancel.set(),
+    "undo": lambda w, c: w.undo(force=_flag(c, "force")),
+    "preview": lambda w, c: w.preview(_text(c, "path"), _limit(c)),
+    "tick": lambda w, c: w.tick(_paths(c), _flag(c, "on")),
+    "clear": lambda w, c: w._clear(),
+    "set_root": lambda w, c: w.set_root(_text(c, "root")),
+    "refresh": lambda w, c: w.refresh(),
+    "align": lambda w, c: w.align(),
+    "set_align": lambda w, c: w.set_align(_flag(c, "on")),
+    "pair_layer": lambda w, c: w.pair_layer(_text(c, "model"), _text(c, "ckpt")),
+    "unpair_layer": lambda w, c: w.unpair_layer(_text(c, "model")),
+    "pair": lambda w, c: w.pair(_text(c, "model"), _text(c, "ckpt")),
+    "rules": lambda w, c: w.set_rules(_text(c, "text")),
+    "add_source": lambda w, c: w.add_source(_path(c.get("path"))),
+    "show_source": lambda w, c: w.show_source(_text(c, "label")),
+    "remove_source": lambda w, c: w.remove_source(_text(c, "label")),
+}
+"""Every request the front end can send, by ``type``; each checks its fields."""
 
 
 def _columns(frame: Any) -> dict[str, list[Any]]:

@@ -96,13 +96,12 @@ function render({ model, el }) {
   const state = {
     tree: buildTree(model.get("rows")),
     expanded: new Set(),
-    ticked: new Set(), // ids of ticked variables
+    tickable: new Set(model.get("tickable") || []), // rows a tick can add to
     filter: "",
     chip: null,
     view: "model",
     chosen: null,
     histogram: null,
-    owners: model.get("owners") || {}, // variable id -> letter of another source ticking it
     rules: {}, // rename rules typed per source letter
   };
   if (state.tree.nodes.length <= 200) {
@@ -112,79 +111,22 @@ function render({ model, el }) {
   const root = h("div", { class: "ckw", "data-testid": "ckpt-widget" });
   el.append(root);
 
-  const restorable = (node) =>
-    node.kind === "variable" &&
-    (node.status === "match" || (node.status === "shape_mismatch" && model.get("adapt")));
+  // -- ticks: the kernel decides what is ticked (its `ticks` trait); this only draws it ----
+  const ticks = () => model.get("ticks") || {};
 
-  // -- selection: ticked variables -> the smallest list of paths covering them --------
-  function tickState(node) {
-    if (node.kind === "variable") return state.ticked.has(node.id) ? "all" : "none";
-    const candidates = node.vars.filter(restorable);
-    const count = candidates.filter((v) => state.ticked.has(v.id)).length;
-    if (count === 0) return "none";
-    return count === candidates.length ? "all" : "some";
+  /** "all", "some" or "none": how the kernel says a row of the active source is ticked. */
+  function tickState(id) {
+    return (ticks().rows || {})[id] || "none";
   }
 
-  function syncSelected() {
-    const out = [];
-    const visit = (node) => {
-      if (node.kind === "variable") {
-        if (state.ticked.has(node.id)) out.push(node.id);
-        return;
-      }
-      if (node.vars.some(restorable) && tickState(node) === "all") {
-        out.push(node.id);
-        return;
-      }
-      node.children.forEach(visit);
-    };
-    state.tree.roots.forEach(visit);
-    model.set("selected", out);
-    model.save_changes();
+  /** Ask the kernel to tick or untick rows; it answers with new `ticks`. */
+  function setTicked(ids, on) {
+    if (ids.length) send({ type: "tick", paths: ids, on });
   }
 
-  function setTicked(node, on) {
-    const targets = node.kind === "variable" ? [node] : node.vars;
-    for (const v of targets) {
-      if (!restorable(v)) continue;
-      if (on) state.ticked.add(v.id);
-      else state.ticked.delete(v.id);
-    }
-    syncSelected();
-    draw();
-  }
-
-  function loadSelected() {
-    state.ticked.clear();
-    for (const id of model.get("selected")) {
-      const node = state.tree.index.get(id);
-      if (!node) continue;
-      for (const v of node.kind === "variable" ? [node] : node.vars) {
-        if (restorable(v)) state.ticked.add(v.id);
-      }
-    }
-  }
-
-  /** Letters of the sources a row's ticked variables come from (the active one included). */
+  /** Letters of the sources ticking a variable at or below a row (the active one included). */
   function rowSources(node) {
-    const labels = new Set();
-    for (const v of node.kind === "variable" ? [node] : node.vars) {
-      if (state.ticked.has(v.id)) labels.add(model.get("active"));
-      else if (state.owners[v.id]) labels.add(state.owners[v.id]);
-    }
-    return [...labels].sort();
-  }
-
-  /** Number of ticked variables per source letter. */
-  function tickCounts() {
-    const counts = { [model.get("active")]: state.ticked.size };
-    for (const label of Object.values(state.owners)) counts[label] = (counts[label] || 0) + 1;
-    return counts;
-  }
-
-  function anythingTicked() {
-    const selection = model.get("selection") || {};
-    return model.get("selected").length > 0 || Object.values(selection).some((paths) => paths.length > 0);
+    return (ticks().sources || {})[node.id] || [];
   }
 
   // -- filtering ---------------------------------------------------------------------
@@ -225,16 +167,18 @@ function render({ model, el }) {
     return rows;
   }
 
+  /** Tick what the filter shows (everything without a filter), as rows of the tree. */
   function selectMatching() {
     const filtering = Boolean(state.filter || state.chip);
+    const chosen = new Set();
     for (const node of state.tree.nodes) {
       if (filtering && !matches(node)) continue;
-      for (const v of node.kind === "variable" ? [node] : node.vars) {
-        if (restorable(v)) state.ticked.add(v.id);
-      }
+      if (!state.tickable.has(node.id)) continue;
+      let covered = false;
+      for (let p = node.parentNode; p && !covered; p = p.parentNode) covered = chosen.has(p.id);
+      if (!covered) chosen.add(node.id);
     }
-    syncSelected();
-    draw();
+    setTicked([...chosen], true);
   }
 
   // -- requests to the kernel --------------------------------------------------------
@@ -312,7 +256,7 @@ function render({ model, el }) {
 
   function sourceBar() {
     const active = model.get("active");
-    const counts = tickCounts();
+    const counts = ticks().counts || {};
     const sources = model.get("sources") || [];
     const tabs = sources.map((source) =>
       h(
@@ -439,9 +383,8 @@ function render({ model, el }) {
       ].map(([v, t]) => h("option", { value: v, selected: model.get("adapt") === v }, t)),
     );
     const busy = model.get("busy");
-    const counts = tickCounts();
-    const total = Object.values(counts).reduce((a, b) => a + b, 0);
-    const fromSources = Object.values(counts).filter(Boolean).length;
+    const total = ticks().total || 0;
+    const fromSources = Object.values(ticks().counts || {}).filter(Boolean).length;
     return h(
       "div",
       { class: "ckw-toolbar" },
@@ -451,14 +394,7 @@ function render({ model, el }) {
       h("button", { class: "ckw-button", onclick: selectMatching }, "Select matching"),
       h(
         "button",
-        {
-          class: "ckw-button",
-          onclick: () => {
-            state.ticked.clear();
-            syncSelected();
-            draw();
-          },
-        },
+        { class: "ckw-button", "data-testid": "clear", onclick: () => send({ type: "clear" }) },
         "Clear",
       ),
       adapt,
@@ -467,7 +403,7 @@ function render({ model, el }) {
         {
           class: "ckw-button ckw-primary",
           "data-testid": "restore-button",
-          disabled: busy || !anythingTicked(),
+          disabled: busy || total === 0,
           onclick: () => send({ type: "restore" }),
         },
         busy
@@ -543,13 +479,13 @@ function render({ model, el }) {
   }
 
   function modelRow(node, depth) {
-    const tick = tickState(node);
-    const canTick = node.kind === "variable" ? restorable(node) : node.vars.some(restorable);
+    const tick = tickState(node.id);
+    const canTick = state.tickable.has(node.id) && !model.get("busy");
     const box = h("input", {
       type: "checkbox",
       "aria-label": `restore ${node.label}`,
       disabled: !canTick,
-      onchange: (e) => setTicked(node, e.target.checked),
+      onchange: (e) => setTicked([node.id], e.target.checked),
     });
     box.checked = tick === "all";
     box.indeterminate = tick === "some";
@@ -579,7 +515,7 @@ function render({ model, el }) {
           if (e.key === "Enter") toggle();
           if (e.key === " ") {
             e.preventDefault();
-            if (canTick) setTicked(node, tick !== "all");
+            if (canTick) setTicked([node.id], tick !== "all");
           }
         },
       },
@@ -613,19 +549,10 @@ function render({ model, el }) {
 
   /** One layer pair: checkbox, checkpoint layer beside model layer, kind, how, re-pair. */
   function pairRow(pair) {
-    const vars = pair.variables.map((id) => state.tree.index.get(id)).filter(Boolean);
-    const tickable = vars.filter(restorable);
-    const count = tickable.filter((v) => state.ticked.has(v.id)).length;
+    const ticked = tickState(pair.model_layer);
     const undecided = pair.paired_by === "ambiguous" || pair.paired_by === "unpaired";
-    const canTick = !undecided && tickable.length > 0;
-    const tick = (on) => {
-      for (const v of tickable) {
-        if (on) state.ticked.add(v.id);
-        else state.ticked.delete(v.id);
-      }
-      syncSelected();
-      draw();
-    };
+    const canTick = !undecided && state.tickable.has(pair.model_layer) && !model.get("busy");
+    const tick = (on) => setTicked([pair.model_layer], on);
     const box = h("input", {
       type: "checkbox",
       "aria-label": `restore ${pair.layer}`,
@@ -633,8 +560,8 @@ function render({ model, el }) {
       title: undecided ? "Choose its stored layer first" : null,
       onchange: (e) => tick(e.target.checked),
     });
-    box.checked = canTick && count === tickable.length;
-    box.indeterminate = count > 0 && count < tickable.length;
+    box.checked = ticked === "all";
+    box.indeterminate = ticked === "some";
     const choices = pair.ckpt_layer && !pair.candidates.includes(pair.ckpt_layer) ? [pair.ckpt_layer, ...pair.candidates] : pair.candidates;
     const select = h(
       "select",
@@ -646,7 +573,7 @@ function render({ model, el }) {
       undecided ? h("option", { value: "" }, `choose (${choices.length} candidate${choices.length === 1 ? "" : "s"})…`) : null,
       choices.map((c) => h("option", { value: c, selected: c === pair.ckpt_layer }, c)),
     );
-    const others = [...new Set(vars.map((v) => state.owners[v.id]).filter(Boolean))].sort();
+    const others = ((ticks().sources || {})[pair.model_layer] || []).filter((l) => l !== model.get("active"));
     const [how, colour] = PAIRED_BY[pair.paired_by] || [pair.paired_by, "missing"];
     return h(
       "tr",
@@ -660,7 +587,7 @@ function render({ model, el }) {
         onkeydown: (e) => {
           if (e.target !== e.currentTarget || e.key !== " ") return;
           e.preventDefault();
-          if (canTick) tick(count < tickable.length);
+          if (canTick) tick(ticked !== "all");
         },
       },
       h("td", {}, box, others.map((label) => sourceBadge(label, `ticked under source ${label}; ticking it here moves it`))),
@@ -984,6 +911,12 @@ function render({ model, el }) {
     return h("div", { class: "ckw-error", role: "alert", "data-testid": "error" }, error);
   }
 
+  function noticeBanner() {
+    const notice = model.get("notice");
+    if (!notice) return null;
+    return h("div", { class: "ckw-notice", role: "status", "data-testid": "notice" }, notice);
+  }
+
   // Redrawing replaces the rows: keep keyboard focus on the same row (or its checkbox).
   function focusedRow() {
     const active = document.activeElement;
@@ -1040,6 +973,7 @@ function render({ model, el }) {
       header(),
       toolbar(),
       errorBanner(),
+      noticeBanner(),
       rulesPanel(),
       h("div", { class: "ckw-main" }, table(), state.view === "pairs" ? null : histogramPanel()),
       resultPanel(),
@@ -1049,11 +983,10 @@ function render({ model, el }) {
 
   const onRows = () => {
     state.tree = buildTree(model.get("rows"));
-    loadSelected();
     draw();
   };
-  const onSelected = () => {
-    loadSelected();
+  const onTickable = () => {
+    state.tickable = new Set(model.get("tickable") || []);
     draw();
   };
   let sourceCount = (model.get("sources") || []).length;
@@ -1065,44 +998,30 @@ function render({ model, el }) {
   };
   const onActive = () => {
     rulesBox.value = state.rules[model.get("active")] || "";
-    loadSelected();
     if (state.chosen) send({ type: "preview", path: state.chosen }); // this source's values
-    draw();
-  };
-  const onOwners = () => {
-    state.owners = model.get("owners") || {};
     draw();
   };
   const onPairs = () => {
     if (state.view === "pairs" && !(model.get("pairs") || []).length) state.view = "model";
     draw();
   };
-  const onSelection = () => {
-    if ((model.get("sources") || []).length > 1) draw(); // the tabs' counts
-  };
-  model.on("change:rows", onRows);
-  model.on("change:selected", onSelected);
-  model.on("change:sources", onSources);
-  model.on("change:active", onActive);
-  model.on("change:owners", onOwners);
-  model.on("change:selection", onSelection);
-  model.on("change:pairs", onPairs);
-  model.on("change:adapt", () => {
+  const onAdapt = () => {
     if (state.chosen) send({ type: "preview", path: state.chosen }); // show the adapted tensor
-  });
-  for (const name of ["header", "result", "error", "busy", "adapt", "ckpt_rows", "progress"]) {
-    model.on(`change:${name}`, draw);
-  }
-  loadSelected();
+  };
+  const redraws = ["ticks", "header", "result", "error", "notice", "busy", "adapt", "ckpt_rows", "progress"];
+  const listeners = [
+    ["change:rows", onRows],
+    ["change:tickable", onTickable],
+    ["change:sources", onSources],
+    ["change:active", onActive],
+    ["change:pairs", onPairs],
+    ["change:adapt", onAdapt],
+    ...redraws.map((name) => [`change:${name}`, draw]),
+  ];
+  for (const [event, listener] of listeners) model.on(event, listener);
   draw();
   return () => {
-    model.off("change:rows", onRows);
-    model.off("change:selected", onSelected);
-    model.off("change:sources", onSources);
-    model.off("change:active", onActive);
-    model.off("change:owners", onOwners);
-    model.off("change:selection", onSelection);
-    model.off("change:pairs", onPairs);
+    for (const [event, listener] of listeners) model.off(event, listener);
     if (state.histogram && state.histogram.url) URL.revokeObjectURL(state.histogram.url);
   };
 }

@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 import ckpt_widgets as cw
+from ckpt_widgets.widget import RUNNING
 from tests import models
 from tests.conftest import assert_same
 
@@ -89,6 +90,8 @@ def test_errors_reach_the_front_end_and_change_nothing(widget):
     widget._on_message(widget, {"type": "format_disk"}, [])
     assert "Unknown request" in widget.error
     widget.selected = ["no_such_layer"]
+    assert widget.error.startswith("SelectionError: include: 'no_such_layer' names no")
+    assert widget.ticks["total"] == 0
     click_restore(widget)
     assert "no_such_layer" in widget.error
     for v, old in zip(widget.model.weights, before):
@@ -129,6 +132,8 @@ def test_preview_limit_from_the_front_end_is_validated(widget):
     sent = []
     widget.send = lambda message, buffers=None: sent.append(message)
     widget._on_message(widget, {"type": "preview", "path": "backbone", "limit": "lots"}, [])
+    assert widget.error == "ValueError: Request 'preview' needs 'limit' from 1 to 50, not 'lots'."
+    widget._on_message(widget, {"type": "preview", "path": "backbone"}, [])
     widget._on_message(widget, {"type": "preview", "path": "backbone", "limit": 2}, [])
     assert [m["limit"] for m in sent] == [6, 2]
     assert sent[1]["shown"] == 2 and sent[1]["count"] == 4
@@ -241,3 +246,105 @@ def test_widget_over_a_keras_weights_file(tmp_path):
     assert len(report.restored) == 2 and "h5py.File(" in report.code
     png, _ = widget.preview(widget.selected[0])
     assert png.startswith(b"\x89PNG")
+
+
+def test_requests_while_a_restore_runs_are_refused_and_busy_stays(widget, net_ckpt):
+    """A restore job blocked in its progress hook; every request fired at it is refused."""
+    import threading
+
+    import traitlets
+
+    _, saved = net_ckpt
+    started, gate = threading.Event(), threading.Event()
+
+    def slow(done, total):
+        started.set()
+        gate.wait(60)
+
+    widget._on_progress = slow
+    widget.selected = ["backbone"]
+    state = (dict(widget.selection), widget.active, widget.adapt, widget.selected)
+    widget._on_message(widget, {"type": "restore"}, [])
+    assert started.wait(60) and widget.busy
+    requests = [
+        {"type": "preview", "path": "backbone"},
+        {"type": "undo"},
+        {"type": "undo", "force": True},
+        {"type": "refresh"},
+        {"type": "tick", "paths": ["head"], "on": True},
+        {"type": "clear"},
+        {"type": "set_root", "root": ""},
+        {"type": "rules", "text": "^x => y"},
+        {"type": "align"},
+        {"type": "set_align", "on": True},
+        {"type": "pair", "model": "head/_kernel", "ckpt": "model/head/_kernel"},
+        {"type": "add_source", "path": "/nowhere"},
+        {"type": "show_source", "label": "A"},
+        {"type": "remove_source", "label": "A"},
+        {"type": "restore"},
+    ]
+    for request in requests:
+        widget.error = ""
+        widget._on_message(widget, request, [])
+        assert widget.error == f"ValueError: {RUNNING}", request
+        assert widget.busy, request
+    for call in (widget.undo, widget.refresh, lambda: widget.preview("head"), widget.restore):
+        with pytest.raises(ValueError, match="A restore is running"):
+            call()
+    for name, value in [("selected", ["head"]), ("adapt", "zeros"), ("selection", {"A": []})]:
+        with pytest.raises(traitlets.TraitError, match="A restore is running"):
+            setattr(widget, name, value)
+    widget.set_state({"selected": ["head"]})  # as the front end would
+    assert widget.error == f"ValueError: {RUNNING}"
+    assert widget.busy and widget.report is None
+    assert (dict(widget.selection), widget.active, widget.adapt, widget.selected) == state
+    gate.set()
+    widget._job.join(60)
+    assert not widget.busy and widget.error == "" and widget.result["restored"] == 4
+    for v, s in zip(widget.model.backbone.weights, saved.backbone.weights):
+        assert_same(v.numpy(), s.numpy())  # restored, and no undo ran alongside
+    assert widget.result["can_undo"] and not widget.report.undone
+
+
+def test_suggest_renames_and_refresh_keep_the_ticks_that_mean_the_same(tf, tmp_path):
+    old = models.net(seed=74)
+    holder = tf.train.Checkpoint(old_head=old.head, backbone=old.backbone)
+    prefix = tf.train.Checkpoint(model=holder).write(str(tmp_path / "ckpt"))
+    widget = cw.CheckpointWidget(models.net(seed=75), prefix)
+    widget.selected = ["backbone", "head"]  # nothing of head is in the file yet
+    assert widget.ticks["total"] == 4 and "head" not in widget.tickable
+    dropped = "Unticked, as they no longer restore the same stored tensors into the same variables"
+    widget.align()
+    assert widget.selected == ["backbone"] and widget.ticks["total"] == 4
+    assert widget.notice == f"{dropped}: 'head'."
+    widget.selected = ["backbone", "head"]
+    assert widget.ticks["total"] == 6 and widget.ticks["rows"]["head"] == "all"
+    widget.refresh()
+    assert widget.selected == ["backbone", "head"] and widget.notice == ""
+    assert widget.ticks["total"] == 6
+    widget.set_rules("")  # head's pairs go: its tick no longer means the same
+    assert widget.selected == ["backbone"] and widget.ticks["total"] == 4
+    assert widget.notice == f"{dropped}: 'head'."
+    report = widget.restore()
+    assert set(report.restored["layer"]) == {"d1", "d2"}
+
+
+@pytest.mark.parametrize("how", ["write", "manager"])
+def test_refresh_reads_the_checkpoint_written_again(tf, tmp_path, how):
+    writer = models.net(seed=76)
+    checkpoint = tf.train.Checkpoint(model=writer)
+    if how == "write":
+        save = lambda: checkpoint.write(str(tmp_path / "ckpt"))  # noqa: E731
+    else:
+        manager = tf.train.CheckpointManager(checkpoint, str(tmp_path), max_to_keep=2)
+        save = lambda: manager.save(checkpoint_number=1)  # noqa: E731
+    prefix = save()
+    widget = cw.CheckpointWidget(models.net(seed=77), prefix)
+    widget.selected = ["backbone"]
+    models.perturb(writer, seed=78)  # training goes on and saves again to the same prefix
+    assert save() == prefix
+    widget.refresh()
+    widget.selected = ["backbone"]
+    widget.restore()
+    for v, s in zip(widget.model.backbone.weights, writer.backbone.weights):
+        assert_same(v.numpy(), s.numpy())

@@ -10,7 +10,9 @@ import pytest
 import ckpt_widgets as cw
 from ckpt_widgets.sources import label_for
 from tests import models
-from tests.conftest import assert_code_reproduces, assert_same
+from tests.conftest import assert_code_reproduces, assert_same, assert_unchanged
+from tests.test_tf1 import RULES as TF1_RULES
+from tests.test_tf1 import tf1_ckpt as tf1_ckpt  # a fixture
 from tests.test_widget import click_restore
 
 SEED = 102  # the live model's own values, different from both checkpoints'
@@ -276,3 +278,170 @@ def test_remove_source_from_the_front_end(two):
     assert widget.error == "ValueError: No source 'Q'; this widget holds A, B."
     widget._on_message(widget, {"type": "remove_source", "label": "B"}, [])
     assert widget.error == "" and widget.active == "A" and len(widget.sources) == 1
+
+
+def shown_ticked(widget) -> dict[str, list[str]]:
+    """The variable rows the front end draws as ticked, per source letter (from ``ticks``)."""
+    variables = {i for i, kind in zip(widget.rows["id"], widget.rows["kind"]) if kind == "variable"}
+    out: dict[str, list[str]] = {}
+    for row, letters in widget.ticks["sources"].items():
+        for letter in letters:
+            if row in variables:
+                out.setdefault(letter, []).append(row)
+    return {letter: sorted(rows) for letter, rows in out.items()}
+
+
+def restored_rows(widget, report) -> dict[str, list[str]]:
+    """The rows ``report`` restored, per source letter."""
+    letters = {s["path"]: s["label"] for s in widget.sources}
+    sources = report.restored.get("source")
+    out: dict[str, list[str]] = {}
+    for k, path in enumerate(report.restored["model_path"]):
+        letter = letters[sources.iloc[k]] if sources is not None else widget.active
+        out.setdefault(letter, []).append(path)
+    return {letter: sorted(rows) for letter, rows in out.items()}
+
+
+@pytest.mark.parametrize(
+    "selection",
+    [
+        {"A": ["conv1", "conv2"], "B": ["top"]},  # Keras layer names
+        {"A": ["conv*"], "B": ["_functional/_operations/5/_kernel"]},  # glob, object path
+        {"A": ["bn"], "B": ["sequential*/conv1/*", "top"]},  # Keras variable path glob
+    ],
+)
+def test_ticks_shown_count_and_restore_are_one_state(two, selection):
+    widget, *_ = two
+    widget.selection = selection
+    shown = shown_ticked(widget)
+    count = widget.ticks["total"]
+    assert count == sum(map(len, shown.values())) == sum(widget.ticks["counts"].values())
+    assert count > 0
+    for letter in ("A", "B"):
+        widget.show_source(letter)
+        module_rows = {r for r, k in zip(widget.rows["id"], widget.rows["kind"]) if k == "module"}
+        drawn = {r for r, state in widget.ticks["rows"].items() if r not in module_rows}
+        assert drawn == set(shown.get(letter, []))
+    report = widget.restore()
+    assert len(report.restored) == count
+    assert restored_rows(widget, report) == shown
+
+
+def test_a_tick_from_the_front_end_keeps_the_selection_made_in_python(two):
+    widget, a, b, before = two
+    widget.selection = {"A": ["conv1", "conv2"], "B": ["top"]}
+    assert widget.ticks["total"] == 6 and widget.ticks["counts"] == {"A": 4, "B": 2}
+    conv2_bias = "_functional/_operations/3/bias"
+    widget._on_message(widget, {"type": "tick", "paths": [conv2_bias], "on": True}, [])
+    assert widget.error == ""
+    assert widget.selection == {
+        "A": ["conv1", "_functional/_operations/3/_kernel"],
+        "B": ["top", conv2_bias],
+    }
+    assert widget.ticks["rows"]["_functional/_operations/3"] == "some"
+    assert widget.ticks["sources"]["_functional/_operations/3"] == ["A", "B"]
+    widget._on_message(widget, {"type": "tick", "paths": ["_functional/_operations/5"]}, [])
+    assert widget.selection["B"] == [conv2_bias]
+    assert widget.selection["A"] == ["conv1", "_functional/_operations/3/_kernel"]
+    assert widget.ticks["total"] == 4
+    widget.restore()
+    expected = [*a[:2], *before[2:6], a[6], b[7], *before[8:]]  # conv1, conv2's kernel from A
+    assert_unchanged(widget.model.weights, expected)
+
+
+def test_bad_requests_and_state_updates_from_the_front_end_change_nothing(two):
+    widget, *_ = two
+    widget.selection = {"A": ["conv1"], "B": ["top"]}
+
+    def state():
+        return (
+            dict(widget.selection), widget.selected, widget.active, widget.adapt,
+            dict(widget.ticks), widget.header, [dict(s) for s in widget.sources], widget.busy,
+        )  # fmt: skip
+
+    before = state()
+    values = models.values(widget.model)
+    messages = [
+        [], "restore", None, {}, {"type": ["restore"]}, {"type": {"restore": 1}}, {"type": 3},
+        {"type": "format_disk"}, {"type": "preview"}, {"type": "preview", "path": ["conv1"]},
+        {"type": "preview", "path": "conv1", "limit": True},
+        {"type": "preview", "path": "conv1", "limit": 10**9},
+        {"type": "undo", "force": "yes"}, {"type": "tick", "paths": "top", "on": True},
+        {"type": "tick", "paths": [1], "on": True}, {"type": "tick", "paths": [], "on": True},
+        {"type": "tick", "paths": ["top"], "on": "on"}, {"type": "set_root", "root": 5},
+        {"type": "show_source", "label": ["A"]}, {"type": "show_source", "label": "Q"},
+        {"type": "remove_source", "label": None}, {"type": "rules", "text": None},
+        {"type": "set_align", "on": "true"}, {"type": "pair", "model": {}, "ckpt": "x"},
+        {"type": "add_source", "path": ["a"]},
+    ]  # fmt: skip
+    updates = [
+        {"active": "Q"}, {"active": 3}, {"active": ["A"]}, {"adapt": "stretch"},
+        {"selected": "conv1"}, {"selected": [1]}, {"selection": {"Q": ["conv1"]}},
+        {"selection": {"A": "conv1"}}, {"selection": ["A"]}, {"busy": True}, {"rows": {}},
+        {"ticks": {"total": 99}}, {"error": ""}, {"active": "A", "adapt": "bogus"},
+        {"selection": {"A": ["conv2"]}, "header": {}},
+    ]  # fmt: skip
+    for message in messages:
+        widget.error = ""
+        widget._on_message(widget, message, [])
+        assert widget.error and "\n" not in widget.error, message
+        assert not widget.error.startswith(("TypeError", "KeyError", "StopIteration")), message
+        assert state() == before, message
+    for update in updates:
+        widget.error = ""
+        widget.set_state(update)
+        assert widget.error and "\n" not in widget.error, update
+        assert state() == before, update
+    assert_unchanged(widget.model.weights, values)
+    widget.set_state({"active": "A"})  # a good update still works
+    assert widget.error == "" and widget.active == "A" and widget.header["checkpoint"]
+    widget._on_message(widget, {"type": "preview", "path": "_functional/_operations/1"}, [])
+    assert widget.error == ""
+
+
+def test_a_tf1_saver_checkpoint_as_a_source_with_rules(net_ckpt, tf1_ckpt):
+    prefix, _ = net_ckpt
+    tf1_prefix, stored = tf1_ckpt
+    widget = cw.CheckpointWidget(models.net(seed=103), prefix)
+    before = models.values(widget.model)
+    assert widget.add_source(tf1_prefix, rename=TF1_RULES) == "B"
+    assert widget.error == "" and widget.header["counts"]["match"] == 4
+    assert widget.header["roots"] == [""]  # a name-based file stores no objects
+    widget.selected = ["backbone"]
+    assert widget.ticks["total"] == 4
+    report = widget.restore()
+    assert len(report.restored) == 4
+    d1, d2 = widget.model.backbone.layers
+    assert_same(d1.kernel.numpy(), stored["fc1/weights"])
+    assert_same(d2.bias.numpy(), stored["fc2/biases"])
+    assert_unchanged(widget.model.head.weights, before[4:])
+    alone = cw.CheckpointWidget(models.net(seed=104), tf1_prefix)  # explore it alone
+    assert alone.header["counts"]["unused"] == 4 and alone.ticks["total"] == 0
+
+
+def test_an_add_that_fails_while_drawing_changes_nothing(two, cnn_pair, monkeypatch, tmp_path):
+    import ckpt_widgets.tree
+
+    widget, *_ = two
+    _, (pb, _) = cnn_pair
+    for suffix in (".index", ".data-00000-of-00001"):
+        shutil.copy(pb + suffix, str(tmp_path / "c") + suffix)
+    widget.selection = {"A": ["conv1"], "B": ["top"]}
+
+    def state():
+        return list(widget.sources), widget.active, dict(widget.selection), widget.selected
+
+    before, header, rows = state(), widget.header, widget.rows
+    ticks = getattr(widget, "ticks", None)  # (the ticks trait is new with this test)
+
+    def broken(m):
+        raise AttributeError("'CheckpointSource' object has no attribute '_node_paths'")
+
+    monkeypatch.setattr(ckpt_widgets.tree, "checkpoint_tree", broken)
+    with pytest.raises(AttributeError):
+        widget.add_source(str(tmp_path / "c"))
+    assert widget.error.startswith("AttributeError")
+    assert state() == before
+    assert widget.header == header and widget.rows == rows and widget.ticks == ticks
+    monkeypatch.undo()
+    assert widget.add_source(str(tmp_path / "c")) == "C"  # the letter was not used up

@@ -113,8 +113,9 @@ def test_kernel_errors_are_shown(jupyter_server, page):
     open_notebook(page, jupyter_server, "errors.ipynb")
     run_all_cells(page)  # the kernel ticks a name the model does not have
     widget = page.get_by_test_id("ckpt-widget")
-    widget.get_by_test_id("restore-button").click()
     expect(widget.get_by_test_id("error")).to_contain_text("no_such_layer")
+    expect(widget.get_by_test_id("restore-button")).to_have_text("Restore 0 variables")
+    expect(widget.get_by_test_id("restore-button")).to_be_disabled()
     assert "CHANGED False" in run_cell(page, 1)
 
 

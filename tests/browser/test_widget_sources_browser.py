@@ -137,3 +137,49 @@ def test_ticking_under_b_moves_a_layer_ticked_under_a(jupyter_server, page):
     expect(tab(widget, "A")).to_have_attribute("aria-selected", "true")
     expect(tab(widget, "A")).to_be_focused()  # the tab that became active
     assert f"{{'A': [], 'B': ['{CONV1}']}}" in run_cell(page, 1)
+
+
+SELECT = 'w.selection = {"A": ["conv1", "conv2"], "B": ["top"]}  # Keras layer names\n'
+CHECK_PYTHON_MADE = """\
+print("CONV1_FROM_A", same("conv1", a), "CONV2_FROM_A", same("conv2", a),
+      "TOP_FROM_B", same("top", b))
+print("SELECTION", w.selection)
+"""
+TOP = "_functional/_operations/4"
+
+
+def test_a_selection_set_in_python_is_ticked_counted_and_restored(jupyter_server, page):
+    """What is ticked, the count on the button and what Restore does are one state."""
+    setup = BUILD + 'w.add_source("two/b")\nw\n'
+    check = CHECK.split("\n\n\ntop_kept")[0] + "\n" + CHECK_PYTHON_MADE
+    write_notebook(jupyter_server.root_dir, "python.ipynb", [setup, SELECT, check])
+    open_notebook(page, jupyter_server, "python.ipynb")
+    run_cell(page, 0)
+    widget = page.get_by_test_id("ckpt-widget")
+    expect(tab(widget, "B")).to_have_attribute("aria-selected", "true")
+    restore = widget.get_by_test_id("restore-button")
+    expect(restore).to_have_text("Restore 0 variables")
+    expect(restore).to_be_disabled()
+    run_cell(page, 1)
+    expect(restore).to_have_text("Restore 6 variables from 2 checkpoints")
+    expect(row(widget, TOP).locator("input[type=checkbox]")).to_be_checked()
+    for path in (CONV1, CONV2):
+        expect(row(widget, path).locator("input[type=checkbox]")).not_to_be_checked()
+        expect(row(widget, path)).to_have_attribute("data-source", "A")
+    show(widget, "A")
+    for path in (CONV1, CONV2):
+        expect(row(widget, path).locator("input[type=checkbox]")).to_be_checked()
+    expect(row(widget, TOP).locator("input[type=checkbox]")).not_to_be_checked()
+    expect(tab(widget, "A")).to_contain_text("4 ticked")
+    expect(tab(widget, "B")).to_contain_text("2 ticked")
+
+    restore.click()
+    expect(widget.get_by_test_id("restore-result")).to_contain_text("Restored 6 variables")
+    output = run_cell(page, 2)
+    assert "CONV1_FROM_A True CONV2_FROM_A True TOP_FROM_B True" in output
+
+    show(widget, "B")  # a click on conv2 under B keeps the rest of the Python-made selection
+    row(widget, CONV2).locator("input[type=checkbox]").check()
+    expect(row(widget, CONV2)).to_have_attribute("data-source", "B")
+    expect(restore).to_have_text("Restore 6 variables from 2 checkpoints")
+    assert "SELECTION {'A': ['conv1'], 'B': ['top', '" + CONV2 + "']}" in run_cell(page, 2)
