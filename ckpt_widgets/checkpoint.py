@@ -276,7 +276,10 @@ class CheckpointSource(SourceTables):
         return self._row_of_node[node]
 
     def object_paths(self) -> list[str]:
-        """Paths of every non-variable node (candidate places for a model)."""
+        """Paths of every non-variable node (candidate places for a model); a TF1
+        name-based checkpoint stores no object graph, so none."""
+        if self.format != "tf2":
+            return []
         return [p for n, p in self._node_paths.items() if n not in self._row_of_node]
 
     def saveable_descendants(self, node: int) -> frozenset[int]:

@@ -167,12 +167,6 @@ def checkpoint_tree(m: Match) -> pd.DataFrame:
     return pd.DataFrame(_parents_first(list(objects.values()) + variables), columns=COLUMNS)
 
 
-def object_paths(source: Any) -> list[str]:
-    """The objects stored in ``source`` (the roots a model can sit at); a TF1 name-based
-    checkpoint stores no object graph, so none."""
-    return [] if getattr(source, "format", "") == "tf1" else list(source.object_paths())
-
-
 def _parents_first(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     children: dict[str, list[dict[str, Any]]] = {}
     for row in rows:

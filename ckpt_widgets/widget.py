@@ -419,7 +419,7 @@ class CheckpointWidget(anywidget.AnyWidget):
 
     def _draw(self) -> None:
         """Send the active source's header, tree, checkpoint rows and pairs, and the sources."""
-        from .tree import checkpoint_tree, object_paths
+        from .tree import checkpoint_tree
 
         m = self.match
         self.sources = [
@@ -438,7 +438,7 @@ class CheckpointWidget(anywidget.AnyWidget):
         )
         counts["renamed"] = int((table["paired_by"] == "rename").sum())
         candidates = [r for r in m.candidates["root"].tolist() if isinstance(r, str)]
-        roots = list(dict.fromkeys([m.root, *candidates, *sorted(object_paths(m.source))[:200]]))
+        roots = list(dict.fromkeys([m.root, *candidates, *sorted(m.source.object_paths())[:200]]))
         self.header = {
             "checkpoint": m.source.prefix,
             "root": m.root,

@@ -75,3 +75,10 @@ def test_without_rules_nothing_matches_loudly(tf1_ckpt):
     prefix, _ = tf1_ckpt
     with pytest.raises(cw.NothingToRestoreError):
         cw.restore(models.net(), prefix)
+
+
+def test_a_name_based_checkpoint_has_no_object_paths(tf1_ckpt):
+    prefix, _ = tf1_ckpt
+    src = cw.open_checkpoint(prefix)
+    assert src.format == "tf1"
+    assert src.object_paths() == []
