@@ -78,7 +78,9 @@ def test_partial_tick_is_indeterminate_and_syncs(demo, page):
     widget = demo
     row(widget, "backbone/_functional/_operations/1").locator("input[type=checkbox]").check()
     box = row(widget, "backbone").locator("input[type=checkbox]")
-    assert box.evaluate("b => b.indeterminate && !b.checked")
+    # The tick goes to the kernel and comes back: wait for the drawn answer.
+    expect(box).to_have_js_property("indeterminate", True)
+    expect(box).not_to_be_checked()
     assert "SELECTED ['backbone/_functional/_operations/1']" in run_cell(page, 1)
 
 
