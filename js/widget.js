@@ -987,7 +987,7 @@ function render({ model, el }) {
 
   function rulesPanel() {
     const renamed = (model.get("header").counts || {}).renamed || 0;
-    rulesSummary.textContent = `Rename rules (regex)${renamed ? `: ${renamed} variables paired` : ""}`;
+    rulesSummary.textContent = `Rename rules (regex)${renamed ? `: ${plural(renamed, "variable")} paired` : ""}`;
     return rulesDetails;
   }
 

@@ -246,5 +246,5 @@ def test_pair_editor_for_an_unmatched_variable(demo, page):
     select = widget.get_by_test_id("pair-select")
     expect(select).to_be_visible()
     select.select_option("model/head/_kernel")
-    expect(widget.locator(".ckw-rules-panel summary")).to_contain_text("1 variables paired")
+    expect(widget.locator(".ckw-rules-panel summary")).to_contain_text("1 variable paired")
     expect(widget.get_by_test_id("error")).to_have_count(0)
