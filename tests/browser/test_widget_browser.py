@@ -248,3 +248,35 @@ def test_pair_editor_for_an_unmatched_variable(demo, page):
     select.select_option("model/head/_kernel")
     expect(widget.locator(".ckw-rules-panel summary")).to_contain_text("1 variable paired")
     expect(widget.get_by_test_id("error")).to_have_count(0)
+
+
+OTHER_MODEL = """\
+import os
+os.environ["TF_CPP_MIN_LOG_LEVEL"] = "3"
+import keras
+import tensorflow as tf
+import ckpt_widgets as cw
+from ckpt_widgets.demo import make_demo
+
+model, _ = make_demo("demo")
+other = keras.Sequential([keras.Input((3,)), keras.layers.Dense(5), keras.layers.Dense(2)])
+prefix = tf.train.Checkpoint(model=other).write("other/ckpt")
+w = cw.CheckpointWidget(model, prefix)
+w
+"""
+
+
+def test_nothing_matches_says_what_to_try(jupyter_server, page):
+    write_notebook(
+        jupyter_server.root_dir, "other.ipynb", [OTHER_MODEL, 'print("ALIGNED", w.aligned)']
+    )
+    open_notebook(page, jupyter_server, "other.ipynb")
+    run_all_cells(page)
+    widget = page.get_by_test_id("ckpt-widget")
+    hint = widget.get_by_test_id("hint")
+    expect(hint).to_contain_text("None of the model's")
+    expect(hint).to_contain_text("Align layers")
+    assert "ALIGNED False" in run_cell(page, 1)
+    hint.get_by_test_id("hint-align").click()
+    expect(widget.get_by_test_id("align-layers")).to_be_checked()
+    assert "ALIGNED True" in run_cell(page, 1)
