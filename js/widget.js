@@ -53,6 +53,14 @@ function h(tag, attrs = {}, ...children) {
   return el;
 }
 
+/** A statistic in at most about 8 characters: 4 significant digits, or 3 in e-notation. */
+function statText(v) {
+  if (v === null || v === undefined) return "–";
+  if (typeof v !== "number") return String(v);
+  if (v !== 0 && (Math.abs(v) < 1e-3 || Math.abs(v) >= 1e5)) return v.toExponential(2);
+  return Number(v.toPrecision(4)).toString();
+}
+
 /** "1 variable", "2 variables". */
 function plural(n, word) {
   return `${n} ${word}${n === 1 ? "" : "s"}`;
@@ -931,7 +939,6 @@ function render({ model, el }) {
 
   /** One row per variable and side, the columns that matter; never wider than the panel. */
   function statsTable(stats) {
-    const fmt = (v) => (v === null || v === undefined ? "–" : typeof v === "number" ? Number(v.toPrecision(4)).toString() : String(v));
     const columns = STAT_COLUMNS.filter(([key, , rare]) => !rare || stats.some((row) => row[key]));
     const showDiff = stats.some((row) => row.max_abs_diff !== null && row.max_abs_diff !== undefined);
     const rows = [];
@@ -944,8 +951,8 @@ function render({ model, el }) {
           { class: first ? "ckw-stats-first" : null },
           first ? h("td", { class: "ckw-stats-name", rowspan: span, title: row.path }, shortName(row.path)) : null,
           h("td", { class: "ckw-stats-side" }, row.side),
-          columns.map(([key]) => h("td", { class: "ckw-num", title: String(row[key]) }, fmt(row[key]))),
-          showDiff && first ? h("td", { class: "ckw-num", rowspan: span, title: "largest |checkpoint − model| where the shapes overlap" }, fmt(row.max_abs_diff)) : null,
+          columns.map(([key]) => h("td", { class: "ckw-num", title: String(row[key]) }, statText(row[key]))),
+          showDiff && first ? h("td", { class: "ckw-num", rowspan: span, title: "largest |checkpoint − model| where the shapes overlap" }, statText(row.max_abs_diff)) : null,
         ),
       );
     });
