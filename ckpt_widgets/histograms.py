@@ -19,6 +19,14 @@ if TYPE_CHECKING:
 
 SUMMARY_KEYS = ("mean", "std", "min", "max", "zeros_pct", "nan", "inf", "l2")
 SIDES = ("checkpoint", "model")
+THEME_KEYS = ("foreground", "background", "checkpoint", "model")
+"""A theme names a colour (``#rrggbb``) for each: text and axes, figure, and the two sides."""
+LIGHT = {
+    "foreground": "#222222",
+    "background": "#ffffff",
+    "checkpoint": "#1f77b4",
+    "model": "#ff7f0e",
+}
 MAX_STATS = 50
 """preview() summarises at most this many variables."""
 _CHUNK = 1 << 18  # elements per block: blocks stay in cache, no full-size temporaries
@@ -102,12 +110,21 @@ def compare(stored: Any, current: Any) -> pd.DataFrame:
     return frame
 
 
-def figure(panels: Sequence[Panel], bins: int = 50, max_panels: int = 6) -> tuple[Figure, int]:
+def figure(
+    panels: Sequence[Panel],
+    bins: int = 50,
+    max_panels: int = 6,
+    theme: dict[str, str] | None = None,
+    log: bool = False,
+) -> tuple[Figure, int]:
     """Draw up to ``max_panels`` panels ``(title, stored, current)``, 3 per row.
 
     Each panel overlays the two histograms on the same bin edges, as the percentage of
-    each side's finite values per bin (so a widened layer compares with its checkpoint).
-    Returns the figure and the number of panels drawn. Uses the Agg canvas, never pyplot.
+    each side's finite values per bin (so a widened layer compares with its checkpoint);
+    ``log`` draws that percentage on a log scale. ``theme`` (see :data:`THEME_KEYS`,
+    checked by :func:`check_theme`) colours text, background and sides; default
+    :data:`LIGHT`. Returns the figure and the number of panels drawn. Uses the Agg
+    canvas, never pyplot.
     """
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
@@ -116,10 +133,14 @@ def figure(panels: Sequence[Panel], bins: int = 50, max_panels: int = 6) -> tupl
     cols = min(3, max(1, len(shown)))
     rows = max(1, math.ceil(len(shown) / cols))
     width, height = 3.2 * cols, 2.4 * rows
-    fig = Figure(figsize=(width, height), dpi=100)
+    colours = check_theme(theme)
+    fig = Figure(figsize=(width, height), dpi=100, facecolor=colours["background"])
     FigureCanvasAgg(fig)
     if not shown:
-        fig.text(0.5, 0.5, "no values to show", ha="center", va="center", fontsize=8)
+        fig.text(
+            0.5, 0.5, "no values to show", ha="center", va="center", fontsize=9,
+            color=colours["foreground"],
+        )  # fmt: skip
         return fig, 0
     # Fixed margins in inches (a layout engine costs ~20 ms a panel): each 3.2 x 2.4 in
     # cell holds a 2.65 x 1.85 in axes.
@@ -133,26 +154,54 @@ def figure(panels: Sequence[Panel], bins: int = 50, max_panels: int = 6) -> tupl
     }
     axes = fig.subplots(rows, cols, squeeze=False, gridspec_kw=grid).ravel()
     for ax, (title, stored, current) in zip(axes, shown):
-        _draw(ax, str(title), stored, current, bins)
+        _draw(ax, str(title), stored, current, bins, colours, log)
     for ax in axes[len(shown) :]:
         ax.set_axis_off()
     return fig, len(shown)
 
 
-def png(panels: Sequence[Panel], bins: int = 50, max_panels: int = 6) -> bytes:
-    """The PNG bytes of :func:`figure`."""
+def png(
+    panels: Sequence[Panel],
+    bins: int = 50,
+    max_panels: int = 6,
+    theme: dict[str, str] | None = None,
+    log: bool = False,
+    scale: int = 1,
+) -> bytes:
+    """The PNG bytes of :func:`figure`, ``scale`` pixels per CSS pixel (2 for HiDPI)."""
     import io
 
     from matplotlib.backends.backend_agg import FigureCanvasAgg
 
-    fig, _ = figure(panels, bins=bins, max_panels=max_panels)
+    fig, _ = figure(panels, bins=bins, max_panels=max_panels, theme=theme, log=log)
+    fig.set_dpi(100 * scale)
     buffer = io.BytesIO()
     FigureCanvasAgg(fig).print_png(buffer)
     return buffer.getvalue()
 
 
+def check_theme(theme: dict[str, str] | None) -> dict[str, str]:
+    """A theme's colours, checked: a mapping of :data:`THEME_KEYS` to ``#rrggbb``."""
+    import re
+
+    if theme is None:
+        return dict(LIGHT)
+    if not isinstance(theme, dict) or set(theme) != set(THEME_KEYS):
+        raise ValueError(f"A theme maps exactly {', '.join(THEME_KEYS)} to colours '#rrggbb'.")
+    for key, colour in theme.items():
+        if not (isinstance(colour, str) and re.fullmatch(r"#[0-9a-fA-F]{6}", colour)):
+            raise ValueError(f"Theme colour '{key}' must be '#rrggbb', not {colour!r:.40}.")
+    return dict(theme)
+
+
 def preview(
-    m: Match, paths: str | Iterable[str], max_panels: int = 6, adapt: str | None = None
+    m: Match,
+    paths: str | Iterable[str],
+    max_panels: int = 6,
+    adapt: str | None = None,
+    theme: dict[str, str] | None = None,
+    log: bool = False,
+    scale: int = 1,
 ) -> tuple[bytes, pd.DataFrame]:
     """Histograms and statistics of the variables ``paths`` name in ``m.table``.
 
@@ -161,10 +210,11 @@ def preview(
     row per side of each of the first 50 (``path, side, mean, …, max_abs_diff``).
     With ``adapt`` (``"overlap"`` / ``"zeros"``) a shape-mismatched variable's checkpoint
     side is the tensor the restore would write: the stored block fitted into the model's
-    shape.
+    shape. ``theme``, ``log`` and ``scale`` are :func:`png`'s.
     """
     import pandas as pd
 
+    check_theme(theme)  # before any reading
     rows = _rows(m, [paths] if isinstance(paths, str) else list(paths))
 
     def read_sides(i: int) -> tuple[Any, Any]:
@@ -184,7 +234,7 @@ def preview(
         frame.insert(0, "side", frame.index)
         frame.insert(0, "path", _path(m, i))
         frames.append(frame)
-    data = png(panels, max_panels=max_panels)
+    data = png(panels, max_panels=max_panels, theme=theme, log=log, scale=scale)
     columns = ["path", "side", *SUMMARY_KEYS, "max_abs_diff"]
     stats = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=columns)
     return data, stats[columns]
@@ -310,7 +360,15 @@ def _max_abs_diff(a: np.ndarray, b: np.ndarray) -> float:
     return float(np.max(peaks))
 
 
-def _draw(ax: Any, title: str, stored: Any, current: Any, bins: int) -> None:
+def _draw(
+    ax: Any,
+    title: str,
+    stored: Any,
+    current: Any,
+    bins: int,
+    colours: dict[str, str],
+    log: bool,
+) -> None:
     import numpy as np
 
     sides = [(s, _prepare(v)) for s, v in zip(SIDES, (stored, current)) if v is not None]
@@ -324,19 +382,38 @@ def _draw(ax: Any, title: str, stored: Any, current: Any, bins: int) -> None:
     if not (math.isfinite(hi - lo) and math.isfinite(bins / (hi - lo))):
         lo, hi, note = 0.0, 1.0, f"values span {min(lows):.3g} to {max(highs):.3g}"
     edges = np.linspace(lo, hi, bins + 1)
-    for (side, v), color in zip(sides, ("C0", "C1")):
+    for side, v in sides:
         share = np.zeros(bins) if note else _counts(v.finite, edges) * (100 / v.finite.size)
-        ax.stairs(share, edges, fill=True, alpha=0.45, color=color, label=side)
+        ax.stairs(share, edges, fill=True, alpha=0.5, color=colours[side], label=side)
+    fg = colours["foreground"]
     if note:
         ax.set_yticks([])
-        ax.text(0.5, 0.5, note, ha="center", va="center", fontsize=7, transform=ax.transAxes)
+        ax.text(
+            0.5, 0.5, note, ha="center", va="center", fontsize=8, color=fg,
+            transform=ax.transAxes,
+        )  # fmt: skip
+    elif log and sides:
+        from matplotlib.ticker import NullFormatter
+
+        ax.set_yscale("log")
+        ax.yaxis.set_minor_formatter(NullFormatter())
     ax.set_xlim(lo, hi)
-    ax.set_title(title, fontsize=8)
-    ax.tick_params(labelsize=6)
-    ax.xaxis.get_offset_text().set_fontsize(6)
-    ax.yaxis.get_offset_text().set_fontsize(6)
+    _colour_axes(ax, colours)
+    ax.set_title(title, fontsize=9, color=fg)
     if sides:
-        ax.legend(fontsize=6, frameon=False)
+        ax.legend(fontsize=7, frameon=False, labelcolor=fg)
+
+
+def _colour_axes(ax: Any, colours: dict[str, str]) -> None:
+    """Text, ticks and frame in the theme's foreground on its background."""
+    fg = colours["foreground"]
+    ax.set_facecolor(colours["background"])
+    ax.tick_params(which="both", labelsize=7, colors=fg)
+    for spine in ax.spines.values():
+        spine.set_color(fg)
+    for axis in (ax.xaxis, ax.yaxis):
+        axis.get_offset_text().set_fontsize(7)
+        axis.get_offset_text().set_color(fg)
 
 
 def _rows(m: Match, paths: list[str]) -> list[int]:

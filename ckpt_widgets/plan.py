@@ -163,10 +163,11 @@ def make_plan(
                 "layer": cols["layer"][i],
                 "status": status[i],
                 "reason": reason,
+                "selected": i in chosen,
             }
             for i, reason in reasons.items()
         ],
-        columns=["model_path", "name", "layer", "status", "reason"],
+        columns=["model_path", "name", "layer", "status", "reason", "selected"],
     )
     return Plan(m, steps, skipped)
 

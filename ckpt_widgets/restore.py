@@ -224,6 +224,8 @@ class RestoreReport:
 
     restored: pd.DataFrame
     skipped: pd.DataFrame
+    """Model variables not restored, with ``reason``; ``selected`` tells those the selection
+    named (not restored, for ``reason``) from those it did not name."""
     code: str
     """Plain TensorFlow doing the same restore; expects ``tf`` and ``model`` in scope."""
     source: str

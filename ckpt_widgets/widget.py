@@ -89,7 +89,10 @@ class CheckpointWidget(anywidget.AnyWidget):
     adapt = traitlets.Enum(ADAPT, default_value="").tag(sync=True)
     """``""``, ``"overlap"`` or ``"zeros"``: lets shape-mismatched variables be ticked."""
     result = traitlets.Dict().tag(sync=True)
-    """The last restore's summary, skipped rows, code, and whether undo is possible."""
+    """The last restore's summary, the selected rows it skipped (and why), how many were
+    not selected, its code, and whether undo is possible."""
+    restored = traitlets.List(traitlets.Unicode()).tag(sync=True)
+    """Tree rows the last restore wrote (marked in the tree); emptied by Undo or a new match."""
     error = traitlets.Unicode("").tag(sync=True)
     """The last error, one sentence; empty when the last action succeeded."""
     notice = traitlets.Unicode("").tag(sync=True)
@@ -113,6 +116,7 @@ class CheckpointWidget(anywidget.AnyWidget):
         self._job: threading.Thread | None = None
         self._tree: tuple[Match, Any] | None = None  # the active match and its tree
         self._naming_error = ""  # the error line's sentence about a tick naming nothing
+        self._shown: dict[str, Any] | None = None  # the preview on show, drawn again on change
         super().__init__(**kwargs)
         self.model = model
         self.report: RestoreReport | CombinedReport | None = None
@@ -255,15 +259,29 @@ class CheckpointWidget(anywidget.AnyWidget):
         """Pair by regex rules, one ``pattern => replacement`` per line (the Rules box)."""
         return self._run(lambda: self._apply_rules(text))
 
-    def preview(self, path: str, limit: int = 6) -> tuple[bytes, Any]:
+    def preview(
+        self, path: str, limit: int = 6, theme: dict[str, str] | None = None, log: bool = False
+    ) -> tuple[bytes, Any]:
         """Histograms of the first ``limit`` variables under ``path`` and their statistics.
 
-        The PNG and the statistics are also sent to the front end.
+        ``theme`` (the front end's colours, see :data:`~ckpt_widgets.histograms.THEME_KEYS`)
+        and ``log`` (log-scaled counts) style the plots. The PNG (2 pixels per CSS pixel)
+        and the statistics are also sent to the front end, and sent again after a restore
+        or an undo changes the values.
         """
+        png, stats = self._run(lambda: self._send_preview(path, limit, theme, log))
+        return png, stats
+
+    def _send_preview(
+        self, path: str, limit: int, theme: dict[str, str] | None, log: bool
+    ) -> tuple[bytes, Any]:
         from .histograms import preview
 
         adapt = self.adapt or None
-        png, stats = self._run(lambda: preview(self.match, path, max_panels=limit, adapt=adapt))
+        png, stats = preview(
+            self.match, path, max_panels=limit, adapt=adapt, theme=theme, log=log, scale=2
+        )
+        self._shown = {"path": path, "limit": limit, "theme": theme, "log": log}
         count = int(stats["path"].nunique()) if len(stats) else 0
         message = {
             "type": "histogram",
@@ -272,16 +290,33 @@ class CheckpointWidget(anywidget.AnyWidget):
             "shown": min(limit, count),
             "count": count,
             "limit": limit,
+            "log": log,
+            "scale": 2,
         }
         self.send(message, buffers=[png])
         return png, stats
+
+    def _preview_again(self) -> None:
+        """Draw the preview on show again: the values under it changed."""
+        if self._shown is None:
+            return
+        try:
+            self._send_preview(**self._shown)
+        except Exception:  # e.g. the row is gone: the front end keeps the last one
+            self._shown = None
 
     # -- internals ------------------------------------------------------------------
 
     def _apply_rules(self, text: str) -> int:
         rules = parse_rules(text)
         self._rematch(self.match.root, rules or None)
-        return int((self.match.table["paired_by"] == "rename").sum())
+        paired = int((self.match.table["paired_by"] == "rename").sum())
+        if rules and not paired:
+            self.notice = (
+                f"The {plural(len(rules), 'rule')} pair no variable: no stored path they "
+                "rename names a model variable of the same shape."
+            )
+        return paired
 
     def _rematch(self, root: str | None, rename: Any, align: bool | None = None) -> None:
         """Match the active source again, keeping the ticks that still mean the same."""
@@ -319,6 +354,7 @@ class CheckpointWidget(anywidget.AnyWidget):
             self._draw()
             self.selection = selection
             self._sync_ticks()
+            self.restored = []
         if dropped:
             self.notice = (
                 "Unticked, as they no longer restore the same stored tensors into the same "
@@ -437,13 +473,14 @@ class CheckpointWidget(anywidget.AnyWidget):
             ((table["status"] == "unused") & (table["group"] == "optimizer")).sum()
         )
         counts["renamed"] = int((table["paired_by"] == "rename").sum())
-        candidates = [r for r in m.candidates["root"].tolist() if isinstance(r, str)]
-        roots = list(dict.fromkeys([m.root, *candidates, *sorted(m.source.object_paths())[:200]]))
+        roots = root_choices(m)
         self.header = {
             "checkpoint": m.source.prefix,
             "root": m.root,
             "model_root": m.model_root,
-            "roots": roots,
+            "roots": [r for r, _ in roots],
+            "root_counts": dict(roots),
+            "hint": nothing_matches_hint(m, self.aligned, counts),
             "counts": counts,
             "statuses": list(STATUSES),
             "align": self.aligned,
@@ -608,16 +645,34 @@ class CheckpointWidget(anywidget.AnyWidget):
         finally:
             self.progress = {}
         self.report = report
+        chosen = report.skipped[self._ticked_and_skipped(report.skipped)].assign(selected=True)
         self.result = {
-            "summary": report.summary(),
+            "summary": _summary(report, len(chosen)),
             "restored": len(report.restored),
             "nbytes": report.nbytes,
-            "skipped": _records(report.skipped.head(200)),
-            "skipped_count": len(report.skipped),
+            "skipped": _records(chosen.head(200)),
+            "skipped_count": len(chosen),
+            "not_selected": len(report.skipped) - len(chosen),
             "code": report.code,
             "can_undo": True,
         }
+        restored = report.restored
+        self.restored = [p or n for p, n in zip(restored["model_path"], restored["name"])]
+        self._preview_again()
         return report
+
+    def _ticked_and_skipped(self, skipped: Any) -> Any:
+        """Which skipped rows the ticks cover (a tick names them, the restore could not
+        write them): a mask over ``skipped``, apart from the rows nobody ticked."""
+        from .selection import select
+
+        covered: set[str] = set()
+        for s in self._sources:
+            ticks = self.selection.get(s.label)
+            if ticks:
+                names = s.match.columns["name"]
+                covered |= {names[i] for i in select(s.match, list(ticks))}
+        return skipped["selected"].astype(bool) | skipped["name"].isin(covered)
 
     def _undo(self, force: bool) -> None:
         from .errors import UndoError
@@ -631,10 +686,12 @@ class CheckpointWidget(anywidget.AnyWidget):
             raise
         self.result = {
             **self.result,
-            "summary": self.report.summary(),
+            "summary": _summary(self.report, self.result.get("skipped_count", 0)),
             "can_undo": False,
             "undo_conflict": False,
         }
+        self.restored = []
+        self._preview_again()
 
     def _run(self, action: Any) -> Any:
         """Run a request: refused while a restore job runs; its error goes to the error line."""
@@ -687,6 +744,64 @@ class CheckpointWidget(anywidget.AnyWidget):
 
     def _clear(self) -> None:
         self._run(lambda: setattr(self, "selection", {**self.selection, self.active: []}))
+
+
+def root_choices(m: Match) -> list[tuple[str, int]]:
+    """Where the model's weights can sit in the checkpoint, best first, with how many
+    variables match there: the match's scored placements that match any, and its root."""
+    best: dict[str, int] = {}
+    for root, matched in zip(m.candidates["root"], m.candidates["matched"]):
+        if isinstance(root, str) and matched > 0:
+            best[root] = max(best.get(root, 0), int(matched))
+    ranked = sorted(best.items(), key=lambda item: -item[1])
+    if m.root not in best:
+        ranked.insert(0, (m.root, m.counts()["match"]))
+    return ranked
+
+
+def nothing_matches_hint(m: Match, aligned: bool, counts: dict[str, int]) -> str:
+    """A sentence when (almost) nothing matches: what was found, and what to try."""
+    total = len(m.variables)
+    matched = counts["match"] + counts["shape_mismatch"] + counts["dtype_mismatch"]
+    if not total or matched * 10 >= total:
+        return ""
+    stored = int((m.table["status"] == "unused").sum() - counts.get("optimizer", 0))
+    found = f"Only {matched} of the model's {plural(total, 'variable')} match"
+    if not matched:
+        found = f"None of the model's {plural(total, 'variable')} matches"
+    tries = "choose another root, or write rename rules"
+    if not aligned:
+        tries = "tick Align layers (a Keras 2 or other-named checkpoint), " + tries
+    return (
+        f"{found} a variable of this checkpoint under root '{m.root or '(root)'}', which "
+        f"holds {plural(stored, 'other model variable')}: {tries}."
+    )
+
+
+def _summary(report: RestoreReport | CombinedReport, chosen: int) -> str:
+    """The result line: what was restored, and how many ticked variables were not."""
+    restored = len(report.restored)
+    sources = getattr(report, "reports", None)
+    where = f"'{report.source}'" if sources is None else f"{len(sources)} checkpoints ("
+    if sources is not None:
+        where += ", ".join(f"{len(r.restored)} from '{r.source}'" for r in sources) + ")"
+    line = f"Restored {plural(restored, 'variable')} ({_human(report.nbytes)}) from {where}"
+    line += f"; {chosen} selected not restored." if chosen else "."
+    return line + (" Undone." if report.undone else "")
+
+
+def plural(n: int, word: str) -> str:
+    """``1 variable``, ``2 variables``."""
+    return f"{n} {word}" if n == 1 else f"{n} {word}s"
+
+
+def _human(n: float) -> str:
+    """Bytes as people read them: ``512 B``, ``1.5 KB``."""
+    for unit in ("B", "KB", "MB", "GB"):
+        if n < 1024 or unit == "GB":
+            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
+        n /= 1024
+    return f"{n} B"
 
 
 def parse_rules(text: str) -> list[tuple[str, str]]:
@@ -754,6 +869,14 @@ def _paths(content: dict[str, Any]) -> list[str]:
     return value
 
 
+def _theme(content: dict[str, Any]) -> dict[str, str] | None:
+    """The front end's theme colours for a preview (absent: the light default)."""
+    from .histograms import check_theme
+
+    value = content.get("theme")
+    return None if value is None else check_theme(value)
+
+
 def _limit(content: dict[str, Any]) -> int:
     """A panel count from the front end: an int from 1 to 50 (absent: 6)."""
     value = content.get("limit", 6)
@@ -778,7 +901,7 @@ REQUESTS: dict[str, Any] = {
     "restore": lambda w, c: w._restore_in_background(),
     "cancel": lambda w, c: w._cancel.set(),
     "undo": lambda w, c: w.undo(force=_flag(c, "force")),
-    "preview": lambda w, c: w.preview(_text(c, "path"), _limit(c)),
+    "preview": lambda w, c: w.preview(_text(c, "path"), _limit(c), _theme(c), _flag(c, "log")),
     "tick": lambda w, c: w.tick(_paths(c), _flag(c, "on")),
     "clear": lambda w, c: w._clear(),
     "set_root": lambda w, c: w.set_root(_text(c, "root")),

@@ -1,15 +1,34 @@
 // ckpt-widgets front end: draws the synced state of CheckpointWidget and sends requests.
 // No logic about checkpoints lives here: the kernel decides, this module only shows.
 
+// The words shown for the API's statuses (README's status table lists both).
 const STATUS_LABELS = {
   match: "matched",
-  shape_mismatch: "shape mismatch",
-  dtype_mismatch: "dtype mismatch",
+  shape_mismatch: "shape differs",
+  dtype_mismatch: "dtype differs",
   missing: "model only",
   unused: "checkpoint only",
   untracked: "untracked",
   optimizer: "optimizer",
 };
+// Plot colours sent with a preview request: the theme's, read from JupyterLab's variables.
+const THEME_VARIABLES = {
+  foreground: ["--jp-ui-font-color1", "#222222"],
+  background: ["--jp-layout-color1", "#ffffff"],
+  checkpoint: ["--jp-brand-color1", "#1976d2"],
+  model: ["--jp-warn-color1", "#ef6c00"],
+};
+const STAT_COLUMNS = [
+  // [key, heading, shown only when some row has a non-zero value]
+  ["mean", "mean", false],
+  ["std", "std", false],
+  ["min", "min", false],
+  ["max", "max", false],
+  ["zeros_pct", "zeros %", false],
+  ["nan", "NaN", true],
+  ["inf", "Inf", true],
+  ["l2", "L2", false],
+];
 const PAIRED_BY = {
   // how a layer pair was made -> [words, the status colour it is drawn in]
   align: ["align", "match"],
@@ -32,6 +51,41 @@ function h(tag, attrs = {}, ...children) {
     if (child !== null && child !== undefined) el.append(child);
   }
   return el;
+}
+
+/** A statistic in at most about 8 characters: 4 significant digits, or 3 in e-notation. */
+function statText(v) {
+  if (v === null || v === undefined) return "–";
+  if (typeof v !== "number") return String(v);
+  if (v !== 0 && (Math.abs(v) < 1e-3 || Math.abs(v) >= 1e5)) return v.toExponential(2);
+  return Number(v.toPrecision(4)).toString();
+}
+
+/** "1 variable", "2 variables". */
+function plural(n, word) {
+  return `${n} ${word}${n === 1 ? "" : "s"}`;
+}
+
+/** A computed CSS colour ("rgb(r, g, b)" or "rgba(...)") as "#rrggbb"; null if unreadable. */
+function hexColour(css) {
+  const parts = /rgba?\(([^)]+)\)/.exec(css || "");
+  if (!parts) return null;
+  const [r, g, b] = parts[1].split(/[ ,/]+/).map(Number);
+  if ([r, g, b].some((c) => !Number.isFinite(c))) return null;
+  return "#" + [r, g, b].map((c) => Math.round(c).toString(16).padStart(2, "0")).join("");
+}
+
+/** The theme's colours where `el` is drawn, as the kernel's preview() takes them. */
+function themeColours(el) {
+  const probe = document.createElement("span");
+  el.append(probe);
+  const theme = {};
+  for (const [key, [variable, fallback]] of Object.entries(THEME_VARIABLES)) {
+    probe.style.color = `var(${variable}, ${fallback})`;
+    theme[key] = hexColour(getComputedStyle(probe).color) || fallback;
+  }
+  probe.remove();
+  return theme;
 }
 
 function shapeText(shape) {
@@ -97,11 +151,14 @@ function render({ model, el }) {
     tree: buildTree(model.get("rows")),
     expanded: new Set(),
     tickable: new Set(model.get("tickable") || []), // rows a tick can add to
+    restored: new Set(model.get("restored") || []), // rows the last restore wrote
     filter: "",
     chip: null,
     view: "model",
     chosen: null,
     histogram: null,
+    logCounts: false, // histograms with log-scaled counts
+    enlarged: false, // the preview image shown over the page
     rules: {}, // rename rules typed per source letter
   };
   if (state.tree.nodes.length <= 200) {
@@ -186,10 +243,16 @@ function render({ model, el }) {
     model.send(message);
   }
 
+  /** Ask the kernel for histograms of `path`, drawn in the theme's colours. */
+  function requestPreview(path, limit) {
+    const message = { type: "preview", path, theme: themeColours(root), log: state.logCounts };
+    send(limit ? { ...message, limit } : message);
+  }
+
   function choose(node) {
     state.chosen = node.id;
     state.histogram = { path: node.id, loading: true };
-    send({ type: "preview", path: node.id });
+    requestPreview(node.id);
     draw();
   }
 
@@ -204,6 +267,7 @@ function render({ model, el }) {
       shown: message.shown,
       count: message.count,
       limit: message.limit,
+      scale: message.scale || 1,
     };
     draw();
   });
@@ -301,7 +365,11 @@ function render({ model, el }) {
         "aria-label": "checkpoint root",
         onchange: (e) => send({ type: "set_root", root: e.target.value }),
       },
-      (info.roots || []).map((r) => h("option", { value: r, selected: r === info.root }, r || "(root)")),
+      (info.roots || []).map((r) => {
+        const n = (info.root_counts || {})[r];
+        const label = (r || "(root)") + (n === undefined ? "" : ` — ${plural(n, "variable")} matched`);
+        return h("option", { value: r, selected: r === info.root }, label);
+      }),
     );
     const chips = Object.keys(STATUS_LABELS)
       .filter((s) => counts[s])
@@ -313,6 +381,7 @@ function render({ model, el }) {
             "data-testid": "status-chip",
             "data-status": s,
             "aria-pressed": state.chip === s ? "true" : "false",
+            title: `status '${s}' in m.table`,
             onclick: () => {
               state.chip = state.chip === s ? null : s;
               if (state.chip === "optimizer" || state.chip === "unused") state.view = "checkpoint";
@@ -498,6 +567,7 @@ function render({ model, el }) {
       drawBody();
     };
     const status = node.status;
+    const restored = restoredRow(node);
     const from = rowSources(node);
     const others = from.filter((label) => label !== model.get("active"));
     return h(
@@ -509,6 +579,7 @@ function render({ model, el }) {
         "data-status": status,
         "data-kind": node.kind,
         "data-source": from.length ? from.join(" ") : null,
+        "data-restored": restored ? "true" : null,
         tabindex: "0",
         onkeydown: (e) => {
           if (e.target !== e.currentTarget) return;
@@ -543,8 +614,23 @@ function render({ model, el }) {
       h("td", { class: "ckw-shape" }, shapeText(node.ckptShape)),
       h("td", {}, node.dtype || ""),
       h("td", { class: "ckw-num" }, bytesText(node.nbytes)),
-      h("td", {}, h("span", { class: `ckw-badge ckw-status-${status}` }, STATUS_LABELS[status] || status)),
+      h(
+        "td",
+        {},
+        h("span", { class: `ckw-badge ckw-status-${status}`, title: `status '${status}'` }, STATUS_LABELS[status] || status),
+        restored
+          ? h("span", { class: "ckw-badge ckw-restored", "data-testid": "restored-badge", title: "written by the last restore" }, "restored")
+          : null,
+      ),
     );
+  }
+
+  /** Whether the last restore wrote this variable (or, for a layer, all its variables). */
+  function restoredRow(node) {
+    const restored = state.restored;
+    if (!restored.size) return false;
+    if (node.kind === "variable") return restored.has(node.id);
+    return node.vars.length > 0 && node.vars.every((v) => restored.has(v.id));
   }
 
   /** One layer pair: checkbox, checkpoint layer beside model layer, kind, how, re-pair. */
@@ -692,7 +778,20 @@ function render({ model, el }) {
     } else {
       rows = checkpointRows();
     }
+    if (!rows.length && (state.filter || state.chip)) rows.push(emptyRow());
     body.replaceChildren(...rows);
+  }
+
+  /** What an empty filter result says: nothing matches, and how to see everything again. */
+  function emptyRow() {
+    const what = [state.filter ? `'${state.filter}'` : null, state.chip ? STATUS_LABELS[state.chip] : null]
+      .filter(Boolean)
+      .join(" and ");
+    return h(
+      "tr",
+      { "data-testid": "no-rows" },
+      h("td", { colspan: "6", class: "ckw-note" }, `No row matches ${what}; clear the filter or the status chip to see every row.`),
+    );
   }
 
   function table() {
@@ -752,13 +851,32 @@ function render({ model, el }) {
       return panel;
     }
     const chosen = state.tree.index.get(hist.path);
-    panel.append(h("div", { class: "ckw-subtitle", title: hist.path }, chosen ? chosen.label : hist.path));
+    const log = h("input", {
+      type: "checkbox",
+      "data-testid": "log-counts",
+      onchange: (e) => {
+        state.logCounts = e.target.checked;
+        state.histogram = { ...hist, loading: true };
+        requestPreview(hist.path, hist.limit);
+        draw();
+      },
+    });
+    log.checked = state.logCounts;
+    panel.append(
+      h(
+        "div",
+        { class: "ckw-preview-head" },
+        h("span", { class: "ckw-subtitle", title: hist.path }, chosen ? chosen.label : hist.path),
+        h("span", { class: "ckw-note" }, "share of each side's values per bin"),
+        h("label", { class: "ckw-field", title: "Count axis on a log scale: shows rare values" }, log, " log counts"),
+      ),
+    );
     if (chosen && chosen.kind === "variable" && chosen.status !== "match") panel.append(pairEditor(chosen));
     if (hist.loading) {
       panel.append(h("p", { class: "ckw-note" }, "Rendering…"));
       return panel;
     }
-    panel.append(h("img", { src: hist.url, alt: `histograms of ${hist.path}` }));
+    panel.append(previewImage(hist));
     if (hist.count > hist.shown) {
       panel.append(
         h(
@@ -772,7 +890,7 @@ function render({ model, el }) {
               "data-testid": "show-more",
               onclick: () => {
                 state.histogram = { ...hist, loading: true };
-                send({ type: "preview", path: hist.path, limit: Math.min(50, hist.limit * 2) });
+                requestPreview(hist.path, Math.min(50, hist.limit * 2));
                 draw();
               },
             },
@@ -781,23 +899,80 @@ function render({ model, el }) {
         ),
       );
     }
-    const keys = ["mean", "std", "min", "max", "zeros_pct", "nan", "inf", "l2", "max_abs_diff"];
-    const fmt = (v) => (v === null || v === undefined ? "–" : typeof v === "number" ? Number(v.toPrecision(4)).toString() : String(v));
-    panel.append(
-      h(
-        "table",
-        { class: "ckw-stats" },
-        h("thead", {}, h("tr", {}, h("th", {}, "variable"), h("th", {}, "side"), keys.map((k) => h("th", {}, k.replace("_pct", " %"))))),
+    panel.append(statsTable(hist.stats || []));
+    return panel;
+  }
+
+  /** The plots at their CSS size (the PNG has `scale` pixels per CSS pixel); a click enlarges. */
+  function previewImage(hist) {
+    const img = h("img", {
+      src: hist.url,
+      alt: `histograms of ${hist.path}`,
+      "data-testid": "histogram-image",
+      title: state.enlarged ? "Click to shrink" : "Click to enlarge",
+      onclick: () => {
+        state.enlarged = !state.enlarged;
+        draw();
+      },
+    });
+    const fit = () => {
+      if (!state.enlarged) img.style.width = `${img.naturalWidth / hist.scale}px`;
+    };
+    if (img.complete && img.naturalWidth) fit();
+    else img.addEventListener("load", fit);
+    if (!state.enlarged) return h("div", { class: "ckw-plots" }, img);
+    return h(
+      "div",
+      {
+        class: "ckw-enlarged",
+        "data-testid": "histogram-enlarged",
+        onclick: (e) => {
+          if (e.target === e.currentTarget) {
+            state.enlarged = false;
+            draw();
+          }
+        },
+      },
+      img,
+    );
+  }
+
+  /** One row per variable and side, the columns that matter; never wider than the panel. */
+  function statsTable(stats) {
+    const columns = STAT_COLUMNS.filter(([key, , rare]) => !rare || stats.some((row) => row[key]));
+    const showDiff = stats.some((row) => row.max_abs_diff !== null && row.max_abs_diff !== undefined);
+    const rows = [];
+    stats.forEach((row, k) => {
+      const first = k === 0 || stats[k - 1].path !== row.path;
+      const span = first && stats[k + 1] && stats[k + 1].path === row.path ? "2" : null;
+      rows.push(
         h(
-          "tbody",
+          "tr",
+          { class: first ? "ckw-stats-first" : null },
+          first ? h("td", { class: "ckw-stats-name", rowspan: span, title: row.path }, shortName(row.path)) : null,
+          h("td", { class: "ckw-stats-side" }, row.side),
+          columns.map(([key]) => h("td", { class: "ckw-num", title: String(row[key]) }, statText(row[key]))),
+          showDiff && first ? h("td", { class: "ckw-num", rowspan: span, title: "largest |checkpoint − model| where the shapes overlap" }, statText(row.max_abs_diff)) : null,
+        ),
+      );
+    });
+    return h(
+      "table",
+      { class: "ckw-stats", "data-testid": "stats" },
+      h(
+        "thead",
+        {},
+        h(
+          "tr",
           {},
-          (hist.stats || []).map((row) =>
-            h("tr", {}, h("td", { title: row.path }, shortName(row.path)), h("td", {}, row.side), keys.map((k) => h("td", { class: "ckw-num" }, fmt(row[k])))),
-          ),
+          h("th", { class: "ckw-stats-name" }, "variable"),
+          h("th", { class: "ckw-stats-side" }, "side"),
+          columns.map(([, heading]) => h("th", {}, heading)),
+          showDiff ? h("th", {}, "max |diff|") : null,
         ),
       ),
+      h("tbody", {}, rows),
     );
-    return panel;
   }
 
   // The rules box lives across redraws, so typing keeps its focus while results arrive.
@@ -819,7 +994,7 @@ function render({ model, el }) {
 
   function rulesPanel() {
     const renamed = (model.get("header").counts || {}).renamed || 0;
-    rulesSummary.textContent = `Rename rules (regex)${renamed ? `: ${renamed} variables paired` : ""}`;
+    rulesSummary.textContent = `Rename rules (regex)${renamed ? `: ${plural(renamed, "variable")} paired` : ""}`;
     return rulesDetails;
   }
 
@@ -856,10 +1031,13 @@ function render({ model, el }) {
       result.skipped_count
         ? h(
             "details",
-            {},
-            h("summary", {}, `${result.skipped_count} skipped`),
+            { "data-testid": "skipped" },
+            h("summary", {}, `${plural(result.skipped_count, "ticked variable")} not restored`),
             h("ul", {}, result.skipped.map((s) => h("li", {}, `${s.model_path || s.name}: ${s.reason}`))),
           )
+        : null,
+      result.not_selected
+        ? h("div", { class: "ckw-note", "data-testid": "not-selected" }, `${plural(result.not_selected, "variable")} not ticked, left as they were.`)
         : null,
       h(
         "div",
@@ -909,6 +1087,21 @@ function render({ model, el }) {
     const error = model.get("error");
     if (!error) return null;
     return h("div", { class: "ckw-error", role: "alert", "data-testid": "error" }, error);
+  }
+
+  /** When (almost) nothing matches: what was found and what to try, with Align layers at hand. */
+  function hintBanner() {
+    const info = model.get("header");
+    if (!info.hint) return null;
+    return h(
+      "div",
+      { class: "ckw-notice ckw-hint", role: "status", "data-testid": "hint" },
+      info.hint,
+      " ",
+      info.align
+        ? null
+        : h("button", { class: "ckw-button", "data-testid": "hint-align", onclick: () => send({ type: "set_align", on: true }) }, "Align layers"),
+    );
   }
 
   function noticeBanner() {
@@ -973,6 +1166,7 @@ function render({ model, el }) {
       header(),
       toolbar(),
       errorBanner(),
+      hintBanner(),
       noticeBanner(),
       rulesPanel(),
       h("div", { class: "ckw-main" }, table(), state.view === "pairs" ? null : histogramPanel()),
@@ -998,7 +1192,7 @@ function render({ model, el }) {
   };
   const onActive = () => {
     rulesBox.value = state.rules[model.get("active")] || "";
-    if (state.chosen) send({ type: "preview", path: state.chosen }); // this source's values
+    if (state.chosen) requestPreview(state.chosen); // this source's values
     draw();
   };
   const onPairs = () => {
@@ -1006,8 +1200,17 @@ function render({ model, el }) {
     draw();
   };
   const onAdapt = () => {
-    if (state.chosen) send({ type: "preview", path: state.chosen }); // show the adapted tensor
+    if (state.chosen) requestPreview(state.chosen); // show the adapted tensor
   };
+  const onRestored = () => {
+    state.restored = new Set(model.get("restored") || []);
+    drawBody();
+  };
+  // The plots follow the theme: draw them again when JupyterLab switches it.
+  const themeWatch = new MutationObserver(() => {
+    if (state.histogram && !state.histogram.loading) requestPreview(state.histogram.path, state.histogram.limit);
+  });
+  themeWatch.observe(document.body, { attributes: true, attributeFilter: ["data-jp-theme-name", "data-jp-theme-light"] });
   const redraws = ["ticks", "header", "result", "error", "notice", "busy", "adapt", "ckpt_rows", "progress"];
   const listeners = [
     ["change:rows", onRows],
@@ -1016,12 +1219,14 @@ function render({ model, el }) {
     ["change:active", onActive],
     ["change:pairs", onPairs],
     ["change:adapt", onAdapt],
+    ["change:restored", onRestored],
     ...redraws.map((name) => [`change:${name}`, draw]),
   ];
   for (const [event, listener] of listeners) model.on(event, listener);
   draw();
   return () => {
     for (const [event, listener] of listeners) model.off(event, listener);
+    themeWatch.disconnect();
     if (state.histogram && state.histogram.url) URL.revokeObjectURL(state.histogram.url);
   };
 }

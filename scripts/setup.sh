@@ -5,9 +5,12 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 PYTHON="${PYTHON:-python3}"
 if [ ! -x .venv/bin/python ]; then
+    echo "setup: creating .venv with $PYTHON"
     "$PYTHON" -m venv .venv
 fi
+echo "setup: upgrading pip"
 .venv/bin/python -m pip install --quiet --upgrade pip
+echo "setup: installing ckpt-widgets with ${TF_FLAVOUR:-tensorflow-cpu}, JupyterLab and the dev tools (the long step)"
 .venv/bin/python -m pip install --quiet -e ".[${TF_FLAVOUR:-tensorflow-cpu},dev]"
 # tf-keras (Keras 2) writes the checkpoints of the Keras 2 migration tests. It requires the
 # `tensorflow` distribution, which beside `tensorflow-cpu` would install a second copy of
@@ -24,10 +27,12 @@ for name in ("tensorflow", "tensorflow-cpu"):
         pass
 PY
 )
+echo "setup: installing tf-keras ${tf_release} (Keras 2, for the migration tests)"
 .venv/bin/python -m pip install --quiet --no-deps "tf-keras==${tf_release}.*"
 # keras_hub builds the transformer backbones of the real-architecture and differential
 # tests (tiny configs, random weights, never a preset). Its declared dependencies pull
 # tensorflow-text and kagglehub, which would bring a second TensorFlow: install it without
 # them, plus the two packages it imports at start-up.
+echo "setup: installing keras-hub (transformer backbones for the tests)"
 .venv/bin/python -m pip install --quiet --no-deps "keras-hub==0.32.0" "tokenizers>=0.20"
 .venv/bin/python -m pip install --quiet "regex>=2024.1"

@@ -292,3 +292,48 @@ def test_preview_shows_the_adapted_tensor(net_ckpt):
     row = zeros[zeros["side"] == "checkpoint"].iloc[0]
     assert row["zeros_pct"] == summary(fitted)["zeros_pct"] > 0
     assert plain[plain["side"] == "checkpoint"].iloc[0]["zeros_pct"] == summary(stored)["zeros_pct"]
+
+
+# -- theme, log scale, HiDPI --------------------------------------------------------------
+
+DARK = {
+    "foreground": "#dddddd",
+    "background": "#111111",
+    "checkpoint": "#42a5f5",
+    "model": "#ffa726",
+}
+
+
+def test_a_dark_theme_draws_a_dark_image_not_a_white_rectangle():
+    panels = [("a/kernel", np.arange(100.0), np.arange(50.0))]
+    image = decode(h.png(panels, theme=DARK))
+    rgb = image[..., :3].astype(float) * (255 if image.dtype.kind == "f" else 1)
+    assert (rgb.mean(axis=-1) > 200).mean() < 0.05  # hardly any near-white pixel
+    light = decode(h.png(panels))[..., :3].astype(float) * (255 if image.dtype.kind == "f" else 1)
+    assert (light.mean(axis=-1) > 200).mean() > 0.5
+
+
+def test_scale_2_doubles_the_pixels_for_hidpi():
+    panels = [("v", np.arange(4.0), None)]
+    assert decode(h.png(panels, scale=2)).shape[:2] == (480, 640)
+
+
+def test_log_counts_draw_a_log_axis():
+    fig, _ = h.figure([("v", np.arange(10.0), np.arange(5.0))], log=True)
+    assert fig.axes[0].get_yscale() == "log"
+    fig, _ = h.figure([("v", np.arange(10.0), np.arange(5.0))])
+    assert fig.axes[0].get_yscale() == "linear"
+
+
+@pytest.mark.parametrize(
+    "theme",
+    [
+        {**DARK, "foreground": "red; injected"},
+        {**DARK, "extra": "#000000"},
+        {"foreground": "#000000"},
+        ["#000000"],
+    ],
+)
+def test_a_bad_theme_is_one_clear_error(theme, net_match):
+    with pytest.raises(ValueError, match=r"[Tt]heme"):
+        h.preview(net_match, "head/_kernel", theme=theme)

@@ -457,3 +457,21 @@ def test_unknown_undo_place_is_refused(net_ckpt):
     with pytest.raises(cw.OptionError, match=r"undo='dsik' is not one of .*'memory', 'disk'"):
         cw.restore(model, prefix, undo="dsik")
     assert_unchanged(model.weights, before)
+
+
+def test_skipped_tells_selected_from_not_selected(tf, tmp_path):
+    old = models.net(seed=90)
+    holder = tf.train.Checkpoint(backbone=old.backbone)  # no head: the head is model only
+    prefix = tf.train.Checkpoint(model=holder).write(str(tmp_path / "ckpt"))
+    model = models.net(seed=91)
+    report = cw.restore(model, prefix, include=["backbone/_functional/_operations/1", "head"])
+    skipped = report.skipped.set_index("model_path")
+    assert list(report.skipped.columns[:5]) == ["model_path", "name", "layer", "status", "reason"]
+    assert skipped.loc["head/_kernel", "selected"] and skipped.loc["head/bias", "selected"]
+    assert skipped.loc["head/_kernel", "status"] == "missing"
+    unticked = skipped[~skipped["selected"].astype(bool)]
+    assert set(unticked.index) == {
+        "backbone/_functional/_operations/2/_kernel",
+        "backbone/_functional/_operations/2/bias",
+    }
+    assert set(unticked["reason"]) == {"not selected"}

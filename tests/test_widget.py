@@ -348,3 +348,104 @@ def test_refresh_reads_the_checkpoint_written_again(tf, tmp_path, how):
     widget.restore()
     for v, s in zip(widget.model.backbone.weights, writer.backbone.weights):
         assert_same(v.numpy(), s.numpy())
+
+
+# -- issue 12: previews that follow restores, restored rows, roots, words, hints ---------------
+
+
+def sent_histograms(widget, monkeypatch):
+    """The histogram messages the widget sends to the front end, as they are sent."""
+    sent = []
+    monkeypatch.setattr(
+        widget, "send", lambda msg, buffers=None: sent.append((msg, buffers)), raising=False
+    )
+    return sent
+
+
+def test_the_open_preview_is_drawn_again_after_restore_and_undo(widget, net_ckpt, monkeypatch):
+    _, saved = net_ckpt
+    sent = sent_histograms(widget, monkeypatch)
+    path = "backbone/_functional/_operations/1/_kernel"
+    widget._on_message(widget, {"type": "preview", "path": path}, [])
+    assert widget.error == "" and len(sent) == 1
+    first = {row["side"]: row for row in sent[0][0]["stats"]}
+    assert first["checkpoint"]["max_abs_diff"] > 0
+    widget.selected = ["backbone"]
+    click_restore(widget)
+    assert widget.error == "" and len(sent) == 2
+    after = {row["side"]: row for row in sent[1][0]["stats"]}
+    assert sent[1][0]["path"] == path and after["model"]["max_abs_diff"] == 0
+    stored = saved.backbone.layers[0].kernel.numpy()
+    assert after["model"]["mean"] == pytest.approx(float(stored.astype(np.float64).mean()))
+    assert sent[1][1][0] != sent[0][1][0]  # another image
+    widget._on_message(widget, {"type": "undo"}, [])
+    assert widget.error == "" and len(sent) == 3
+    assert sent[2][0]["stats"][1]["max_abs_diff"] == first["model"]["max_abs_diff"]
+
+
+def test_restored_rows_are_marked_until_undo(widget):
+    widget.selected = ["backbone"]
+    click_restore(widget)
+    rows = zip(widget.rows["id"], widget.rows["kind"])
+    assert sorted(widget.restored) == sorted(
+        i for i, kind in rows if kind == "variable" and i.startswith("backbone/")
+    )
+    assert len(widget.restored) == 4 and set(widget.restored) <= set(widget.rows["id"])
+    widget.undo()
+    assert widget.restored == []
+
+
+def test_preview_theme_and_log_from_the_front_end(widget, monkeypatch):
+    sent = sent_histograms(widget, monkeypatch)
+    dark = {
+        "foreground": "#eeeeee",
+        "background": "#111111",
+        "checkpoint": "#4488ff",
+        "model": "#ff8800",
+    }
+    request = {"type": "preview", "path": "backbone", "theme": dark, "log": True}
+    widget._on_message(widget, request, [])
+    assert widget.error == "" and sent[-1][0]["log"] is True and sent[-1][0]["scale"] == 2
+    widget._on_message(widget, {**request, "theme": {**dark, "model": "url(x)"}}, [])
+    assert "Theme colour 'model'" in widget.error and len(sent) == 1
+    widget._on_message(widget, {**request, "log": "yes"}, [])
+    assert "'log' as true or false" in widget.error and len(sent) == 1
+
+
+def test_root_select_offers_only_places_where_weights_match(widget):
+    roots, counts = widget.header["roots"], widget.header["root_counts"]
+    assert roots[0] == "model" and counts["model"] == 4
+    assert all(counts[r] > 0 for r in roots)
+    assert not any("optimizer" in r or "_operations" in r for r in roots)
+    assert list(counts.values()) == sorted(counts.values(), reverse=True)
+
+
+def test_result_tells_skipped_from_not_selected_with_plurals(widget):
+    widget.selected = ["backbone/_functional/_operations/1/_kernel", "head"]
+    click_restore(widget)
+    result = widget.result
+    assert result["restored"] == 1
+    assert result["summary"].startswith("Restored 1 variable (")
+    assert "2 selected not restored" in result["summary"]
+    assert result["skipped_count"] == 2 and result["not_selected"] == 3
+    assert {r["model_path"] for r in result["skipped"]} == {"head/_kernel", "head/bias"}
+    assert all(r["selected"] and r["status"] == "shape_mismatch" for r in result["skipped"])
+
+
+def test_a_checkpoint_of_another_model_says_what_to_try(keras, tf, tmp_path):
+    other = keras.Sequential([keras.Input((3,)), keras.layers.Dense(5), keras.layers.Dense(2)])
+    prefix = tf.train.Checkpoint(model=other).write(str(tmp_path / "ckpt"))
+    widget = cw.CheckpointWidget(models.net(seed=80), prefix)
+    hint = widget.header["hint"]
+    assert hint.startswith("None of the model's 6 variables matches") and "Align layers" in hint
+    widget.set_align(True)
+    assert "Align layers" not in widget.header["hint"]
+
+
+def test_a_good_match_gives_no_hint(widget):
+    assert widget.header["hint"] == ""
+
+
+def test_rules_that_pair_nothing_say_so(widget):
+    widget._on_message(widget, {"type": "rules", "text": "^nowhere/ => head/"}, [])
+    assert widget.error == "" and widget.notice.startswith("The 1 rule pair no variable")

@@ -63,7 +63,8 @@ def test_layers_from_two_sources_in_one_restore(two, tf):
     check(model, {"conv1": a, "bn": b, "conv2": b, "top": before})
     assert widget.result["restored"] == 8 and widget.result["can_undo"]
     assert "from 2 checkpoints (2 from" in widget.result["summary"]
-    assert widget.result["skipped_count"] == 2  # top, in neither selection
+    assert widget.result["skipped_count"] == 0  # every ticked variable was restored
+    assert widget.result["not_selected"] == 2  # top, in neither selection
     assert_code_reproduces(widget.result["code"], model, models.cnn(seed=SEED), tf)
     widget.undo()
     check(model, {"conv1": before, "bn": before, "conv2": before, "top": before})

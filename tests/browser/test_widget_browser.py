@@ -91,8 +91,32 @@ def test_histogram_and_screenshot(demo, page):
     expect(histogram.locator("img")).to_be_visible()
     expect(histogram.locator("table")).to_contain_text("checkpoint")
     widget.locator('[data-testid="ckpt-row"][data-path="backbone"] input').check()
-    DOCS.mkdir(exist_ok=True)
-    widget.screenshot(path=str(DOCS / "widget.png"))
+    full_height_screenshot(page, widget, DOCS / "widget.png")
+
+
+def full_height_screenshot(page, widget, path: Path) -> None:
+    """A screenshot of the whole widget: the page grows so that no part is scrolled away."""
+    height = widget.evaluate("el => el.getBoundingClientRect().height")
+    page.set_viewport_size({"width": 1400, "height": int(height) + 300})
+    page.wait_for_timeout(300)  # JupyterLab lays the notebook out again
+    widget.scroll_into_view_if_needed()
+    path.parent.mkdir(exist_ok=True)
+    widget.screenshot(path=str(path))
+
+
+WHITE_SHARE = """img => {
+  const canvas = document.createElement("canvas");
+  canvas.width = img.naturalWidth;
+  canvas.height = img.naturalHeight;
+  const context = canvas.getContext("2d");
+  context.drawImage(img, 0, 0);
+  const data = context.getImageData(0, 0, canvas.width, canvas.height).data;
+  let white = 0;
+  for (let i = 0; i < data.length; i += 4) {
+    if (data[i] > 200 && data[i + 1] > 200 && data[i + 2] > 200) white += 1;
+  }
+  return white / (data.length / 4);
+}"""
 
 
 @pytest.mark.parametrize("color_scheme", ["dark"])
@@ -101,9 +125,59 @@ def test_dark_theme(demo, page, color_scheme):
     background = widget.evaluate("el => getComputedStyle(el).backgroundColor")
     channels = [int(c) for c in background[background.index("(") + 1 : -1].split(",")[:3]]
     assert sum(channels) < 3 * 100, background  # JupyterLab's dark layout colour
-    row(widget, "backbone/_functional/_operations/3").locator(".ckw-label").click()
-    expect(widget.get_by_test_id("histogram").locator("img")).to_be_visible()
-    widget.screenshot(path=str(DOCS / "widget-dark.png"))
+    widget.locator('[data-testid="ckpt-row"][data-path="backbone"] input').check()
+    row(widget, "backbone").locator(".ckw-label").click()  # a layer: several plots
+    histogram = widget.get_by_test_id("histogram")
+    image = histogram.get_by_test_id("histogram-image")
+    expect(image).to_be_visible()
+    page.wait_for_function(
+        "img => img.complete && img.naturalWidth > 0", arg=image.element_handle()
+    )
+    assert image.evaluate(WHITE_SHARE) < 0.05  # not a white rectangle in the dark theme
+    # sharp on HiDPI: 2 image pixels per CSS pixel
+    assert image.evaluate("img => img.naturalWidth / img.getBoundingClientRect().width") >= 1.9
+    stats = histogram.get_by_test_id("stats")
+    expect(stats).to_contain_text("max |diff|")
+    assert stats.evaluate("t => t.scrollWidth") <= histogram.evaluate("p => p.clientWidth")
+    full_height_screenshot(page, widget, DOCS / "widget-dark.png")
+    image.click()  # enlarge, then shrink
+    expect(widget.get_by_test_id("histogram-enlarged")).to_be_visible()
+    widget.get_by_test_id("histogram-image").click()
+    expect(widget.get_by_test_id("histogram-enlarged")).to_have_count(0)
+
+
+def test_preview_follows_restore_and_undo(demo, page):
+    widget = demo
+    conv1 = "backbone/_functional/_operations/1"
+    row(widget, conv1).locator(".ckw-label").click()
+    image = widget.get_by_test_id("histogram-image")
+    expect(image).to_be_visible()
+    before = image.get_attribute("src")
+    row(widget, "backbone").locator("input[type=checkbox]").check()
+    widget.get_by_test_id("restore-button").click()
+    expect(widget.get_by_test_id("restore-result")).to_contain_text("Restored 8 variables")
+    expect(image).not_to_have_attribute("src", before)  # drawn again with restored values
+    expect(row(widget, conv1).get_by_test_id("restored-badge")).to_be_visible()
+    expect(row(widget, "head").get_by_test_id("restored-badge")).to_have_count(0)
+    assert "CHANGED True" in run_cell(page, 1)
+    after = image.get_attribute("src")
+    widget.get_by_test_id("undo-button").click()
+    expect(widget.get_by_test_id("restore-result")).to_contain_text("Undone")
+    expect(image).not_to_have_attribute("src", after)
+    expect(widget.get_by_test_id("restored-badge")).to_have_count(0)
+    assert "CHANGED False" in run_cell(page, 1)
+
+
+def test_log_counts_and_an_empty_filter(demo, page):
+    widget = demo
+    row(widget, "backbone/_functional/_operations/1").locator(".ckw-label").click()
+    image = widget.get_by_test_id("histogram-image")
+    expect(image).to_be_visible()
+    before = image.get_attribute("src")
+    widget.get_by_test_id("log-counts").check()
+    expect(image).not_to_have_attribute("src", before)
+    widget.locator(".ckw-filter").fill("no_such_thing")
+    expect(widget.get_by_test_id("no-rows")).to_contain_text("No row matches 'no_such_thing'")
 
 
 def test_kernel_errors_are_shown(jupyter_server, page):
@@ -174,5 +248,37 @@ def test_pair_editor_for_an_unmatched_variable(demo, page):
     select = widget.get_by_test_id("pair-select")
     expect(select).to_be_visible()
     select.select_option("model/head/_kernel")
-    expect(widget.locator(".ckw-rules-panel summary")).to_contain_text("1 variables paired")
+    expect(widget.locator(".ckw-rules-panel summary")).to_contain_text("1 variable paired")
     expect(widget.get_by_test_id("error")).to_have_count(0)
+
+
+OTHER_MODEL = """\
+import os
+os.environ["TF_CPP_MIN_LOG_LEVEL"] = "3"
+import keras
+import tensorflow as tf
+import ckpt_widgets as cw
+from ckpt_widgets.demo import make_demo
+
+model, _ = make_demo("demo")
+other = keras.Sequential([keras.Input((3,)), keras.layers.Dense(5), keras.layers.Dense(2)])
+prefix = tf.train.Checkpoint(model=other).write("other/ckpt")
+w = cw.CheckpointWidget(model, prefix)
+w
+"""
+
+
+def test_nothing_matches_says_what_to_try(jupyter_server, page):
+    write_notebook(
+        jupyter_server.root_dir, "other.ipynb", [OTHER_MODEL, 'print("ALIGNED", w.aligned)']
+    )
+    open_notebook(page, jupyter_server, "other.ipynb")
+    run_all_cells(page)
+    widget = page.get_by_test_id("ckpt-widget")
+    hint = widget.get_by_test_id("hint")
+    expect(hint).to_contain_text("None of the model's")
+    expect(hint).to_contain_text("Align layers")
+    assert "ALIGNED False" in run_cell(page, 1)
+    hint.get_by_test_id("hint-align").click()
+    expect(widget.get_by_test_id("align-layers")).to_be_checked()
+    assert "ALIGNED True" in run_cell(page, 1)
