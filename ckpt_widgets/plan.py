@@ -19,7 +19,7 @@ from .errors import (
     ShapeMismatchError,
 )
 from .graph import join, relative
-from .model import is_variable
+from .model import is_trackable, is_variable
 from .selection import select
 
 if TYPE_CHECKING:
@@ -155,6 +155,9 @@ def make_plan(
         raise OptionError(f"optimizer={optimizer!r} is not one of False, True, 'restored'.")
     if not steps:
         raise NothingToRestoreError(_nothing_message(m, explicit, all_excluded))
+    if not is_trackable(m.model):  # JAX or PyTorch backend: read and assign every value
+        for step in steps:
+            step.mirror_path = None
     skipped = pd.DataFrame(
         [
             {
