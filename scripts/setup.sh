@@ -31,3 +31,6 @@ PY
 # them, plus the two packages it imports at start-up.
 .venv/bin/python -m pip install --quiet --no-deps "keras-hub==0.32.0" "tokenizers>=0.20"
 .venv/bin/python -m pip install --quiet "regex>=2024.1"
+# JAX (CPU) beside TensorFlow: tests/test_backends.py restores TensorFlow checkpoints into
+# Keras models on the JAX backend, in a process of its own (KERAS_BACKEND=jax).
+.venv/bin/python -m pip install --quiet jax jaxlib

@@ -1,0 +1,203 @@
+"""TensorFlow checkpoints into Keras 3 models on the JAX backend.
+
+The checkpoints are written here, on the TensorFlow backend; one subprocess with
+``KERAS_BACKEND=jax`` (``tests/backend_checks.py``) restores them and saves what it saw;
+the tests compare that with the writer's values bit for bit. The Keras attribute walk
+that names objects on JAX is also compared with TensorFlow's own walk on every model the
+suite builds.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from ckpt_widgets.graph import walk
+from ckpt_widgets.keras_walk import keras_children
+from ckpt_widgets.model import _is_optimizer, is_variable
+from tests import backend_checks, differential_models, keras2_models, models
+from tests.conftest import ROOT, assert_same
+
+# -- the Keras walk agrees with TensorFlow's on the TensorFlow backend -------------------
+
+KERAS2_BUILDERS = [f"keras2_{name}" for name in keras2_models.BUILDERS]
+
+
+def _any_model(name: str, keras):
+    if name.startswith("keras2_"):
+        keras.utils.set_random_seed(3)
+        return keras2_models.BUILDERS[name.removeprefix("keras2_")](keras)
+    return backend_checks.build(name)
+
+
+def _walk(model, children):
+    """Every node's path and every variable's path (by position), walking ``children``."""
+    objects = {id(model): model}
+
+    def named(node):
+        items = children(objects[node])
+        for _, child in items:
+            objects.setdefault(id(child), child)
+        return [(name, id(child)) for name, child in items]
+
+    result = walk(id(model), named, lambda name, child: _is_optimizer(name, objects[child]))
+    optimizer = getattr(model, "optimizer", None)
+    variables = list(model.weights) + list(optimizer.variables if optimizer is not None else [])
+    return set(result.paths.values()), [result.paths.get(id(v)) for v in variables]
+
+
+def _tensorflow_children(obj):
+    import tensorflow as tf
+
+    if is_variable(obj):
+        return []
+    try:
+        return list(tf.train.TrackableView.children(obj).items())
+    except ValueError:  # a container TensorFlow refuses to save
+        return []
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    "name", [*backend_checks.WALK_MODELS, *differential_models.BUILDERS, *KERAS2_BUILDERS]
+)
+def test_keras_walk_names_every_object_as_tensorflow_does(name, keras):
+    model = _any_model(name, keras)
+    tf_nodes, tf_variables = _walk(model, _tensorflow_children)
+    keras_nodes, keras_variables = _walk(model, keras_children)
+    assert keras_variables == tf_variables
+    assert keras_nodes == tf_nodes
+
+
+# -- restores on the JAX backend ----------------------------------------------------------
+
+
+def _features():
+    return backend_checks.Checks.features()
+
+
+@pytest.fixture(scope="session")
+def jax_run(tf, keras, keras2_dir, tmp_path_factory):
+    """Checkpoints written here (TensorFlow backend), restored in a JAX-backend process:
+    ``(arrays, facts, writers)``."""
+    if importlib.util.find_spec("jax") is None:
+        pytest.skip("jax is not installed (scripts/setup.sh installs it)")
+    directory = tmp_path_factory.mktemp("jax")
+    (directory / "keras2").symlink_to(keras2_dir)
+    net = models.net(seed=1)
+    models.fit_briefly(net)
+    cnn_a, cnn_b = models.cnn(seed=20), models.cnn(seed=21)
+    files = {
+        "net": tf.train.Checkpoint(model=net).write(str(directory / "net" / "ckpt")),
+        "net_h5": str(directory / "net.weights.h5"),
+        "cnn_a": tf.train.Checkpoint(model=cnn_a).write(str(directory / "a" / "ckpt")),
+        "cnn_b": tf.train.Checkpoint(model=cnn_b).write(str(directory / "b" / "ckpt")),
+    }
+    net.save_weights(files["net_h5"])
+    (directory / "files.json").write_text(json.dumps(files))
+    env = {**os.environ, "KERAS_BACKEND": "jax", "JAX_PLATFORMS": "cpu"}
+    subprocess.run(
+        [sys.executable, "-m", "tests.backend_checks", str(directory)],
+        cwd=ROOT,
+        env=env,
+        check=True,
+        timeout=600,
+    )
+    arrays = dict(np.load(directory / "results.npz"))
+    facts = json.loads((directory / "results.json").read_text())
+    writers = {"net": net, "cnn_a": cnn_a, "cnn_b": cnn_b}
+    return arrays, facts, writers
+
+
+def _values(arrays, prefix: str) -> list[np.ndarray]:
+    count = sum(1 for key in arrays if key.rpartition("/")[0] == prefix)
+    return [arrays[f"{prefix}/{i}"] for i in range(count)]
+
+
+def _no_error(facts, check: str) -> None:
+    assert f"{check}/error" not in facts, facts[f"{check}/error"]
+
+
+def test_the_checks_ran_on_jax(jax_run):
+    assert jax_run[1]["backend"] == "jax"
+
+
+def test_jax_walk_gives_the_tensorflow_backend_paths(jax_run):
+    _, facts, _ = jax_run
+    _no_error(facts, "walk")
+    for name in backend_checks.WALK_MODELS:
+        expected = backend_checks.object_paths(backend_checks.build(name))
+        assert facts["walk"][name] == expected, name
+
+
+def test_jax_backbone_into_a_classifier_then_code_and_undo(jax_run):
+    arrays, facts, writers = jax_run
+    _no_error(facts, "backbone")
+    written = [v.numpy() for v in writers["net"].weights]
+    assert facts["backbone/statuses"] == ["match"] * 4 + ["shape_mismatch"] * 2
+    assert facts["backbone/how"] == ["assign"]
+    before, after = _values(arrays, "backbone/before"), _values(arrays, "backbone/after")
+    for i in range(4):  # the backbone: the writer's values
+        assert_same(after[i], written[i])
+    for i in (4, 5):  # the head (other shape): untouched
+        assert_same(after[i], before[i])
+    assert "tf.train.load_checkpoint" in facts["backbone/code"]
+    by_code, fresh = _values(arrays, "backbone/code"), _values(arrays, "backbone/fresh_before")
+    for i in range(6):
+        assert_same(by_code[i], written[i] if i < 4 else fresh[i])
+    for old, undone in zip(before, _values(arrays, "backbone/undone")):
+        assert_same(undone, old)
+
+
+def test_jax_widening_with_overlap_keeps_the_rest(jax_run):
+    arrays, facts, writers = jax_run
+    _no_error(facts, "widen")
+    written = [v.numpy() for v in writers["net"].weights]
+    before, after = _values(arrays, "widen/before"), _values(arrays, "widen/after")
+    assert "overlap" in facts["widen/adapted"]
+    for stored, old, new in zip(written, before, after):
+        block = tuple(slice(0, n) for n in stored.shape)
+        assert_same(new[block], stored)
+        rest = np.ones(new.shape, bool)
+        rest[block] = False
+        assert_same(new[rest], old[rest])
+
+
+@pytest.mark.parametrize("fmt", ["net", "net_h5"])
+def test_jax_full_restore_equals_the_writer_and_predicts_alike(jax_run, fmt):
+    arrays, facts, writers = jax_run
+    _no_error(facts, "full")
+    net = writers["net"]
+    for new, stored in zip(_values(arrays, f"{fmt}/after"), net.weights):
+        assert_same(new, stored.numpy())
+    expected = np.asarray(net(_features()))
+    np.testing.assert_allclose(arrays[f"{fmt}/predictions"], expected, rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("name", backend_checks.KERAS2_MODELS)
+def test_jax_keras2_checkpoint_with_align(jax_run, keras2_dir, name):
+    arrays, facts, _ = jax_run
+    _no_error(facts, "keras2")
+    assert facts[f"keras2/{name}/restored"] == facts[f"keras2/{name}/weights"]
+    expected = np.load(keras2_dir / name / "predictions.npy")
+    np.testing.assert_allclose(arrays[f"keras2/{name}/predictions"], expected, rtol=1e-5, atol=1e-6)
+
+
+def test_jax_restore_many_takes_each_layer_from_its_source_and_undoes(jax_run):
+    arrays, facts, writers = jax_run
+    _no_error(facts, "many")
+    a = [v.numpy() for v in writers["cnn_a"].weights]
+    b = [v.numpy() for v in writers["cnn_b"].weights]
+    layers = [v.path.split("/")[-2] for v in writers["cnn_a"].weights]
+    before, after = _values(arrays, "many/before"), _values(arrays, "many/after")
+    for layer, old, new, from_a, from_b in zip(layers, before, after, a, b):
+        expected = {"conv1": from_a, "top": from_b}.get(layer, old)
+        assert_same(new, expected)
+    for old, undone in zip(before, _values(arrays, "many/undone")):
+        assert_same(undone, old)
