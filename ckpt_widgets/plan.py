@@ -301,6 +301,25 @@ def _slot_steps(m: Match, restored: list[Step]) -> list[Step]:
     return steps
 
 
+def _counter_cast(path: str, stored: str, variable: Any) -> str | None:
+    """The live dtype an optimizer's stored integer is cast to, or None if none is needed.
+
+    Keras keeps its step counter as int64 on TensorFlow but int32 on JAX: the count is
+    cast (and checked to fit when read). Any other dtype difference is refused.
+    """
+    import numpy as np
+
+    live = str(getattr(variable.dtype, "name", variable.dtype))
+    if live == stored:
+        return None
+    if np.dtype(live).kind in "iu" and np.dtype(stored).kind in "iu":
+        return live
+    raise DtypeMismatchError(
+        f"Optimizer variable '{path}' is {live} here but {stored} in the checkpoint; "
+        "restore without optimizer= or build the optimizer with the same dtypes."
+    )
+
+
 def _optimizer_steps(m: Match) -> list[Step]:
     """Steps for the optimizer's own state (not the model variables it tracks)."""
     graph, src = m.graph, m.source
@@ -326,11 +345,13 @@ def _optimizer_steps(m: Match) -> list[Step]:
                         f"Optimizer variable '{path}' has shape {tuple(child.shape)}, the "
                         f"checkpoint's {row['shape']}; build the optimizer for the same model."
                     )
-                steps.append(
-                    Step(
-                        -1, child, row["key"], join(ckpt_opt, path), node, label=f"optimizer/{path}"
-                    )
+                step = Step(
+                    -1, child, row["key"], join(ckpt_opt, path), node, label=f"optimizer/{path}"
                 )
+                step.cast = _counter_cast(path, row["dtype"], child)
+                if step.cast:
+                    step.mirror_path = None
+                steps.append(step)
             else:
                 queue.append((child, path))
     stored = src.resolve(join(ckpt_opt, "_trainable_variables"))

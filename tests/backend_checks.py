@@ -33,6 +33,12 @@ agreement test covers them all)."""
 
 KERAS2_MODELS = ("functional", "sequential", "nested")
 
+TF1_RULES = [
+    (r"^fc(\d)/weights$", r"backbone/_functional/_operations/\1/_kernel"),
+    (r"^fc(\d)/biases$", r"backbone/_functional/_operations/\1/bias"),
+]
+"""Names in the TF1 file (``tests/test_backends.py`` writes it) to the model's paths."""
+
 
 def build(name: str):
     """The model ``name`` as the writer built it (same code, same seed)."""
@@ -150,6 +156,41 @@ class Checks:
         report.undo()
         self.keep("many/undone", model)
 
+    def optimizer(self) -> None:
+        import ckpt_widgets as cw
+
+        model = models.net(seed=5)
+        models.fit_briefly(model)
+        report = cw.restore(model, self.file("net"), optimizer=True)
+        self.facts["optimizer/restored"] = len(report.restored)
+        for i, v in enumerate(model.optimizer.variables):
+            self.arrays[f"optimizer/after/{i}"] = np.asarray(v.numpy())
+
+    def tf1(self) -> None:
+        import ckpt_widgets as cw
+
+        model = models.net(seed=5)
+        self.keep("tf1/before", model)
+        cw.restore(model, self.file("tf1"), rename=TF1_RULES)
+        self.keep("tf1/after", model)
+
+    def keras_file(self) -> None:
+        import ckpt_widgets as cw
+
+        model = models.cnn(seed=9)
+        cw.restore(model, self.file("cnn_a_keras"))
+        self.keep("keras_file/after", model)
+
+    def widget(self) -> None:
+        import ckpt_widgets as cw
+
+        model = models.net(head_units=7, seed=5)
+        self.keep("widget/before", model)
+        w = cw.CheckpointWidget(model, self.file("net"))
+        w.selected = ["backbone"]
+        w.restore()
+        self.keep("widget/after", model)
+
     def file(self, name: str) -> str:
         return json.loads((self.dir / "files.json").read_text())[name]
 
@@ -170,7 +211,8 @@ def _backend() -> str:
 
 def main(directory: str) -> None:
     checks = Checks(Path(directory))
-    for name in ("walk", "backbone", "widen", "full", "keras2", "many"):
+    names = ("walk", "backbone", "widen", "full", "keras2", "many", "optimizer", "tf1")
+    for name in (*names, "keras_file", "widget"):
         checks.run(name, getattr(checks, name))
     checks.save()
 

@@ -100,6 +100,9 @@ def jax_run(tf, keras, keras2_dir, tmp_path_factory):
         "cnn_b": tf.train.Checkpoint(model=cnn_b).write(str(directory / "b" / "ckpt")),
     }
     net.save_weights(files["net_h5"])
+    files["cnn_a_keras"] = str(directory / "a.keras")
+    cnn_a.save(files["cnn_a_keras"])
+    files["tf1"], tf1_values = _write_tf1(tf, directory / "tf1" / "model")
     (directory / "files.json").write_text(json.dumps(files))
     env = {**os.environ, "KERAS_BACKEND": "jax", "JAX_PLATFORMS": "cpu"}
     subprocess.run(
@@ -111,8 +114,27 @@ def jax_run(tf, keras, keras2_dir, tmp_path_factory):
     )
     arrays = dict(np.load(directory / "results.npz"))
     facts = json.loads((directory / "results.json").read_text())
-    writers = {"net": net, "cnn_a": cnn_a, "cnn_b": cnn_b}
+    writers = {"net": net, "cnn_a": cnn_a, "cnn_b": cnn_b, "tf1": tf1_values}
     return arrays, facts, writers
+
+
+def _write_tf1(tf, prefix):
+    """A ``tf.compat.v1`` Saver checkpoint with scopes fc1/fc2: its prefix and values."""
+    rng = np.random.default_rng(7)
+    stored = {
+        "fc1/weights": rng.standard_normal((2, 4)).astype("float32"),
+        "fc1/biases": rng.standard_normal(4).astype("float32"),
+        "fc2/weights": rng.standard_normal((4, 5)).astype("float32"),
+        "fc2/biases": rng.standard_normal(5).astype("float32"),
+    }
+    with tf.Graph().as_default():
+        for name, value in stored.items():
+            scope, var = name.split("/")
+            with tf.compat.v1.variable_scope(scope):
+                tf.compat.v1.get_variable(var, initializer=value)
+        with tf.compat.v1.Session() as session:
+            session.run(tf.compat.v1.global_variables_initializer())
+            return tf.compat.v1.train.Saver().save(session, str(prefix)), stored
 
 
 def _values(arrays, prefix: str) -> list[np.ndarray]:
@@ -201,3 +223,43 @@ def test_jax_restore_many_takes_each_layer_from_its_source_and_undoes(jax_run):
         assert_same(new, expected)
     for old, undone in zip(before, _values(arrays, "many/undone")):
         assert_same(undone, old)
+
+
+def test_jax_optimizer_state_is_restored_with_the_step_count_cast(jax_run):
+    arrays, facts, writers = jax_run
+    _no_error(facts, "optimizer")
+    written = writers["net"].optimizer.variables
+    assert facts["optimizer/restored"] == len(writers["net"].weights) + len(written)
+    for i, stored in enumerate(written):
+        new, old = arrays[f"optimizer/after/{i}"], stored.numpy()
+        if new.dtype != old.dtype:  # the step count: int64 on TensorFlow, int32 on JAX
+            assert new.dtype.kind == old.dtype.kind == "i"
+            old = old.astype(new.dtype)
+        assert_same(new, old)
+
+
+def test_jax_tf1_checkpoint_by_rename_rules(jax_run):
+    arrays, facts, writers = jax_run
+    _no_error(facts, "tf1")
+    stored = writers["tf1"]
+    before, after = _values(arrays, "tf1/before"), _values(arrays, "tf1/after")
+    for i, name in enumerate(["fc1/weights", "fc1/biases", "fc2/weights", "fc2/biases"]):
+        assert_same(after[i], stored[name])
+    for i in (4, 5):
+        assert_same(after[i], before[i])
+
+
+def test_jax_keras_archive(jax_run):
+    arrays, facts, writers = jax_run
+    _no_error(facts, "keras_file")
+    for new, stored in zip(_values(arrays, "keras_file/after"), writers["cnn_a"].weights):
+        assert_same(new, stored.numpy())
+
+
+def test_jax_widget_restores_what_is_ticked(jax_run):
+    arrays, facts, writers = jax_run
+    _no_error(facts, "widget")
+    written = [v.numpy() for v in writers["net"].weights]
+    before, after = _values(arrays, "widget/before"), _values(arrays, "widget/after")
+    for i in range(6):
+        assert_same(after[i], written[i] if i < 4 else before[i])
