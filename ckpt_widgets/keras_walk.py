@@ -7,16 +7,19 @@ the objects' own attributes, following the rules by which TensorFlow tracks Kera
 objects on its backend:
 
 - layers, optimizers and variables are tracked under the attribute that holds them;
-- a plain ``list``, ``dict``, ``OrderedDict`` (exact types) or a tuple holding tracked
-  objects is tracked too, its items under their index or key; Keras's own
-  ``TrackedList`` / ``TrackedDict`` (what a layer attribute holding a list becomes) is
-  not, which is why layers held in such containers are never saved;
+- a plain ``list``, ``dict``, ``OrderedDict`` (exact types, set by Keras with its
+  tracking off, e.g. a Functional's ``_operations``) or a tuple holding tracked objects
+  is tracked too, its items under their index or key; Keras's own ``TrackedList`` /
+  ``TrackedDict`` (what a layer attribute holding a list becomes) is not, which is why
+  layers held in such containers are never saved;
+- on PyTorch, sublayers live in ``torch.nn.Module._modules``, and are read from there;
 - the bookkeeping lists Keras fills with tracking switched off (``_layers``,
   ``_trainable_variables``, a Functional's ``_inputs`` …) are not edges.
 """
 
 from __future__ import annotations
 
+import sys
 from collections import OrderedDict
 from typing import Any
 
@@ -60,10 +63,45 @@ def keras_children(obj: Any) -> list[tuple[str, Any]]:
         return []
     edges = [
         (name, value)
-        for name, value in vars(obj).items()
-        if name not in UNTRACKED_ATTRIBUTES and name not in TF_BOOKKEEPING and _tracked(value)
+        for name, value in _attributes(obj).items()
+        if name not in UNTRACKED_ATTRIBUTES
+        and name not in TF_BOOKKEEPING
+        and _tracked(value)
+        and not _bypassed_container(name, value)
     ]
     return _with_property_edges(obj, edges)
+
+
+def _bypassed_container(name: str, value: Any) -> bool:
+    """A plain list or dict in a public attribute: it got past Keras's ``__setattr__``
+    (keras_hub does so on PyTorch), which on the TensorFlow backend would have made it a
+    ``TrackedList`` that TensorFlow does not track. Keras's own plain containers, set
+    with tracking off, are private (``_operations``)."""
+    return not name.startswith("_") and type(value) in (list, dict, OrderedDict)
+
+
+def _attributes(obj: Any) -> dict[str, Any]:
+    """A layer's attributes by name; on PyTorch, its sublayers from ``_modules`` too and
+    none of ``torch.nn.Module``'s own bookkeeping."""
+    attributes = vars(obj)
+    internal = _torch_module_attributes(obj)
+    if not internal:
+        return attributes
+    found = {k: v for k, v in attributes.items() if k not in internal}
+    for name, module in (attributes.get("_modules") or {}).items():
+        found.setdefault(name, module)
+    return found
+
+
+def _torch_module_attributes(obj: Any) -> frozenset[str]:
+    """The attributes ``torch.nn.Module.__init__`` sets, if ``obj`` is a torch module."""
+    torch = sys.modules.get("torch")
+    if torch is None or not isinstance(obj, torch.nn.Module):
+        return frozenset()
+    return _TORCH_INTERNAL.setdefault("names", frozenset(vars(torch.nn.Module())))
+
+
+_TORCH_INTERNAL: dict[str, frozenset[str]] = {}
 
 
 def _with_property_edges(obj: Any, edges: list[tuple[str, Any]]) -> list[tuple[str, Any]]:

@@ -34,3 +34,6 @@ PY
 # JAX (CPU) beside TensorFlow: tests/test_backends.py restores TensorFlow checkpoints into
 # Keras models on the JAX backend, in a process of its own (KERAS_BACKEND=jax).
 .venv/bin/python -m pip install --quiet jax jaxlib
+# PyTorch for the same tests on KERAS_BACKEND=torch. Pinned: on these machines 2.13.0 is
+# the CPU build (~190 MB); an unpinned `torch` pulls a CUDA build of several GB.
+.venv/bin/python -m pip install --quiet "torch==2.13.0"

@@ -1,9 +1,9 @@
 """Restore TensorFlow-backend checkpoints into Keras models on another Keras backend.
 
-Run as ``KERAS_BACKEND=jax python -m tests.backend_checks DIR`` after
+Run as ``KERAS_BACKEND=jax python -m tests.backend_checks DIR OUT`` (or ``torch``) after
 ``tests/test_backends.py`` wrote ``DIR`` (checkpoints, written on the TensorFlow backend).
-Every check runs in this one process and saves what it saw into ``DIR/results.npz``
-(variable values, predictions) and ``DIR/results.json`` (paths, restored rows, errors);
+Every check runs in this one process and saves what it saw into ``OUT/results.npz``
+(variable values, predictions) and ``OUT/results.json`` (paths, restored rows, errors);
 the test compares them with the writer's values. Nothing here decides pass or fail.
 """
 
@@ -71,8 +71,9 @@ def object_paths(model) -> list[str]:
 class Checks:
     """Runs each check, keeping arrays and facts for the test."""
 
-    def __init__(self, directory: Path):
+    def __init__(self, directory: Path, results: Path):
         self.dir = directory
+        self.results = results
         self.arrays: dict[str, np.ndarray] = {}
         self.facts: dict[str, object] = {"backend": _backend()}
 
@@ -127,7 +128,7 @@ class Checks:
             model = models.net(seed=5)
             cw.restore(model, self.file(fmt))
             self.keep(f"{fmt}/after", model)
-            self.arrays[f"{fmt}/predictions"] = np.asarray(model(self.features()))
+            self.arrays[f"{fmt}/predictions"] = model.predict(self.features(), verbose=0)
 
     def keras2(self) -> None:
         import keras
@@ -199,8 +200,8 @@ class Checks:
         return np.random.default_rng(0).standard_normal((8, 2)).astype("float32")
 
     def save(self) -> None:
-        np.savez(self.dir / "results.npz", **self.arrays)
-        (self.dir / "results.json").write_text(json.dumps(self.facts, indent=1))
+        np.savez(self.results / "results.npz", **self.arrays)
+        (self.results / "results.json").write_text(json.dumps(self.facts, indent=1))
 
 
 def _backend() -> str:
@@ -209,8 +210,8 @@ def _backend() -> str:
     return keras.backend.backend()
 
 
-def main(directory: str) -> None:
-    checks = Checks(Path(directory))
+def main(directory: str, results: str) -> None:
+    checks = Checks(Path(directory), Path(results))
     names = ("walk", "backbone", "widen", "full", "keras2", "many", "optimizer", "tf1")
     for name in (*names, "keras_file", "widget"):
         checks.run(name, getattr(checks, name))
@@ -218,4 +219,4 @@ def main(directory: str) -> None:
 
 
 if __name__ == "__main__":
-    main(sys.argv[1])
+    main(sys.argv[1], sys.argv[2])

@@ -1,7 +1,8 @@
-"""TensorFlow checkpoints into Keras 3 models on the JAX backend.
+"""TensorFlow checkpoints into Keras 3 models on the JAX and PyTorch backends.
 
-The checkpoints are written here, on the TensorFlow backend; one subprocess with
-``KERAS_BACKEND=jax`` (``tests/backend_checks.py``) restores them and saves what it saw;
+The checkpoints are written here, on the TensorFlow backend; one subprocess per backend
+(``KERAS_BACKEND=jax`` or ``torch``, ``tests/backend_checks.py``) restores them and saves
+what it saw;
 the tests compare that with the writer's values bit for bit. The Keras attribute walk
 that names objects on JAX is also compared with TensorFlow's own walk on every model the
 suite builds.
@@ -75,7 +76,7 @@ def test_keras_walk_names_every_object_as_tensorflow_does(name, keras):
     assert keras_nodes == tf_nodes
 
 
-# -- restores on the JAX backend ----------------------------------------------------------
+# -- restores on the JAX and PyTorch backends ----------------------------------------
 
 
 def _features():
@@ -83,12 +84,9 @@ def _features():
 
 
 @pytest.fixture(scope="session")
-def jax_run(tf, keras, keras2_dir, tmp_path_factory):
-    """Checkpoints written here (TensorFlow backend), restored in a JAX-backend process:
-    ``(arrays, facts, writers)``."""
-    if importlib.util.find_spec("jax") is None:
-        pytest.skip("jax is not installed (scripts/setup.sh installs it)")
-    directory = tmp_path_factory.mktemp("jax")
+def written(tf, keras, keras2_dir, tmp_path_factory):
+    """Checkpoints written here, on the TensorFlow backend: ``(directory, writers)``."""
+    directory = tmp_path_factory.mktemp("written")
     (directory / "keras2").symlink_to(keras2_dir)
     net = models.net(seed=1)
     models.fit_briefly(net)
@@ -98,23 +96,42 @@ def jax_run(tf, keras, keras2_dir, tmp_path_factory):
         "net_h5": str(directory / "net.weights.h5"),
         "cnn_a": tf.train.Checkpoint(model=cnn_a).write(str(directory / "a" / "ckpt")),
         "cnn_b": tf.train.Checkpoint(model=cnn_b).write(str(directory / "b" / "ckpt")),
+        "cnn_a_keras": str(directory / "a.keras"),
     }
     net.save_weights(files["net_h5"])
-    files["cnn_a_keras"] = str(directory / "a.keras")
     cnn_a.save(files["cnn_a_keras"])
     files["tf1"], tf1_values = _write_tf1(tf, directory / "tf1" / "model")
     (directory / "files.json").write_text(json.dumps(files))
-    env = {**os.environ, "KERAS_BACKEND": "jax", "JAX_PLATFORMS": "cpu"}
+    return directory, {"net": net, "cnn_a": cnn_a, "cnn_b": cnn_b, "tf1": tf1_values}
+
+
+BACKENDS = [
+    pytest.param("jax", id="jax"),
+    pytest.param("torch", id="torch", marks=pytest.mark.slow),
+]
+"""Each runs every check in one process of its own; PyTorch's import alone costs seconds."""
+
+
+@pytest.fixture(scope="session", params=BACKENDS)
+def backend_run(request, written):
+    """The checks run in a process with ``KERAS_BACKEND`` set: ``(arrays, facts, writers)``."""
+    backend = request.param
+    if importlib.util.find_spec(backend) is None:
+        pytest.skip(f"{backend} is not installed (scripts/setup.sh installs it)")
+    directory, writers = written
+    results = directory / backend
+    results.mkdir()
+    env = {**os.environ, "KERAS_BACKEND": backend, "JAX_PLATFORMS": "cpu"}
     subprocess.run(
-        [sys.executable, "-m", "tests.backend_checks", str(directory)],
+        [sys.executable, "-m", "tests.backend_checks", str(directory), str(results)],
         cwd=ROOT,
         env=env,
         check=True,
         timeout=600,
     )
-    arrays = dict(np.load(directory / "results.npz"))
-    facts = json.loads((directory / "results.json").read_text())
-    writers = {"net": net, "cnn_a": cnn_a, "cnn_b": cnn_b, "tf1": tf1_values}
+    arrays = dict(np.load(results / "results.npz"))
+    facts = json.loads((results / "results.json").read_text())
+    assert facts["backend"] == backend
     return arrays, facts, writers
 
 
@@ -146,20 +163,16 @@ def _no_error(facts, check: str) -> None:
     assert f"{check}/error" not in facts, facts[f"{check}/error"]
 
 
-def test_the_checks_ran_on_jax(jax_run):
-    assert jax_run[1]["backend"] == "jax"
-
-
-def test_jax_walk_gives_the_tensorflow_backend_paths(jax_run):
-    _, facts, _ = jax_run
+def test_backend_walk_gives_the_tensorflow_backend_paths(backend_run):
+    _, facts, _ = backend_run
     _no_error(facts, "walk")
     for name in backend_checks.WALK_MODELS:
         expected = backend_checks.object_paths(backend_checks.build(name))
         assert facts["walk"][name] == expected, name
 
 
-def test_jax_backbone_into_a_classifier_then_code_and_undo(jax_run):
-    arrays, facts, writers = jax_run
+def test_backend_backbone_into_a_classifier_then_code_and_undo(backend_run):
+    arrays, facts, writers = backend_run
     _no_error(facts, "backbone")
     written = [v.numpy() for v in writers["net"].weights]
     assert facts["backbone/statuses"] == ["match"] * 4 + ["shape_mismatch"] * 2
@@ -170,6 +183,7 @@ def test_jax_backbone_into_a_classifier_then_code_and_undo(jax_run):
     for i in (4, 5):  # the head (other shape): untouched
         assert_same(after[i], before[i])
     assert "tf.train.load_checkpoint" in facts["backbone/code"]
+    assert f"Keras on {facts['backend']}: TensorFlow only reads the file" in facts["backbone/code"]
     by_code, fresh = _values(arrays, "backbone/code"), _values(arrays, "backbone/fresh_before")
     for i in range(6):
         assert_same(by_code[i], written[i] if i < 4 else fresh[i])
@@ -177,8 +191,8 @@ def test_jax_backbone_into_a_classifier_then_code_and_undo(jax_run):
         assert_same(undone, old)
 
 
-def test_jax_widening_with_overlap_keeps_the_rest(jax_run):
-    arrays, facts, writers = jax_run
+def test_backend_widening_with_overlap_keeps_the_rest(backend_run):
+    arrays, facts, writers = backend_run
     _no_error(facts, "widen")
     written = [v.numpy() for v in writers["net"].weights]
     before, after = _values(arrays, "widen/before"), _values(arrays, "widen/after")
@@ -192,8 +206,8 @@ def test_jax_widening_with_overlap_keeps_the_rest(jax_run):
 
 
 @pytest.mark.parametrize("fmt", ["net", "net_h5"])
-def test_jax_full_restore_equals_the_writer_and_predicts_alike(jax_run, fmt):
-    arrays, facts, writers = jax_run
+def test_backend_full_restore_equals_the_writer_and_predicts_alike(backend_run, fmt):
+    arrays, facts, writers = backend_run
     _no_error(facts, "full")
     net = writers["net"]
     for new, stored in zip(_values(arrays, f"{fmt}/after"), net.weights):
@@ -203,16 +217,16 @@ def test_jax_full_restore_equals_the_writer_and_predicts_alike(jax_run, fmt):
 
 
 @pytest.mark.parametrize("name", backend_checks.KERAS2_MODELS)
-def test_jax_keras2_checkpoint_with_align(jax_run, keras2_dir, name):
-    arrays, facts, _ = jax_run
+def test_backend_keras2_checkpoint_with_align(backend_run, keras2_dir, name):
+    arrays, facts, _ = backend_run
     _no_error(facts, "keras2")
     assert facts[f"keras2/{name}/restored"] == facts[f"keras2/{name}/weights"]
     expected = np.load(keras2_dir / name / "predictions.npy")
     np.testing.assert_allclose(arrays[f"keras2/{name}/predictions"], expected, rtol=1e-5, atol=1e-6)
 
 
-def test_jax_restore_many_takes_each_layer_from_its_source_and_undoes(jax_run):
-    arrays, facts, writers = jax_run
+def test_backend_restore_many_takes_each_layer_from_its_source_and_undoes(backend_run):
+    arrays, facts, writers = backend_run
     _no_error(facts, "many")
     a = [v.numpy() for v in writers["cnn_a"].weights]
     b = [v.numpy() for v in writers["cnn_b"].weights]
@@ -225,8 +239,8 @@ def test_jax_restore_many_takes_each_layer_from_its_source_and_undoes(jax_run):
         assert_same(undone, old)
 
 
-def test_jax_optimizer_state_is_restored_with_the_step_count_cast(jax_run):
-    arrays, facts, writers = jax_run
+def test_backend_optimizer_state_is_restored_with_the_step_count_cast(backend_run):
+    arrays, facts, writers = backend_run
     _no_error(facts, "optimizer")
     written = writers["net"].optimizer.variables
     assert facts["optimizer/restored"] == len(writers["net"].weights) + len(written)
@@ -238,8 +252,8 @@ def test_jax_optimizer_state_is_restored_with_the_step_count_cast(jax_run):
         assert_same(new, old)
 
 
-def test_jax_tf1_checkpoint_by_rename_rules(jax_run):
-    arrays, facts, writers = jax_run
+def test_backend_tf1_checkpoint_by_rename_rules(backend_run):
+    arrays, facts, writers = backend_run
     _no_error(facts, "tf1")
     stored = writers["tf1"]
     before, after = _values(arrays, "tf1/before"), _values(arrays, "tf1/after")
@@ -249,15 +263,15 @@ def test_jax_tf1_checkpoint_by_rename_rules(jax_run):
         assert_same(after[i], before[i])
 
 
-def test_jax_keras_archive(jax_run):
-    arrays, facts, writers = jax_run
+def test_backend_keras_archive(backend_run):
+    arrays, facts, writers = backend_run
     _no_error(facts, "keras_file")
     for new, stored in zip(_values(arrays, "keras_file/after"), writers["cnn_a"].weights):
         assert_same(new, stored.numpy())
 
 
-def test_jax_widget_restores_what_is_ticked(jax_run):
-    arrays, facts, writers = jax_run
+def test_backend_widget_restores_what_is_ticked(backend_run):
+    arrays, facts, writers = backend_run
     _no_error(facts, "widget")
     written = [v.numpy() for v in writers["net"].weights]
     before, after = _values(arrays, "widget/before"), _values(arrays, "widget/after")
