@@ -1,9 +1,10 @@
 """Time a TensorFlow checkpoint restored into a Keras model on JAX against the hand loop.
 
-    .venv/bin/python benchmarks/bench_backends.py [--repeat 5]
+    .venv/bin/python benchmarks/bench_backends.py [--repeat 5] [--backend jax|torch]
 
 A ResNet50 (random weights) is saved with ``tf.train.Checkpoint(model=m).write`` on the
-TensorFlow backend; a process with ``KERAS_BACKEND=jax`` builds the same architecture and
+TensorFlow backend; a process with ``KERAS_BACKEND=jax`` (or ``torch``) builds the same
+architecture and
 times, in one run: ``cw.restore`` (match, plan, snapshot for undo, read + ``assign``,
 bit-for-bit verification) and the loop a user writes today, ``tf.train.load_checkpoint``
 plus ``assign`` for every weight, with the keys worked out beforehand and no check.
@@ -30,7 +31,7 @@ def write(directory: str) -> str:
     return tf.train.Checkpoint(model=model).write(os.path.join(directory, "ckpt"))
 
 
-def on_jax(prefix: str, repeat: int) -> None:
+def restore_elsewhere(prefix: str, repeat: int) -> None:
     import keras
     import numpy as np
     import tensorflow as tf
@@ -75,15 +76,16 @@ def _escape(path: str) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--repeat", type=int, default=5)
-    parser.add_argument("--jax", help=argparse.SUPPRESS)
+    parser.add_argument("--backend", default="jax", choices=["jax", "torch"])
+    parser.add_argument("--restore", help=argparse.SUPPRESS)
     args = parser.parse_args()
-    if args.jax:
-        on_jax(args.jax, args.repeat)
+    if args.restore:
+        restore_elsewhere(args.restore, args.repeat)
         return
     with tempfile.TemporaryDirectory() as directory:
         prefix = write(directory)
-        env = {**os.environ, "KERAS_BACKEND": "jax", "JAX_PLATFORMS": "cpu"}
-        command = [sys.executable, __file__, "--jax", prefix, "--repeat", str(args.repeat)]
+        env = {**os.environ, "KERAS_BACKEND": args.backend, "JAX_PLATFORMS": "cpu"}
+        command = [sys.executable, __file__, "--restore", prefix, "--repeat", str(args.repeat)]
         subprocess.run(command, env=env, check=True)
 
 
