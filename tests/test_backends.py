@@ -277,3 +277,36 @@ def test_backend_widget_restores_what_is_ticked(backend_run):
     before, after = _values(arrays, "widget/before"), _values(arrays, "widget/after")
     for i in range(6):
         assert_same(after[i], written[i] if i < 4 else before[i])
+
+
+# -- the optimizer's step count across backends ------------------------------------------
+
+
+def test_a_stored_int64_step_count_is_cast_to_an_int32_counter(keras):
+    from ckpt_widgets.plan import _counter_cast
+
+    counter = keras.Variable(0, dtype="int32")
+    assert _counter_cast("_iterations", "int64", counter) == "int32"
+    assert _counter_cast("_iterations", "int32", counter) is None
+
+
+def test_another_optimizer_dtype_difference_is_refused(keras):
+    import ckpt_widgets as cw
+    from ckpt_widgets.plan import _counter_cast
+
+    with pytest.raises(cw.DtypeMismatchError, match="'_learning_rate' is float32 here"):
+        _counter_cast("_learning_rate", "float16", keras.Variable(0.1, dtype="float32"))
+
+
+def test_a_step_count_that_does_not_fit_is_never_wrapped_silently():
+    from types import SimpleNamespace
+
+    import ckpt_widgets as cw
+    from ckpt_widgets.plan import Step
+    from ckpt_widgets.restore import _stored_value
+
+    source = SimpleNamespace(read=lambda key: np.array(2**40, "int64"))
+    plan = SimpleNamespace(source=source)
+    step = Step(-1, None, "key", None, 0, cast="int32", label="optimizer/_iterations")
+    with pytest.raises(cw.RestoreError, match="does not fit in int32"):
+        _stored_value(plan, step, np.array(0, "int32"))
