@@ -40,7 +40,7 @@ def restore_code(plan: Plan, mirror: Mirror) -> str:
             else:
                 lines.append(f'reader = h5py.File({prefix!r}, "r")')
         else:
-            lines.append("# Read the stored tensors and assign them.")
+            lines.append("# Read the stored tensors and assign them." + _backend_note(plan))
             lines.append(f"reader = tf.train.load_checkpoint({prefix!r})")
         for step in mirror.fallback:
             read = f"reader[{step.key!r}][()]" if keras_file else f"reader.get_tensor({step.key!r})"
@@ -48,6 +48,17 @@ def restore_code(plan: Plan, mirror: Mirror) -> str:
         if imports:
             lines[:0] = [*imports, ""]
     return "\n".join(lines) + "\n"
+
+
+def _backend_note(plan: Plan) -> str:
+    """On the JAX or PyTorch backend, say that TensorFlow only reads the file."""
+    from .model import is_trackable
+
+    if is_trackable(plan.match.model):
+        return ""
+    import keras
+
+    return f" (Keras on {keras.backend.backend()}: TensorFlow only reads the file.)"
 
 
 def _node(node: MirrorNode, plan: Plan, depth: int) -> str:

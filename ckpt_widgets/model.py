@@ -1,7 +1,9 @@
 """Walk a live Keras model the way TensorFlow does when it writes a checkpoint.
 
 Every object gets the path TensorFlow's object graph gives it (breadth-first, optimizer
-edges last, see :mod:`.graph`), so model paths line up with checkpoint paths. Variables
+edges last, see :mod:`.graph`), so model paths line up with checkpoint paths. On the
+JAX and PyTorch backends, where Keras objects are not TensorFlow ``Trackable``s, the
+edges come from Keras's own attributes (:mod:`.keras_walk`) and are the same. Variables
 that ``model.weights`` lists but the object graph cannot reach (layers held in plain
 Python lists or dicts) are reported as untracked: ``tf.train.Checkpoint`` never saves them.
 """
@@ -14,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from .errors import UnbuiltModelError
 from .graph import walk
+from .keras_walk import keras_children
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -70,10 +73,7 @@ class ModelGraph:
             if is_variable(obj):  # leaves of the object graph: skip the lookup
                 edges[node] = []
                 return []
-            try:
-                items = list(tf.train.TrackableView.children(obj).items())
-            except Exception:  # not trackable: no children
-                items = []
+            items = _children(obj, tf)
             edges[node] = items
             for _, child in items:
                 objects.setdefault(id(child), child)
@@ -207,6 +207,25 @@ class ModelGraph:
             rows["reason"].append(reason)
             rows["own_index"].append(self.own_index.get(id(v), -1))
         return pd.DataFrame(rows, columns=COLUMNS)
+
+
+def _children(obj: Any, tf: Any) -> list[tuple[str, Any]]:
+    """An object's named children: TensorFlow's own for a ``Trackable``, else (a Keras
+    object on the JAX or PyTorch backend) the ones Keras's attributes give it."""
+    if not isinstance(obj, tf.__internal__.tracking.Trackable):
+        return keras_children(obj)
+    try:
+        return list(tf.train.TrackableView.children(obj).items())
+    except Exception:  # a container TensorFlow refuses to save: no children
+        return []
+
+
+def is_trackable(obj: Any) -> bool:
+    """Whether TensorFlow's object-based restore can reach ``obj`` (a Keras model on the
+    TensorFlow backend, or any TensorFlow ``Trackable``); not on the JAX or PyTorch backend."""
+    import tensorflow as tf
+
+    return isinstance(obj, tf.__internal__.tracking.Trackable)
 
 
 def is_variable(obj: Any) -> bool:

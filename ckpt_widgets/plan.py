@@ -19,7 +19,7 @@ from .errors import (
     ShapeMismatchError,
 )
 from .graph import join, relative
-from .model import is_variable
+from .model import is_trackable, is_variable
 from .selection import select
 
 if TYPE_CHECKING:
@@ -155,6 +155,9 @@ def make_plan(
         raise OptionError(f"optimizer={optimizer!r} is not one of False, True, 'restored'.")
     if not steps:
         raise NothingToRestoreError(_nothing_message(m, explicit, all_excluded))
+    if not is_trackable(m.model):  # JAX or PyTorch backend: read and assign every value
+        for step in steps:
+            step.mirror_path = None
     skipped = pd.DataFrame(
         [
             {
@@ -299,6 +302,25 @@ def _slot_steps(m: Match, restored: list[Step]) -> list[Step]:
     return steps
 
 
+def _counter_cast(path: str, stored: str, variable: Any) -> str | None:
+    """The live dtype an optimizer's stored integer is cast to, or None if none is needed.
+
+    Keras keeps its step counter as int64 on TensorFlow but int32 on JAX: the count is
+    cast (and checked to fit when read). Any other dtype difference is refused.
+    """
+    import numpy as np
+
+    live = str(getattr(variable.dtype, "name", variable.dtype))
+    if live == stored:
+        return None
+    if np.dtype(live).kind in "iu" and np.dtype(stored).kind in "iu":
+        return live
+    raise DtypeMismatchError(
+        f"Optimizer variable '{path}' is {live} here but {stored} in the checkpoint; "
+        "restore without optimizer= or build the optimizer with the same dtypes."
+    )
+
+
 def _optimizer_steps(m: Match) -> list[Step]:
     """Steps for the optimizer's own state (not the model variables it tracks)."""
     graph, src = m.graph, m.source
@@ -324,11 +346,13 @@ def _optimizer_steps(m: Match) -> list[Step]:
                         f"Optimizer variable '{path}' has shape {tuple(child.shape)}, the "
                         f"checkpoint's {row['shape']}; build the optimizer for the same model."
                     )
-                steps.append(
-                    Step(
-                        -1, child, row["key"], join(ckpt_opt, path), node, label=f"optimizer/{path}"
-                    )
+                step = Step(
+                    -1, child, row["key"], join(ckpt_opt, path), node, label=f"optimizer/{path}"
                 )
+                step.cast = _counter_cast(path, row["dtype"], child)
+                if step.cast:
+                    step.mirror_path = None
+                steps.append(step)
             else:
                 queue.append((child, path))
     stored = src.resolve(join(ckpt_opt, "_trainable_variables"))

@@ -326,7 +326,13 @@ def _stored_value(plan: Plan, step: Step, before: np.ndarray) -> np.ndarray:
     else:  # only the block that fits: never more than the variable's size
         stored = plan.source.read_block(step.key, before.shape)
     if step.cast:
-        stored = stored.astype(step.cast)
+        cast = stored.astype(step.cast)
+        if cast.dtype.kind in "iu" and not np.array_equal(cast.astype(stored.dtype), stored):
+            raise RestoreError(
+                f"The stored value of '{step.label}' does not fit in {step.cast}; nothing was "
+                "restored."
+            )
+        stored = cast
     if step.adapt is None:
         return stored
     value = before.copy() if step.adapt == "overlap" else np.zeros_like(before)
