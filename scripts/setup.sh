@@ -38,7 +38,9 @@ echo "setup: installing keras-hub (transformer backbones for the tests)"
 .venv/bin/python -m pip install --quiet "regex>=2024.1"
 # JAX (CPU) beside TensorFlow: tests/test_backends.py restores TensorFlow checkpoints into
 # Keras models on the JAX backend, in a process of its own (KERAS_BACKEND=jax).
+echo "setup: installing jax (CPU; the JAX-backend tests and notebook)"
 .venv/bin/python -m pip install --quiet jax jaxlib
 # PyTorch for the same tests on KERAS_BACKEND=torch. Pinned: on these machines 2.13.0 is
 # the CPU build (~190 MB); an unpinned `torch` pulls a CUDA build of several GB.
+echo "setup: installing torch 2.13.0 (CPU; the PyTorch-backend tests)"
 .venv/bin/python -m pip install --quiet "torch==2.13.0"
