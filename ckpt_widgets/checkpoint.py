@@ -214,6 +214,24 @@ class CheckpointSource(SourceTables):
                 "the data file may be truncated or missing."
             ) from None
 
+    def read_tensors(self, keys: list[str]) -> list[Any]:
+        """Read several stored tensors by key in one ``RestoreV2`` call, as eager tensors
+        (assigned to a variable without a conversion)."""
+        import tensorflow as tf
+
+        try:
+            return tf.raw_ops.RestoreV2(
+                prefix=self.prefix,
+                tensor_names=keys,
+                shape_and_slices=[""] * len(keys),
+                dtypes=[tf.dtypes.as_dtype(self._dtypes[key][0]) for key in keys],
+            )
+        except Exception as exc:
+            raise CheckpointError(
+                f"Cannot read {len(keys)} tensor(s) from '{self.prefix}' (e.g. '{keys[0]}': "
+                f"{first_line(exc)}); the data file may be truncated or missing."
+            ) from None
+
     def read_block(self, path_or_key: str, shape: tuple[int, ...]) -> np.ndarray:
         """Read only the leading block ``[0:shape[0], 0:shape[1], …]`` of one stored tensor,
         clipped to its stored shape (so ``shape`` may be larger)."""
