@@ -13,7 +13,6 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from .graph import is_under, join, relative
-from .model import is_variable
 
 if TYPE_CHECKING:
     from .plan import Plan, Step
@@ -38,8 +37,6 @@ class Mirror:
 
     root: MirrorNode
     fallback: list[Step]
-    guarded: list[Any]
-    """Unselected variables inside attached objects: checked unchanged afterwards."""
 
     def to_checkpoints(self, parts: int) -> list[Any]:
         """The mirror split into at most ``parts`` checkpoints, together restoring it all.
@@ -92,7 +89,7 @@ def build_mirror(plan: Plan) -> Mirror:
     builder = _Builder(m, object_steps)
     builder.settle(root, top=True)
     fallback.extend(builder.fallback)
-    return Mirror(root, fallback, builder.guarded)
+    return Mirror(root, fallback)
 
 
 RESERVED = frozenset(
@@ -112,8 +109,6 @@ class _Builder:
         self.graph = m.graph
         self.var_of_node = {s.node_id: s.variable for s in steps}
         self.fallback: list[Step] = []
-        self.guarded: list[Any] = []
-        self.selected = {id(s.variable) for s in steps}
 
     def settle(self, node: MirrorNode, top: bool = False) -> None:
         """Attach a live object at ``node`` or recurse into its children."""
@@ -149,7 +144,6 @@ class _Builder:
         if not stored <= wanted:
             return False
         reached: dict[int, set[int]] = {}
-        others: list[Any] = []
         seen = {(id(live), ckpt_node)}
         queue = [(live, ckpt_node)]
         while queue:
@@ -159,14 +153,8 @@ class _Builder:
             for name, child in self.graph.children_of(obj):
                 target = src.children[n].get(name)
                 if target is None:
-                    if is_variable(child) and id(child) not in self.selected:
-                        others.append(child)
                     continue
                 if (id(child), target) not in seen:
                     seen.add((id(child), target))
                     queue.append((child, target))
-        for n in stored:
-            if reached.get(n) != {id(self.var_of_node[n])}:
-                return False
-        self.guarded.extend(others)
-        return True
+        return all(reached.get(n) == {id(self.var_of_node[n])} for n in stored)
