@@ -24,9 +24,13 @@ GLOB_CHARS = frozenset("*?[")
 def select(m: Match, entries: Any, argument: str = "include") -> set[int]:
     """Model row numbers (into ``m.table``) named by ``entries``."""
     found: set[int] = set()
-    names = _names_per_row(m)
-    for entry in _as_list(entries):
-        rows = _rows_for(m, entry, names)
+    listed = _as_list(entries)
+    names = _names_per_row(m) if any(isinstance(e, str) for e in listed) else []
+    rows_of: dict[int, list[int]] = {}
+    for i, v in enumerate(m.variables):
+        rows_of.setdefault(id(v), []).append(i)
+    for entry in listed:
+        rows = _rows_for(entry, names, rows_of)
         if not rows:
             raise SelectionError(_unknown(m, entry, names, argument))
         found |= rows
@@ -43,13 +47,15 @@ def _as_list(entries: Any) -> list[Any]:
     return list(entries)
 
 
-def _rows_for(m: Match, entry: Any, names: list[set[str]]) -> set[int]:
+def _rows_for(entry: Any, names: list[set[str]], rows_of: dict[int, list[int]]) -> set[int]:
+    """Rows named by ``entry``: a name or pattern (``names`` per row), or a layer or
+    variable (``rows_of`` its variables' ids)."""
     if isinstance(entry, str):
         if GLOB_CHARS & set(entry):
             return {i for i, row in enumerate(names) if any(fnmatchcase(n, entry) for n in row)}
         return {i for i, row in enumerate(names) if entry in row}
-    wanted = {id(v) for v in entry.weights} if hasattr(entry, "weights") else {id(entry)}
-    return {i for i, v in enumerate(m.variables) if id(v) in wanted}
+    weights = entry.weights if hasattr(entry, "weights") else [entry]
+    return {i for v in weights for i in rows_of.get(id(v), ())}
 
 
 def _names_per_row(m: Match) -> list[set[str]]:
