@@ -338,7 +338,8 @@ class CheckpointSource(SourceTables):
         slots: list[tuple[int, int, int, str]] = []
         for index, node in enumerate(proto.nodes):
             edges = {child.local_name: child.node_id for child in node.children}
-            self._check_ids(((f"edge '{k}'", v) for k, v in edges.items()), count)
+            if edges and not 0 <= min(edges.values()) <= max(edges.values()) < count:
+                self._check_ids(((f"edge '{k}'", v) for k, v in edges.items()), count)
             self.children.append(edges)
             attributes = node.attributes
             self.attributes.append(
@@ -358,7 +359,7 @@ class CheckpointSource(SourceTables):
         if not count:
             raise CheckpointError(f"The object graph of '{self.prefix}' is empty.")
         optimizers = {
-            i for i, edges in enumerate(self.children) if OPTIMIZER_CHILDREN & edges.keys()
+            i for i, edges in enumerate(self.children) if not OPTIMIZER_CHILDREN.isdisjoint(edges)
         } | {opt for opt, *_ in slots}
         result = walk(
             0,
@@ -504,7 +505,7 @@ def _check_data_files(prefix: str) -> int:
     """Check every data shard is there and a regular file; their total size in bytes."""
     import tensorflow as tf
 
-    data = tf.io.gfile.glob(prefix + ".data-*-of-*")
+    data = _data_files(prefix)
     if not data:
         raise CheckpointError(
             f"Checkpoint '{prefix}' has an index but no '.data-…' file; copy the data "
@@ -523,6 +524,24 @@ def _check_data_files(prefix: str) -> int:
     for name in data:
         check_regular_file(name, "a checkpoint data file")
     return sum(tf.io.gfile.stat(name).length for name in data)
+
+
+def _data_files(prefix: str) -> list[str]:
+    """The ``.data-…`` shards found next to ``prefix`` (a local folder is listed directly,
+    ten times faster than TensorFlow's glob)."""
+    import tensorflow as tf
+
+    local = local_path(prefix)
+    if local is None:
+        return tf.io.gfile.glob(prefix + ".data-*-of-*")
+    folder, base = os.path.split(local)
+    try:
+        names = os.listdir(folder or ".")
+    except OSError:
+        return tf.io.gfile.glob(prefix + ".data-*-of-*")
+    shard = re.compile(re.escape(base) + r"\.data-\d{5}-of-\d{5}")
+    found = sorted(name for name in names if shard.fullmatch(name))
+    return [prefix[: len(prefix) - len(base)] + name for name in found]
 
 
 def _check_sizes(
