@@ -124,11 +124,11 @@ def match_for(
 
 
 def undo_where(undo: Any) -> Where:
-    """Where ``undo=`` keeps the old values (``False`` keeps them in memory until the
+    """Where ``undo=`` keeps the old values (``False`` keeps them on disk until the
     restore is verified); anything but True, False, "memory", "disk" is an error."""
-    if isinstance(undo, bool) or undo == "memory":
+    if undo is True or undo == "memory":
         return "memory"
-    if undo == "disk":
+    if undo is False or undo == "disk":
         return "disk"
     raise OptionError(f"undo={undo!r} is not one of True, False, 'memory', 'disk'.")
 
@@ -147,7 +147,7 @@ def execute(
 
     ``undo``: ``True`` / ``"memory"`` keeps the old values in memory for ``undo()``,
     ``"disk"`` keeps them in a temporary folder, ``False`` drops them once the restore
-    has been verified (they are kept during the restore, for the rollback).
+    has been verified (they are kept on disk during the restore, for the rollback).
     ``progress(done, total)`` is called as parts finish; ``cancel`` (anything with
     ``is_set()``, e.g. a ``threading.Event``) stops the restore between parts and
     rolls it back with :class:`RestoreCancelled`.
@@ -159,9 +159,9 @@ def execute(
     # done without its report (and its undo).
     code = restore_code(plan, mirror)
     restored = _restored_table(plan, mirror)
-    before = Snapshot(touched, where)
+    before = _snapshot(touched, undo, where)
     source = plan.source
-    groups = _groups(plan.steps, PARTS if progress is not None or cancel is not None else 1)
+    groups = _groups(plan, PARTS if progress is not None or cancel is not None else 1)
     total = len(groups) + 1  # + verification
 
     def advance(done: int) -> None:
@@ -200,6 +200,18 @@ def execute(
         _snapshot=before if undo is not False else None,
         _plan=plan,
     )
+
+
+def _snapshot(variables: dict[int, Any], undo: Any, where: Where) -> Snapshot:
+    """The old values, for rollback and undo. With ``undo=False`` they are needed only
+    for a rollback: kept on disk, so the restore writes the variables in place and holds
+    no second copy in memory (in memory when the disk fails)."""
+    try:
+        return Snapshot(variables, where)
+    except RestoreError:
+        if undo is not False:
+            raise
+        return Snapshot(variables, "memory")
 
 
 def roll_back(snapshots: list[Snapshot], exc: BaseException, what: str) -> None:
@@ -343,10 +355,11 @@ def _stored_value(plan: Plan, step: Step, before: np.ndarray) -> np.ndarray:
     return value
 
 
-def _groups(steps: list[Step], parts: int) -> list[list[Step]]:
-    """``steps`` in groups read together, largest first: each holds at most
+def _groups(plan: Plan, parts: int) -> list[list[Step]]:
+    """The plan's steps in groups read together, largest first: each holds at most
     ``GROUP_BYTES`` (or one tensor) and ``len(steps) / parts`` steps."""
-    sizes = {id(s): _nbytes(s.variable) for s in steps}
+    steps, nbytes = plan.steps, plan.match.columns["nbytes"]
+    sizes = {id(s): int(nbytes[s.row]) if s.row >= 0 else _nbytes(s.variable) for s in steps}
     most = max(GROUP_BYTES, sum(sizes.values()) // 64)
     per = -(-len(steps) // max(1, parts))
     groups: list[list[Step]] = [[]]
@@ -378,13 +391,26 @@ def _restore_group(
 
     values = _target_values(plan, group, before)
     for step, value in zip(group, values):
-        step.variable.assign(value)
+        _assign(step.variable, value)
     for step, value in zip(group, values):
         now = current_value(step.variable)
         if not _same(now, np.asarray(value)):
             wrong.append(step.label)
         elif _has_non_finite(now):
             not_finite.append(step.label)
+
+
+def _assign(variable: Any, value: Any) -> None:
+    """``variable.assign(value)``, on a TensorFlow variable without reading it back (the
+    check reads it once, later); shape and dtype are still checked by TensorFlow."""
+    from tensorflow.python.ops.resource_variable_ops import BaseResourceVariable
+
+    inner = getattr(variable, "value", None)  # a Keras 3 variable's TensorFlow variable
+    for target in (inner, variable):
+        if isinstance(target, BaseResourceVariable):
+            target.assign(value, read_value=False)
+            return
+    variable.assign(value)
 
 
 def _target_values(plan: Plan, group: list[Step], before: Snapshot) -> list[Any]:

@@ -145,12 +145,18 @@ def current_value(variable: Any) -> np.ndarray:
     """
     import numpy as np
     import tensorflow as tf
+    from tensorflow.python.ops.resource_variable_ops import BaseResourceVariable
 
     for holder in (getattr(variable, "value", None), variable):
-        if isinstance(holder, tf.Variable):
-            value = np.asarray(holder.value())
-            value.flags.writeable = False
-            return value
+        if isinstance(holder, BaseResourceVariable):  # one op, no tape or device scopes
+            read = tf.raw_ops.ReadVariableOp(resource=holder.handle, dtype=holder.dtype)
+        elif isinstance(holder, tf.Variable):  # e.g. a distributed variable
+            read = holder.value()
+        else:
+            continue
+        value = np.asarray(read)
+        value.flags.writeable = False
+        return value
     return np.asarray(variable.numpy())
 
 

@@ -201,7 +201,7 @@ def test_checkpoint_of_another_model_restores_nothing_loudly(conv_ckpt):
     assert_unchanged(model.weights, before)
 
 
-@pytest.mark.parametrize("undo", [True, "disk"])
+@pytest.mark.parametrize("undo", [True, "disk", False])
 @pytest.mark.parametrize(
     ("fault", "expected", "message"),
     [
