@@ -124,11 +124,11 @@ def match_for(
 
 
 def undo_where(undo: Any) -> Where:
-    """Where ``undo=`` keeps the old values (``False`` keeps them on disk until the
+    """Where ``undo=`` keeps the old values (``False`` keeps them in memory until the
     restore is verified); anything but True, False, "memory", "disk" is an error."""
-    if undo is True or undo == "memory":
+    if isinstance(undo, bool) or undo == "memory":
         return "memory"
-    if undo is False or undo == "disk":
+    if undo == "disk":
         return "disk"
     raise OptionError(f"undo={undo!r} is not one of True, False, 'memory', 'disk'.")
 
@@ -147,7 +147,7 @@ def execute(
 
     ``undo``: ``True`` / ``"memory"`` keeps the old values in memory for ``undo()``,
     ``"disk"`` keeps them in a temporary folder, ``False`` drops them once the restore
-    has been verified (they are kept on disk during the restore, for the rollback).
+    has been verified (they are kept during the restore, for the rollback).
     ``progress(done, total)`` is called as parts finish; ``cancel`` (anything with
     ``is_set()``, e.g. a ``threading.Event``) stops the restore between parts and
     rolls it back with :class:`RestoreCancelled`.
@@ -159,7 +159,7 @@ def execute(
     # done without its report (and its undo).
     code = restore_code(plan, mirror)
     restored = _restored_table(plan, mirror)
-    before = _snapshot(touched, undo, where)
+    before = Snapshot(touched, where)
     source = plan.source
     groups = _groups(plan, PARTS if progress is not None or cancel is not None else 1)
     total = len(groups) + 1  # + verification
@@ -200,18 +200,6 @@ def execute(
         _snapshot=before if undo is not False else None,
         _plan=plan,
     )
-
-
-def _snapshot(variables: dict[int, Any], undo: Any, where: Where) -> Snapshot:
-    """The old values, for rollback and undo. With ``undo=False`` they are needed only
-    for a rollback: kept on disk, so the restore writes the variables in place and holds
-    no second copy in memory (in memory when the disk fails)."""
-    try:
-        return Snapshot(variables, where)
-    except RestoreError:
-        if undo is not False:
-            raise
-        return Snapshot(variables, "memory")
 
 
 def roll_back(snapshots: list[Snapshot], exc: BaseException, what: str) -> None:

@@ -174,27 +174,3 @@ def test_old_values_survive_every_kind_of_write(keras):
     snapshot.put_back()
     for v, old in zip(variables, saved):
         assert_same(v.numpy(), old)
-
-
-def test_undo_false_with_a_full_disk_keeps_the_rollback_copy_in_memory(net_ckpt, monkeypatch):
-    """undo=False keeps the old values on disk only while it runs; a full disk must not
-    stop the restore (they are then kept in memory), nor its rollback."""
-    prefix, saved = net_ckpt
-    model = models.net(seed=115)
-    before = models.values(model)
-
-    def full(*args, **kwargs):
-        raise OSError(errno.ENOSPC, "No space left on device")
-
-    monkeypatch.setattr(np, "save", full)
-    started = fail_after_restoring(monkeypatch)
-    with pytest.raises(cw.RestoreError, match="disk went away"):
-        cw.restore(model, prefix, undo=False)
-    assert started
-    assert_unchanged(model.weights, before)
-    monkeypatch.undo()
-    monkeypatch.setattr(np, "save", full)
-    report = cw.restore(model, prefix, undo=False)
-    assert report._snapshot is None
-    for ours, theirs in zip(model.weights, saved.weights):
-        assert_same(ours.numpy(), theirs.numpy())
