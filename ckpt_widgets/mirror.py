@@ -33,46 +33,11 @@ class MirrorNode:
 
 @dataclass
 class Mirror:
-    """The mirror tree, plus steps it cannot express (restored by read and assign)."""
+    """The mirror tree (what ``report.code`` restores object-based), plus the steps it
+    cannot express (read and assign there too)."""
 
     root: MirrorNode
     fallback: list[Step]
-
-    def to_checkpoints(self, parts: int) -> list[Any]:
-        """The mirror split into at most ``parts`` checkpoints, together restoring it all.
-
-        Restoring part by part lets a long restore report progress and stop in between.
-        """
-        import tensorflow as tf
-
-        attached: list[tuple[tuple[str, ...], Any]] = []
-
-        def collect(node: MirrorNode, edges: tuple[str, ...]) -> None:
-            if node.attach is not None:
-                attached.append((edges, node.attach))
-            for name, child in node.children.items():
-                collect(child, (*edges, name))
-
-        collect(self.root, ())
-        if not attached:
-            return []
-        size = -(-len(attached) // max(1, parts))
-        checkpoints = []
-        for start in range(0, len(attached), size):
-            tree: dict[str, Any] = {}
-            for edges, obj in attached[start : start + size]:
-                level = tree
-                for name in edges[:-1]:
-                    level = level.setdefault(name, {})
-                level[edges[-1]] = obj
-
-            def build(level: dict[str, Any]) -> Any:
-                return tf.train.Checkpoint(
-                    **{k: build(v) if isinstance(v, dict) else v for k, v in level.items()}
-                )
-
-            checkpoints.append(build(tree))
-        return checkpoints
 
 
 def build_mirror(plan: Plan) -> Mirror:
