@@ -2,7 +2,8 @@
 
     .venv/bin/python benchmarks/bench_core.py [--repeat 7]
 
-Prints the median of each measure and the ratio to its plain-TensorFlow baseline.
+Prints the median of each measure and the ratio to its plain-TensorFlow baseline; each
+measure and its baseline run in turn, so both see the same load.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ import tempfile
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-from timing import median_time  # benchmarks/ is on sys.path when a script runs
+from timing import paired_times  # benchmarks/ is on sys.path when a script runs
 
 
 def main() -> None:
@@ -77,8 +78,7 @@ def main() -> None:
     ]  # fmt: skip
     print(f"{'measure':34} {'ours':>9} {'baseline':34} {'plain TF':>9} {'ratio':>7}")
     for name, ours, base_name, base in rows:
-        t_ours = median_time(ours, args.repeat)
-        t_base = median_time(base, args.repeat)
+        t_ours, t_base = paired_times(ours, base, args.repeat)
         print(
             f"{name:34} {t_ours * 1e3:7.1f}ms {base_name:34} {t_base * 1e3:7.1f}ms "
             f"{t_ours / t_base:6.2f}x"

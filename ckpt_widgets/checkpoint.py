@@ -214,6 +214,24 @@ class CheckpointSource(SourceTables):
                 "the data file may be truncated or missing."
             ) from None
 
+    def read_tensors(self, keys: list[str]) -> list[Any]:
+        """Read several stored tensors by key in one ``RestoreV2`` call, as eager tensors
+        (assigned to a variable without a conversion)."""
+        import tensorflow as tf
+
+        try:
+            return tf.raw_ops.RestoreV2(
+                prefix=self.prefix,
+                tensor_names=keys,
+                shape_and_slices=[""] * len(keys),
+                dtypes=[tf.dtypes.as_dtype(self._dtypes[key][0]) for key in keys],
+            )
+        except Exception as exc:
+            raise CheckpointError(
+                f"Cannot read {len(keys)} tensor(s) from '{self.prefix}' (e.g. '{keys[0]}': "
+                f"{first_line(exc)}); the data file may be truncated or missing."
+            ) from None
+
     def read_block(self, path_or_key: str, shape: tuple[int, ...]) -> np.ndarray:
         """Read only the leading block ``[0:shape[0], 0:shape[1], …]`` of one stored tensor,
         clipped to its stored shape (so ``shape`` may be larger)."""
@@ -323,7 +341,8 @@ class CheckpointSource(SourceTables):
         slots: list[tuple[int, int, int, str]] = []
         for index, node in enumerate(proto.nodes):
             edges = {child.local_name: child.node_id for child in node.children}
-            self._check_ids(((f"edge '{k}'", v) for k, v in edges.items()), count)
+            if edges and not 0 <= min(edges.values()) <= max(edges.values()) < count:
+                self._check_ids(((f"edge '{k}'", v) for k, v in edges.items()), count)
             self.children.append(edges)
             attributes = node.attributes
             self.attributes.append(
@@ -343,7 +362,7 @@ class CheckpointSource(SourceTables):
         if not count:
             raise CheckpointError(f"The object graph of '{self.prefix}' is empty.")
         optimizers = {
-            i for i, edges in enumerate(self.children) if OPTIMIZER_CHILDREN & edges.keys()
+            i for i, edges in enumerate(self.children) if not OPTIMIZER_CHILDREN.isdisjoint(edges)
         } | {opt for opt, *_ in slots}
         result = walk(
             0,
@@ -489,7 +508,7 @@ def _check_data_files(prefix: str) -> int:
     """Check every data shard is there and a regular file; their total size in bytes."""
     import tensorflow as tf
 
-    data = tf.io.gfile.glob(prefix + ".data-*-of-*")
+    data = _data_files(prefix)
     if not data:
         raise CheckpointError(
             f"Checkpoint '{prefix}' has an index but no '.data-…' file; copy the data "
@@ -508,6 +527,24 @@ def _check_data_files(prefix: str) -> int:
     for name in data:
         check_regular_file(name, "a checkpoint data file")
     return sum(tf.io.gfile.stat(name).length for name in data)
+
+
+def _data_files(prefix: str) -> list[str]:
+    """The ``.data-…`` shards found next to ``prefix`` (a local folder is listed directly,
+    ten times faster than TensorFlow's glob)."""
+    import tensorflow as tf
+
+    local = local_path(prefix)
+    if local is None:
+        return tf.io.gfile.glob(prefix + ".data-*-of-*")
+    folder, base = os.path.split(local)
+    try:
+        names = os.listdir(folder or ".")
+    except OSError:
+        return tf.io.gfile.glob(prefix + ".data-*-of-*")
+    shard = re.compile(re.escape(base) + r"\.data-\d{5}-of-\d{5}")
+    found = sorted(name for name in names if shard.fullmatch(name))
+    return [prefix[: len(prefix) - len(base)] + name for name in found]
 
 
 def _check_sizes(

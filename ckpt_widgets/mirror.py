@@ -13,7 +13,6 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from .graph import is_under, join, relative
-from .model import is_variable
 
 if TYPE_CHECKING:
     from .plan import Plan, Step
@@ -34,48 +33,11 @@ class MirrorNode:
 
 @dataclass
 class Mirror:
-    """The mirror tree, plus steps it cannot express (restored by read and assign)."""
+    """The mirror tree (what ``report.code`` restores object-based), plus the steps it
+    cannot express (read and assign there too)."""
 
     root: MirrorNode
     fallback: list[Step]
-    guarded: list[Any]
-    """Unselected variables inside attached objects: checked unchanged afterwards."""
-
-    def to_checkpoints(self, parts: int) -> list[Any]:
-        """The mirror split into at most ``parts`` checkpoints, together restoring it all.
-
-        Restoring part by part lets a long restore report progress and stop in between.
-        """
-        import tensorflow as tf
-
-        attached: list[tuple[tuple[str, ...], Any]] = []
-
-        def collect(node: MirrorNode, edges: tuple[str, ...]) -> None:
-            if node.attach is not None:
-                attached.append((edges, node.attach))
-            for name, child in node.children.items():
-                collect(child, (*edges, name))
-
-        collect(self.root, ())
-        if not attached:
-            return []
-        size = -(-len(attached) // max(1, parts))
-        checkpoints = []
-        for start in range(0, len(attached), size):
-            tree: dict[str, Any] = {}
-            for edges, obj in attached[start : start + size]:
-                level = tree
-                for name in edges[:-1]:
-                    level = level.setdefault(name, {})
-                level[edges[-1]] = obj
-
-            def build(level: dict[str, Any]) -> Any:
-                return tf.train.Checkpoint(
-                    **{k: build(v) if isinstance(v, dict) else v for k, v in level.items()}
-                )
-
-            checkpoints.append(build(tree))
-        return checkpoints
 
 
 def build_mirror(plan: Plan) -> Mirror:
@@ -92,7 +54,7 @@ def build_mirror(plan: Plan) -> Mirror:
     builder = _Builder(m, object_steps)
     builder.settle(root, top=True)
     fallback.extend(builder.fallback)
-    return Mirror(root, fallback, builder.guarded)
+    return Mirror(root, fallback)
 
 
 RESERVED = frozenset(
@@ -112,8 +74,6 @@ class _Builder:
         self.graph = m.graph
         self.var_of_node = {s.node_id: s.variable for s in steps}
         self.fallback: list[Step] = []
-        self.guarded: list[Any] = []
-        self.selected = {id(s.variable) for s in steps}
 
     def settle(self, node: MirrorNode, top: bool = False) -> None:
         """Attach a live object at ``node`` or recurse into its children."""
@@ -149,7 +109,6 @@ class _Builder:
         if not stored <= wanted:
             return False
         reached: dict[int, set[int]] = {}
-        others: list[Any] = []
         seen = {(id(live), ckpt_node)}
         queue = [(live, ckpt_node)]
         while queue:
@@ -159,14 +118,8 @@ class _Builder:
             for name, child in self.graph.children_of(obj):
                 target = src.children[n].get(name)
                 if target is None:
-                    if is_variable(child) and id(child) not in self.selected:
-                        others.append(child)
                     continue
                 if (id(child), target) not in seen:
                     seen.add((id(child), target))
                     queue.append((child, target))
-        for n in stored:
-            if reached.get(n) != {id(self.var_of_node[n])}:
-                return False
-        self.guarded.extend(others)
-        return True
+        return all(reached.get(n) == {id(self.var_of_node[n])} for n in stored)

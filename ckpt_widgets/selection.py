@@ -24,8 +24,10 @@ GLOB_CHARS = frozenset("*?[")
 def select(m: Match, entries: Any, argument: str = "include") -> set[int]:
     """Model row numbers (into ``m.table``) named by ``entries``."""
     found: set[int] = set()
-    names = _names_per_row(m)
-    for entry in _as_list(entries):
+    listed = _as_list(entries)
+    # Names are worked out only when a name is given: layers and variables need none.
+    names = _names_per_row(m) if any(isinstance(e, str) for e in listed) else []
+    for entry in listed:
         rows = _rows_for(m, entry, names)
         if not rows:
             raise SelectionError(_unknown(m, entry, names, argument))

@@ -1,7 +1,10 @@
 """The values variables had before a restore: for rollback and undo, in memory or on disk.
 
-In memory a snapshot costs the bytes it holds; on disk it costs one ``.npy`` write per
-variable and holds no memory (the folder is deleted with the snapshot).
+In memory a snapshot holds TensorFlow's own reads of the variables, which share their
+buffers: nothing is copied, and an assign after the read writes a new buffer (copy on
+write), so the snapshot costs the old bytes only once the variables change. On disk it
+costs one ``.npy`` write per variable and holds no memory (the folder is deleted with the
+snapshot).
 
 Putting values back never stops part way: a failing variable or a Ctrl-C does not keep
 the others from being put back (see :meth:`Snapshot.put_back`).
@@ -56,7 +59,7 @@ class Snapshot:
         if where == "disk":
             self._save_to_disk()
         else:
-            self._values = {key: v.numpy() for key, v in self.variables.items()}
+            self._values = {key: current_value(v) for key, v in self.variables.items()}
 
     def _save_to_disk(self) -> None:
         import numpy as np
@@ -65,7 +68,7 @@ class Snapshot:
             self._folder = Path(tempfile.mkdtemp(prefix="ckpt-widgets-undo-"))
             weakref.finalize(self, shutil.rmtree, self._folder, True)
             for key, variable in self.variables.items():
-                np.save(self._folder / f"{key}.npy", variable.numpy(), allow_pickle=False)
+                np.save(self._folder / f"{key}.npy", current_value(variable), allow_pickle=False)
         except OSError as exc:
             self.discard()
             raise RestoreError(
@@ -125,21 +128,36 @@ class Snapshot:
                 return exc, interrupted
         return error, interrupted
 
-    def keep_only(self, keys: Any) -> None:
-        """Forget every variable but ``keys``."""
-        keep = set(keys)
-        for key in [k for k in self.variables if k not in keep]:
-            del self.variables[key]
-            self._values.pop(key, None)
-            if self._folder is not None:
-                (self._folder / f"{key}.npy").unlink(missing_ok=True)
-
     def discard(self) -> None:
         """Free the saved values."""
         self.variables.clear()
         self._values.clear()
         if self._folder is not None:
             shutil.rmtree(self._folder, ignore_errors=True)
+
+
+def current_value(variable: Any) -> np.ndarray:
+    """The value ``variable`` holds now, as a read-only array no later assign changes.
+
+    A TensorFlow variable (a Keras 3 one through its ``value``) is read without a copy
+    (one ``ReadVariableOp``): the array shares the buffer the read returned, and assigns
+    write a new one.
+    """
+    import numpy as np
+    import tensorflow as tf
+    from tensorflow.python.ops.resource_variable_ops import BaseResourceVariable
+
+    for holder in (getattr(variable, "value", None), variable):
+        if isinstance(holder, BaseResourceVariable):  # one op, no tape or device scopes
+            read = tf.raw_ops.ReadVariableOp(resource=holder.handle, dtype=holder.dtype)
+        elif isinstance(holder, tf.Variable):  # e.g. a distributed variable
+            read = holder.value()
+        else:
+            continue
+        value = np.asarray(read)
+        value.flags.writeable = False
+        return value
+    return np.asarray(variable.numpy())
 
 
 def label(variable: Any) -> str:

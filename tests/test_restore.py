@@ -201,7 +201,7 @@ def test_checkpoint_of_another_model_restores_nothing_loudly(conv_ckpt):
     assert_unchanged(model.weights, before)
 
 
-@pytest.mark.parametrize("undo", [True, "disk"])
+@pytest.mark.parametrize("undo", [True, "disk", False])
 @pytest.mark.parametrize(
     ("fault", "expected", "message"),
     [
@@ -475,3 +475,38 @@ def test_skipped_tells_selected_from_not_selected(tf, tmp_path):
         "backbone/_functional/_operations/2/bias",
     }
     assert set(unticked["reason"]) == {"not selected"}
+
+
+def test_each_stored_tensor_is_read_once(net_ckpt, monkeypatch):
+    """One read per restored tensor, verification included: no object-based read first and
+    no second read to verify against."""
+    from collections import Counter
+
+    import tensorflow as tf
+
+    from ckpt_widgets.checkpoint import CheckpointSource
+
+    prefix, saved = net_ckpt
+    model = models.net(seed=120)
+    reads: Counter = Counter()
+    read, read_tensors = CheckpointSource.read, CheckpointSource.read_tensors
+
+    def counted_read(self, key):
+        reads[self.key_of(key)] += 1
+        return read(self, key)
+
+    def counted_read_tensors(self, keys):
+        reads.update(keys)
+        return read_tensors(self, keys)
+
+    def object_read(self, *args, **kwargs):
+        raise AssertionError("restore() read the file through tf.train.Checkpoint")
+
+    monkeypatch.setattr(CheckpointSource, "read", counted_read)
+    monkeypatch.setattr(CheckpointSource, "read_tensors", counted_read_tensors)
+    monkeypatch.setattr(tf.train.Checkpoint, "read", object_read)
+    report = cw.restore(model, prefix)
+    assert sorted(reads.values()) == [1] * len(model.weights)
+    assert set(reads) == set(report.restored["key"])
+    for ours, theirs in zip(model.weights, saved.weights):
+        assert_same(ours.numpy(), theirs.numpy())

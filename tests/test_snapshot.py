@@ -150,3 +150,27 @@ def test_ctrl_c_during_undo_finishes_the_undo_first(net_ckpt, monkeypatch):
         report.undo()
     assert_unchanged(model.weights, before)
     assert report.undone
+
+
+def test_old_values_survive_every_kind_of_write(keras):
+    """The snapshot shares the variables' buffers (no copy); writes after it, in place or
+    not, must leave the saved values as they were."""
+    from ckpt_widgets.snapshot import Snapshot
+
+    layer = keras.layers.Embedding(10, 3)
+    layer.build((None,))
+    dense = keras.layers.Dense(4)
+    dense.build((None, 3))
+    variables = [layer.embeddings, dense.kernel, dense.bias]
+    saved = [v.numpy().copy() for v in variables]
+    snapshot = Snapshot({id(v): v for v in variables})
+    layer(np.array([1, 2]))  # a sparse read (copy-on-read mode for the embedding)
+    for v in variables:
+        v.assign(np.zeros(v.shape, "float32"))
+        v.assign_add(np.ones(v.shape, "float32"))
+    layer.embeddings.value.scatter_nd_update([[0]], [[5.0, 5.0, 5.0]])
+    for v, old in zip(variables, saved):
+        assert_same(snapshot.value(id(v)), old)
+    snapshot.put_back()
+    for v, old in zip(variables, saved):
+        assert_same(v.numpy(), old)
