@@ -8,7 +8,8 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from .errors import SelectionError, UndoError
-from .restore import RestoreReport, _human, execute, match_for, roll_back, undo_where
+from .restore import RestoreReport, execute, match_for, roll_back, undo_where
+from .words import restored_line
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -96,13 +97,17 @@ class CombinedReport:
 
     @property
     def skipped(self) -> pd.DataFrame:
-        """Model variables no source restored, once each, with the first source's reason."""
+        """Model variables no source restored, once each: the row of the first source that
+        selected it (``selected`` True, with why it was not restored), else the first
+        source's row."""
         import pandas as pd
 
         frames = [r.skipped.assign(source=r.source) for r in self.reports]
         skipped = pd.concat(frames, ignore_index=True)
         skipped = skipped[~skipped["name"].isin(set(self.restored["name"]))]
-        return skipped.drop_duplicates("name").reset_index(drop=True)
+        first_selected = skipped.sort_values("selected", ascending=False, kind="stable")
+        kept = first_selected.drop_duplicates("name").index
+        return skipped.loc[sorted(kept)].reset_index(drop=True)
 
     @property
     def nbytes(self) -> int:
@@ -115,13 +120,12 @@ class CombinedReport:
         return all(r.undone for r in self.reports)
 
     def summary(self) -> str:
-        """One line: how many variables and bytes in all and per source, how many skipped."""
+        """One line: how many variables and bytes in all and per source, how many selected
+        were not restored."""
         per_source = ", ".join(f"{len(r.restored)} from '{r.source}'" for r in self.reports)
-        return (
-            f"Restored {len(self.restored)} variables ({_human(self.nbytes)}) from "
-            f"{len(self.reports)} checkpoints ({per_source}); skipped {len(self.skipped)}."
-            + (" Undone." if self.undone else "")
-        )
+        where = f"{len(self.reports)} checkpoints ({per_source})"
+        not_restored = int(self.skipped["selected"].astype(bool).sum())
+        return restored_line(len(self.restored), self.nbytes, where, not_restored, self.undone)
 
     @property
     def code(self) -> str:

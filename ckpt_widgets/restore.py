@@ -43,6 +43,7 @@ from .snapshot import (
     describe_failures,
     interrupts_deferred,
 )
+from .words import restored_line
 
 if TYPE_CHECKING:
     import numpy as np
@@ -315,10 +316,10 @@ class RestoreReport:
         return changed
 
     def summary(self) -> str:
-        """One line: how many variables and bytes, how many skipped."""
-        return (
-            f"Restored {len(self.restored)} variables ({_human(self.nbytes)}) from "
-            f"'{self.source}'; skipped {len(self.skipped)}." + (" Undone." if self.undone else "")
+        """One line: how many variables and bytes, how many selected were not restored."""
+        not_restored = int(self.skipped["selected"].astype(bool).sum())
+        return restored_line(
+            len(self.restored), self.nbytes, f"'{self.source}'", not_restored, self.undone
         )
 
     def __repr__(self) -> str:
@@ -518,11 +519,3 @@ def _restored_table(plan: Plan, mirror: Any) -> pd.DataFrame:
             }
         )
     return pd.DataFrame(rows, columns=RESTORED_COLUMNS)
-
-
-def _human(n: float) -> str:
-    for unit in ("B", "KB", "MB", "GB"):
-        if n < 1024 or unit == "GB":
-            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
-        n /= 1024
-    return f"{n} B"

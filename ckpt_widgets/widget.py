@@ -32,6 +32,7 @@ from .sources import (
     with_layer_pair,
     without_layer_pair,
 )
+from .words import plural, restored_line
 
 ADAPT = ("", "overlap", "zeros")
 FRONT_END_TRAITS = frozenset({"active", "adapt", "selected", "selection"})
@@ -779,29 +780,15 @@ def nothing_matches_hint(m: Match, aligned: bool, counts: dict[str, int]) -> str
 
 
 def _summary(report: RestoreReport | CombinedReport, chosen: int) -> str:
-    """The result line: what was restored, and how many ticked variables were not."""
-    restored = len(report.restored)
+    """The result line: what was restored, and how many ticked variables were not (the
+    widget counts ticks the restore could not take, e.g. a shape that differs, too)."""
     sources = getattr(report, "reports", None)
-    where = f"'{report.source}'" if sources is None else f"{len(sources)} checkpoints ("
-    if sources is not None:
-        where += ", ".join(f"{len(r.restored)} from '{r.source}'" for r in sources) + ")"
-    line = f"Restored {plural(restored, 'variable')} ({_human(report.nbytes)}) from {where}"
-    line += f"; {chosen} selected not restored." if chosen else "."
-    return line + (" Undone." if report.undone else "")
-
-
-def plural(n: int, word: str) -> str:
-    """``1 variable``, ``2 variables``."""
-    return f"{n} {word}" if n == 1 else f"{n} {word}s"
-
-
-def _human(n: float) -> str:
-    """Bytes as people read them: ``512 B``, ``1.5 KB``."""
-    for unit in ("B", "KB", "MB", "GB"):
-        if n < 1024 or unit == "GB":
-            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
-        n /= 1024
-    return f"{n} B"
+    if sources is None:
+        where = f"'{report.source}'"
+    else:
+        per_source = ", ".join(f"{len(r.restored)} from '{r.source}'" for r in sources)
+        where = f"{len(sources)} checkpoints ({per_source})"
+    return restored_line(len(report.restored), report.nbytes, where, chosen, report.undone)
 
 
 def parse_rules(text: str) -> list[tuple[str, str]]:

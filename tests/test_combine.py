@@ -71,7 +71,9 @@ def test_combined_report_reads_like_one(two):
     assert set(report.skipped["layer"]) == {"bn", "conv2"}  # once each, not per source
     assert list(report.skipped["source"]) == [pa] * 6
     assert report.summary().startswith("Restored 4 variables (")
-    assert f"from 2 checkpoints (2 from '{pa}', 2 from '{pb}'); skipped 6." in report.summary()
+    # Nothing selected was left out: the 6 unselected variables are not "skipped" here.
+    assert report.summary().endswith(f"from 2 checkpoints (2 from '{pa}', 2 from '{pb}').")
+    assert not report.skipped["selected"].any()
     assert not report.undone
     report.undo()
     assert report.undone and report.summary().endswith(" Undone.")
@@ -168,3 +170,21 @@ def test_combined_undo_goes_on_past_a_part_that_fails_and_names_it(two, monkeypa
     kept = [i for i, v in enumerate(model.weights) if v is not broken]
     assert_unchanged([model.weights[i] for i in kept], [before[i] for i in kept])
     assert_same(broken.numpy(), a.get_layer("conv1").kernel.numpy())
+
+
+def test_combined_skipped_keeps_the_row_of_the_source_that_selected_it(tf, tmp_path):
+    old = models.net(seed=86)
+    pa = tf.train.Checkpoint(model=old).write(str(tmp_path / "a" / "ckpt"))
+    holder = tf.train.Checkpoint(backbone=old.backbone)  # no head: the head is model only
+    pb = tf.train.Checkpoint(model=holder).write(str(tmp_path / "b" / "ckpt"))
+    model = models.net(seed=87)
+    report = cw.restore_many(
+        model,
+        [
+            (pa, {"include": "backbone/_functional/_operations/1"}),
+            (pb, {"include": ["backbone/_functional/_operations/2", "head"]}),
+        ],
+    )
+    head = report.skipped[report.skipped["layer"] == "head"]
+    assert len(head) == 2 and set(head["source"]) == {pb} and head["selected"].all()
+    assert report.summary().endswith("; 2 selected not restored.")

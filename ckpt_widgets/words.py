@@ -1,0 +1,24 @@
+"""How counts and sizes read in messages, reports and the widget."""
+
+from __future__ import annotations
+
+
+def plural(n: int, word: str) -> str:
+    """``1 variable``, ``2 variables``."""
+    return f"{n} {word}" if n == 1 else f"{n} {word}s"
+
+
+def human_bytes(n: float) -> str:
+    """Bytes as people read them: ``512 B``, ``1.5 KB``."""
+    for unit in ("B", "KB", "MB", "GB"):
+        if n < 1024 or unit == "GB":
+            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
+        n /= 1024
+    return f"{n} B"
+
+
+def restored_line(restored: int, nbytes: int, where: str, not_restored: int, undone: bool) -> str:
+    """A restore report's one line: what was restored, and how many selected were not."""
+    line = f"Restored {plural(restored, 'variable')} ({human_bytes(nbytes)}) from {where}"
+    line += f"; {not_restored} selected not restored." if not_restored else "."
+    return line + (" Undone." if undone else "")
