@@ -16,6 +16,8 @@ os.environ.setdefault("CUDA_VISIBLE_DEVICES", "")
 
 import numpy as np
 
+from tests.models import perturb
+
 FORMATS = ("weights.h5", "keras", "tf")
 FILES = {"weights.h5": "m.weights.h5", "keras": "m.keras", "tf": "tf/ckpt"}
 
@@ -159,15 +161,6 @@ BUILDERS = {
     "shared_layers": shared_layers,
     "layers_in_a_dict": layers_in_a_dict,
 }
-
-
-def perturb(model, seed: int) -> None:
-    """Give every float variable distinct values, so a wrong pairing cannot go unseen."""
-    rng = np.random.default_rng(seed)
-    for v in model.weights:
-        dtype = np.dtype(v.dtype)
-        if dtype.kind == "f":
-            v.assign(rng.standard_normal(tuple(v.shape)).astype(dtype))
 
 
 def write(model, directory: Path) -> dict[str, str]:

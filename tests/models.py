@@ -85,3 +85,23 @@ def fit_briefly(model) -> None:
 def values(model) -> list[np.ndarray]:
     """Copies of every variable's value, in ``model.weights`` order."""
     return [v.numpy().copy() for v in model.weights]
+
+
+def write_tf1_saver(tf, prefix: str):
+    """A ``tf.compat.v1`` Saver checkpoint with variable scopes fc1/fc2 (weights and
+    biases): its prefix and the stored values."""
+    rng = np.random.default_rng(7)
+    stored = {
+        "fc1/weights": rng.standard_normal((2, 4)).astype("float32"),
+        "fc1/biases": rng.standard_normal(4).astype("float32"),
+        "fc2/weights": rng.standard_normal((4, 5)).astype("float32"),
+        "fc2/biases": rng.standard_normal(5).astype("float32"),
+    }
+    with tf.Graph().as_default():
+        for name, value in stored.items():
+            scope, var = name.split("/")
+            with tf.compat.v1.variable_scope(scope):
+                tf.compat.v1.get_variable(var, initializer=value)
+        with tf.compat.v1.Session() as session:
+            session.run(tf.compat.v1.global_variables_initializer())
+            return tf.compat.v1.train.Saver().save(session, str(prefix)), stored

@@ -100,7 +100,7 @@ def written(tf, keras, keras2_dir, tmp_path_factory):
     }
     net.save_weights(files["net_h5"])
     cnn_a.save(files["cnn_a_keras"])
-    files["tf1"], tf1_values = _write_tf1(tf, directory / "tf1" / "model")
+    files["tf1"], tf1_values = models.write_tf1_saver(tf, directory / "tf1" / "model")
     (directory / "files.json").write_text(json.dumps(files))
     return directory, {"net": net, "cnn_a": cnn_a, "cnn_b": cnn_b, "tf1": tf1_values}
 
@@ -133,25 +133,6 @@ def backend_run(request, written):
     facts = json.loads((results / "results.json").read_text())
     assert facts["backend"] == backend
     return arrays, facts, writers
-
-
-def _write_tf1(tf, prefix):
-    """A ``tf.compat.v1`` Saver checkpoint with scopes fc1/fc2: its prefix and values."""
-    rng = np.random.default_rng(7)
-    stored = {
-        "fc1/weights": rng.standard_normal((2, 4)).astype("float32"),
-        "fc1/biases": rng.standard_normal(4).astype("float32"),
-        "fc2/weights": rng.standard_normal((4, 5)).astype("float32"),
-        "fc2/biases": rng.standard_normal(5).astype("float32"),
-    }
-    with tf.Graph().as_default():
-        for name, value in stored.items():
-            scope, var = name.split("/")
-            with tf.compat.v1.variable_scope(scope):
-                tf.compat.v1.get_variable(var, initializer=value)
-        with tf.compat.v1.Session() as session:
-            session.run(tf.compat.v1.global_variables_initializer())
-            return tf.compat.v1.train.Saver().save(session, str(prefix)), stored
 
 
 def _values(arrays, prefix: str) -> list[np.ndarray]:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import numpy as np
 import pytest
 
 import ckpt_widgets as cw
@@ -13,25 +12,7 @@ from tests.conftest import assert_code_reproduces, assert_same, assert_unchanged
 @pytest.fixture(scope="module")
 def tf1_ckpt(tf, tmp_path_factory):
     """A tf.compat.v1 Saver checkpoint with variable scopes fc1/fc2 (weights and biases)."""
-    graph = tf.Graph()
-    rng = np.random.default_rng(7)
-    stored = {
-        "fc1/weights": rng.standard_normal((2, 4)).astype("float32"),
-        "fc1/biases": rng.standard_normal(4).astype("float32"),
-        "fc2/weights": rng.standard_normal((4, 5)).astype("float32"),
-        "fc2/biases": rng.standard_normal(5).astype("float32"),
-    }
-    with graph.as_default():
-        for name, value in stored.items():
-            scope, var = name.split("/")
-            with tf.compat.v1.variable_scope(scope):
-                tf.compat.v1.get_variable(var, initializer=value)
-        with tf.compat.v1.Session() as session:
-            session.run(tf.compat.v1.global_variables_initializer())
-            prefix = tf.compat.v1.train.Saver().save(
-                session, str(tmp_path_factory.mktemp("tf1") / "model")
-            )
-    return prefix, stored
+    return models.write_tf1_saver(tf, tmp_path_factory.mktemp("tf1") / "model")
 
 
 RULES = [
