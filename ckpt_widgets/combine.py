@@ -122,10 +122,16 @@ class CombinedReport:
     def summary(self) -> str:
         """One line: how many variables and bytes in all and per source, how many selected
         were not restored."""
-        per_source = ", ".join(f"{len(r.restored)} from '{r.source}'" for r in self.reports)
-        where = f"{len(self.reports)} checkpoints ({per_source})"
         not_restored = int(self.skipped["selected"].astype(bool).sum())
-        return restored_line(len(self.restored), self.nbytes, where, not_restored, self.undone)
+        return restored_line(
+            len(self.restored), self.nbytes, self.origin, not_restored, self.undone
+        )
+
+    @property
+    def origin(self) -> str:
+        """Where the values came from: ``2 checkpoints (2 from 'a', 2 from 'b')``."""
+        per_source = ", ".join(f"{len(r.restored)} from '{r.source}'" for r in self.reports)
+        return f"{len(self.reports)} checkpoints ({per_source})"
 
     @property
     def code(self) -> str:

@@ -319,8 +319,13 @@ class RestoreReport:
         """One line: how many variables and bytes, how many selected were not restored."""
         not_restored = int(self.skipped["selected"].astype(bool).sum())
         return restored_line(
-            len(self.restored), self.nbytes, f"'{self.source}'", not_restored, self.undone
+            len(self.restored), self.nbytes, self.origin, not_restored, self.undone
         )
+
+    @property
+    def origin(self) -> str:
+        """Where the values came from: the checkpoint, quoted."""
+        return f"'{self.source}'"
 
     def __repr__(self) -> str:
         return f"RestoreReport({self.summary()})"

@@ -782,13 +782,7 @@ def nothing_matches_hint(m: Match, aligned: bool, counts: dict[str, int]) -> str
 def _summary(report: RestoreReport | CombinedReport, chosen: int) -> str:
     """The result line: what was restored, and how many ticked variables were not (the
     widget counts ticks the restore could not take, e.g. a shape that differs, too)."""
-    sources = getattr(report, "reports", None)
-    if sources is None:
-        where = f"'{report.source}'"
-    else:
-        per_source = ", ".join(f"{len(r.restored)} from '{r.source}'" for r in sources)
-        where = f"{len(sources)} checkpoints ({per_source})"
-    return restored_line(len(report.restored), report.nbytes, where, chosen, report.undone)
+    return restored_line(len(report.restored), report.nbytes, report.origin, chosen, report.undone)
 
 
 def parse_rules(text: str) -> list[tuple[str, str]]:
