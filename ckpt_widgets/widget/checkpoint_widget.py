@@ -14,6 +14,8 @@ import anywidget
 import traitlets
 
 from ckpt_widgets.engine.matching import STATUSES, Match, match
+from ckpt_widgets.engine.pairing import pairs_view, with_layer_pair, without_layer_pair
+from ckpt_widgets.engine.rename import as_pairs, parse_rules
 from ckpt_widgets.engine.restore_many import CombinedReport
 from ckpt_widgets.engine.transaction import RestoreReport
 from ckpt_widgets.errors import NothingToRestoreError
@@ -27,12 +29,9 @@ from .state import (
     label_for,
     naming_error,
     owners,
-    pairs_view,
     restore_selection,
     tick_view,
     toggle,
-    with_layer_pair,
-    without_layer_pair,
 )
 
 ADAPT = ("", "overlap", "zeros")
@@ -239,7 +238,7 @@ class CheckpointWidget(anywidget.AnyWidget):
 
         def run() -> int:
             suggestions = suggest_rename(self.model, self.match)
-            pairs = dict(zip(suggestions["ckpt_path"], suggestions["model_path"]))
+            pairs = as_pairs(suggestions)
             if isinstance(self.rename, dict):
                 pairs = {**self.rename, **pairs}
             self._rematch(self.match.root, pairs or self.rename)
@@ -784,25 +783,6 @@ def _summary(report: RestoreReport | CombinedReport, chosen: int) -> str:
     """The result line: what was restored, and how many ticked variables were not (the
     widget counts ticks the restore could not take, e.g. a shape that differs, too)."""
     return restored_line(len(report.restored), report.nbytes, report.origin, chosen, report.undone)
-
-
-def parse_rules(text: str) -> list[tuple[str, str]]:
-    """``pattern => replacement`` lines as ``(regex, replacement)`` pairs; bad regex raise."""
-    import re
-
-    rules = []
-    for number, line in enumerate(text.splitlines(), 1):
-        if not line.strip() or line.lstrip().startswith("#"):
-            continue
-        pattern, arrow, replacement = line.partition("=>")
-        if not arrow:
-            raise ValueError(f"Rule {number} needs the form 'pattern => replacement'.")
-        try:
-            re.compile(pattern.strip())
-        except re.error as exc:
-            raise ValueError(f"Rule {number}: '{pattern.strip()}' is no regex ({exc}).") from None
-        rules.append((pattern.strip(), replacement.strip()))
-    return rules
 
 
 def _path(value: Any) -> str:
