@@ -10,6 +10,7 @@ import pytest
 
 import ckpt_widgets as cw
 from ckpt_widgets.engine.rename import (
+    add_pairs,
     apply_rules,
     as_pairs,
     compile_rules,
@@ -193,3 +194,9 @@ def test_a_rename_target_named_by_a_repeated_keras_name_is_refused(twin_blocks, 
     with pytest.raises(cw.RenameError, match=r"names 2 model variables .*'a/query/bias'"):
         cw.restore(model, prefix, include="a/query/bias", rename=rename)
     assert_unchanged(model.weights, before)
+
+
+def test_pairs_add_to_a_dict_and_replace_anything_else():
+    assert add_pairs({"a": "x", "b": "y"}, {"b": "z"}) == {"a": "x", "b": "z"}
+    assert add_pairs([("^a", "b")], {"b": "z"}) == {"b": "z"}
+    assert add_pairs(None, {}) == {}

@@ -39,6 +39,12 @@ def as_pairs(rename: Any) -> dict[str, Any] | None:
     return None
 
 
+def add_pairs(rename: Any, pairs: Mapping[str, Any]) -> dict[str, Any]:
+    """``pairs`` added to a dict ``rename`` (they win), or ``pairs`` alone in place of any
+    other ``rename`` (rules, a suggestion frame, None)."""
+    return {**rename, **pairs} if isinstance(rename, dict) else dict(pairs)
+
+
 def hand_pairs(rename: Any, label: str) -> dict[str, Any]:
     """The ``rename`` in force on source ``label`` as pairs a hand pairing can extend.
 

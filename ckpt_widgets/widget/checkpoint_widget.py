@@ -15,7 +15,7 @@ import traitlets
 
 from ckpt_widgets.engine.matching import STATUSES, Match, match
 from ckpt_widgets.engine.pairing import pairs_view, with_layer_pair, without_layer_pair
-from ckpt_widgets.engine.rename import as_pairs, parse_rules
+from ckpt_widgets.engine.rename import add_pairs, as_pairs, parse_rules
 from ckpt_widgets.engine.restore_many import CombinedReport
 from ckpt_widgets.engine.transaction import RestoreReport
 from ckpt_widgets.errors import NothingToRestoreError
@@ -248,9 +248,7 @@ class CheckpointWidget(anywidget.AnyWidget):
 
         def run() -> int:
             suggestions = suggest_rename(self.model, self.match)
-            pairs = as_pairs(suggestions)
-            if isinstance(self.rename, dict):
-                pairs = {**self.rename, **pairs}
+            pairs = add_pairs(self.rename, as_pairs(suggestions))
             self._rematch(self.match.root, pairs or self.rename)
             return len(suggestions)
 
@@ -260,9 +258,7 @@ class CheckpointWidget(anywidget.AnyWidget):
         """Pair one model variable (path or Keras name) with a stored one (the Pair box)."""
 
         def run() -> None:
-            pairs = dict(self.rename) if isinstance(self.rename, dict) else {}
-            pairs[ckpt_path] = model_variable
-            self._rematch(self.match.root, pairs)
+            self._rematch(self.match.root, add_pairs(self.rename, {ckpt_path: model_variable}))
 
         self._run(run)
 
