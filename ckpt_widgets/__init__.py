@@ -28,6 +28,7 @@ from .errors import (
     ShapeMismatchError,
     UnbuiltModelError,
     UndoError,
+    WorkerRestoreError,
 )
 from .explore import checkpoint_summary, variable_stats
 from .matching import STATUSES, Match, match
@@ -64,6 +65,7 @@ __all__ = [
     "ShapeMismatchError",
     "UnbuiltModelError",
     "UndoError",
+    "WorkerRestoreError",
     "checkpoint_summary",
     "compare",
     "compare_rollup",
