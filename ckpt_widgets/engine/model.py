@@ -1,0 +1,344 @@
+"""Walk a live Keras model the way TensorFlow does when it writes a checkpoint.
+
+Every object gets the path TensorFlow's object graph gives it (breadth-first, optimizer
+edges last, see :mod:`.graph`), so model paths line up with checkpoint paths. On the
+JAX and PyTorch backends, where Keras objects are not TensorFlow ``Trackable``s, the
+edges come from Keras's own attributes (:mod:`.keras_walk`) and are the same. Variables
+that ``model.weights`` lists but the object graph cannot reach (layers held in plain
+Python lists or dicts) are reported as untracked: ``tf.train.Checkpoint`` never saves them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from ckpt_widgets.errors import UnbuiltModelError
+from ckpt_widgets.files.graph import walk
+
+from .keras_walk import keras_children
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+COLUMNS = [
+    "path", "tracked", "name", "layer", "module", "shape", "dtype", "size", "nbytes",
+    "trainable", "reason", "own_index",
+]  # fmt: skip
+
+
+def model_variables(model: Any) -> pd.DataFrame:
+    """One row per ``model.weights`` entry: object path, Keras path, layer, shape, dtype."""
+    return ModelGraph.of(model).variables
+
+
+@dataclass
+class ModelGraph:
+    """A live model's object graph: paths, objects, children and Python accessors."""
+
+    model: Any
+    paths: dict[int, str]
+    """Object path of every reachable object, keyed by ``id(obj)``."""
+    objects: dict[int, Any] = field(repr=False)
+    """Every reachable object, keyed by ``id(obj)``."""
+    deferred: set[int] = field(repr=False)
+    """Objects reachable only through the optimizer."""
+    edges: dict[int, list[tuple[str, Any]]] = field(repr=False)
+    """Children of every reached object, in TensorFlow's order."""
+    weights: list[Any] = field(repr=False)
+    variables: pd.DataFrame = field(repr=False)
+    owners: dict[int, Any] = field(repr=False)
+    """Owning Keras layer of each variable, keyed by ``id(variable)``."""
+    own_index: dict[int, int] = field(repr=False)
+    """Position of each variable among its layer's own variables (as Keras saves them)."""
+    _accessors: dict[int, str] = field(default_factory=dict, repr=False)
+
+    @classmethod
+    def of(cls, model: Any) -> ModelGraph:
+        """Walk ``model`` (a Keras model or any TensorFlow trackable)."""
+        import tensorflow as tf
+
+        weights = list(getattr(model, "weights", None) or [])
+        if not weights:
+            name = getattr(model, "name", type(model).__name__)
+            raise UnbuiltModelError(
+                f"Model '{name}' has no variables yet; build it first, e.g. "
+                f"model.build(input_shape) or model(sample_batch), then restore."
+            )
+        objects: dict[int, Any] = {id(model): model}
+        edges: dict[int, list[tuple[str, Any]]] = {}
+
+        def children(node: int):
+            obj = objects[node]
+            if is_variable(obj):  # leaves of the object graph: skip the lookup
+                edges[node] = []
+                return []
+            items = _children(obj, tf)
+            edges[node] = items
+            for _, child in items:
+                objects.setdefault(id(child), child)
+            return [(name, id(child)) for name, child in items]
+
+        result = walk(id(model), children, lambda name, child: _is_optimizer(name, objects[child]))
+        owners, own_index = _owners(model)
+        graph = cls(
+            model=model,
+            paths=result.paths,
+            objects=objects,
+            deferred=set(result.deferred),
+            edges=edges,
+            weights=weights,
+            variables=None,  # type: ignore[arg-type]
+            owners=owners,
+            own_index=own_index,
+        )
+        graph.variables = graph._variable_table()
+        return graph
+
+    def path_of(self, obj: Any) -> str | None:
+        """Object path of ``obj`` through the model, or None if the graph cannot reach it."""
+        key = id(obj)
+        if key in self.paths and key not in self.deferred:
+            return self.paths[key]
+        return None
+
+    def children_of(self, obj: Any) -> list[tuple[str, Any]]:
+        """The named children of a reached object."""
+        return self.edges.get(id(obj), [])
+
+    def object_at(self, path: str) -> Any | None:
+        """The object reached by following ``path`` from the model, or None."""
+        obj = self.model
+        if not path:
+            return obj
+        for name in path.split("/"):
+            for edge, child in self.children_of(obj):
+                if edge == name:
+                    obj = child
+                    break
+            else:
+                return None
+        return obj
+
+    def accessor(self, path: str) -> str:
+        """A Python expression, relative to ``model``, for the object at ``path``.
+
+        Public attributes come first (``model.backbone``), then a layer's place in its
+        model (``.layers[2]``, or ``.get_layer("conv1")`` for a name the user chose),
+        then the raw edge.
+        """
+        expr = "model"
+        obj = self.model
+        for name in path.split("/") if path else []:
+            child = dict(self.children_of(obj))[name]
+            step = _step(expr, obj, name, child)
+            if not _is_public_attribute(step, expr):
+                step = self._layer_accessor(child) or step
+            expr, obj = step, child
+        return expr
+
+    def _layer_accessor(self, layer: Any) -> str | None:
+        if not self._accessors:
+            self._register_layer_accessors()
+        return self._accessors.get(id(layer))
+
+    def _register_layer_accessors(self) -> None:
+        self._accessors[id(self.model)] = "model"
+        for obj_id, path in sorted(self.paths.items(), key=lambda kv: kv[1].count("/")):
+            obj = self.objects[obj_id]
+            if obj_id in self.deferred or not hasattr(obj, "get_layer"):
+                continue
+            layers = list(getattr(obj, "layers", None) or [])
+            names = [getattr(layer, "name", None) for layer in layers]
+            base = self.accessor(path)
+            for index, (layer, name) in enumerate(zip(layers, names)):
+                if id(layer) in self._accessors:
+                    continue
+                if name and names.count(name) == 1 and not looks_generated(name, layer):
+                    self._accessors[id(layer)] = f"{base}.get_layer({name!r})"
+                else:
+                    self._accessors[id(layer)] = f"{base}.layers[{index}]"
+
+    # -- table ----------------------------------------------------------------------
+
+    def _variable_table(self) -> pd.DataFrame:
+        import pandas as pd
+
+        rows: dict[str, list[Any]] = {c: [] for c in COLUMNS}
+        untracked_reasons: dict[int, str] | None = None
+        seen: set[int] = set()
+        for v in self.weights:
+            if id(v) in seen:  # a shared variable is listed once
+                continue
+            seen.add(id(v))
+            path = self.path_of(v)
+            owner = self.owners.get(id(v))
+            reason = ""
+            if path is None:
+                if untracked_reasons is None:
+                    untracked_reasons = _untracked_containers(self.model)
+                where = untracked_reasons.get(id(owner)) if owner is not None else None
+                reason = (
+                    f"TensorFlow's object graph cannot reach it: its layer sits in the plain "
+                    f"Python container '{where}', so tf.train.Checkpoint never saves it; "
+                    "assign such layers to attributes one by one or wrap them in keras.Sequential."
+                    if where
+                    else "TensorFlow's object graph cannot reach it, so tf.train.Checkpoint "
+                    "never saves it (is its layer held in a plain Python list or dict?)."
+                )
+            shape = tuple(int(d) for d in v.shape)
+            dtype = _dtype_name(v.dtype)
+            size = 1
+            for d in shape:
+                size *= d
+            owner_path = self.path_of(owner) if owner is not None else None
+            rows["path"].append(path or "")
+            rows["tracked"].append(path is not None)
+            rows["name"].append(getattr(v, "path", None) or v.name)
+            rows["layer"].append(getattr(owner, "name", "") if owner is not None else "")
+            rows["module"].append(
+                owner_path if owner_path is not None else (path.rpartition("/")[0] if path else "")
+            )
+            rows["shape"].append(shape)
+            rows["dtype"].append(dtype)
+            rows["size"].append(size)
+            rows["nbytes"].append(size * _itemsize(dtype))
+            rows["trainable"].append(bool(getattr(v, "trainable", True)))
+            rows["reason"].append(reason)
+            rows["own_index"].append(self.own_index.get(id(v), -1))
+        return pd.DataFrame(rows, columns=COLUMNS)
+
+
+def _children(obj: Any, tf: Any) -> list[tuple[str, Any]]:
+    """An object's named children: TensorFlow's own for a ``Trackable``, else (a Keras
+    object on the JAX or PyTorch backend) the ones Keras's attributes give it."""
+    if not isinstance(obj, tf.__internal__.tracking.Trackable):
+        return keras_children(obj)
+    try:
+        return list(tf.train.TrackableView.children(obj).items())
+    except Exception:  # a container TensorFlow refuses to save: no children
+        return []
+
+
+def is_trackable(obj: Any) -> bool:
+    """Whether TensorFlow's object-based restore can reach ``obj`` (a Keras model on the
+    TensorFlow backend, or any TensorFlow ``Trackable``); not on the JAX or PyTorch backend."""
+    import tensorflow as tf
+
+    return isinstance(obj, tf.__internal__.tracking.Trackable)
+
+
+def is_variable(obj: Any) -> bool:
+    """A tf.Variable or Keras variable: a leaf of TensorFlow's object graph."""
+    import tensorflow as tf
+
+    if isinstance(obj, tf.Variable):
+        return True
+    try:
+        import keras
+
+        return isinstance(obj, keras.Variable)
+    except Exception:  # keras missing
+        return False
+
+
+def _is_optimizer(name: str, obj: Any) -> bool:
+    if name == "optimizer":
+        return True
+    try:
+        import keras
+
+        if isinstance(obj, keras.optimizers.Optimizer):
+            return True
+    except Exception:  # keras missing or exotic object
+        pass
+    return type(obj).__name__.endswith("Optimizer")
+
+
+def _owners(model: Any) -> tuple[dict[int, Any], dict[int, int]]:
+    """Owning layer and position among its own variables, per ``id(variable)``."""
+    owners: dict[int, Any] = {}
+    index: dict[int, int] = {}
+    flatten = getattr(model, "_flatten_layers", None)
+    layers = list(flatten(include_self=True, recursive=True)) if flatten else [model]
+    for layer in layers:
+        own = list(getattr(layer, "_trainable_variables", []) or []) + list(
+            getattr(layer, "_non_trainable_variables", []) or []
+        )
+        for i, v in enumerate(own):
+            if id(v) not in owners:
+                owners[id(v)] = layer
+                index[id(v)] = i
+    return owners, index
+
+
+def _untracked_containers(model: Any) -> dict[int, str]:
+    """Map ``id(layer)`` to ``"owner.attribute"`` for layers held in plain containers."""
+    flatten = getattr(model, "_flatten_layers", None)
+    layers = list(flatten(include_self=True, recursive=True)) if flatten else [model]
+    found: dict[int, str] = {}
+    for layer in layers:
+        for attr, value in vars(layer).items():
+            if attr.startswith("_") or not isinstance(value, (list, tuple, dict)):
+                continue
+            if type(value).__module__.startswith("tensorflow"):
+                continue  # TensorFlow's own wrappers are tracked
+            where = f"{layer.name}.{attr}"
+            for inner in _layers_in(value):
+                for sub in inner._flatten_layers(include_self=True, recursive=True):
+                    found.setdefault(id(sub), where)
+    return found
+
+
+def _layers_in(value: Any) -> list[Any]:
+    if hasattr(value, "_flatten_layers"):
+        return [value]
+    if isinstance(value, Mapping):
+        value = list(value.values())
+    if isinstance(value, Sequence) and not isinstance(value, str):
+        return [layer for item in value for layer in _layers_in(item)]
+    return []
+
+
+def _step(expr: str, parent: Any, name: str, child: Any) -> str:
+    if name.isdigit() and isinstance(parent, Sequence):
+        try:
+            if parent[int(name)] is child:
+                return f"{expr}[{name}]"
+        except Exception:
+            pass
+    if isinstance(parent, Mapping) and parent.get(name) is child:
+        return f"{expr}[{name!r}]"
+    public = name.lstrip("_")
+    for attr in (public, name):
+        if attr.isidentifier() and getattr(parent, attr, None) is child:
+            return f"{expr}.{attr}"
+    return f"tf.train.TrackableView({expr}).children({expr})[{name!r}]"
+
+
+def _is_public_attribute(step: str, base: str) -> bool:
+    rest = step[len(base) :]
+    return rest.startswith(".") and not rest.startswith("._") and rest[1:].isidentifier()
+
+
+def looks_generated(name: str, layer: Any) -> bool:
+    """Whether ``name`` is Keras's automatic name (``dense``, ``dense_3``): unstable."""
+    import re
+
+    snake = re.sub(r"(?<!^)(?=[A-Z])", "_", type(layer).__name__).lower()
+    return re.fullmatch(rf"{re.escape(snake)}(_\d+)?", name) is not None
+
+
+def _dtype_name(dtype: Any) -> str:
+    name = getattr(dtype, "name", None)
+    return name if isinstance(name, str) else str(dtype)
+
+
+def _itemsize(dtype: str) -> int:
+    import numpy as np
+
+    try:
+        return np.dtype(dtype).itemsize
+    except TypeError:
+        return {"bfloat16": 2}.get(dtype, 0)

@@ -1,0 +1,160 @@
+"""Restore from several sources in one transaction: layers from checkpoint A, the rest
+from checkpoint B, all or nothing, with one undo and one code snippet."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from ckpt_widgets.errors import SelectionError, UndoError
+from ckpt_widgets.words import restored_line
+
+from .transaction import RestoreReport, execute, match_for, roll_back, undo_where
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+OPTIONS = frozenset(
+    {
+        "include", "exclude", "root", "rename", "align", "adapt", "cast", "optimizer", "undo",
+        "progress", "cancel",
+    }
+)  # fmt: skip
+"""What each part may set: the keyword arguments of :func:`~ckpt_widgets.restore`."""
+
+
+def restore_many(model: Any, parts: Sequence[tuple[Any, Mapping[str, Any]]]) -> CombinedReport:
+    """Run ``restore(model, source, **options)`` for each ``(source, options)``, atomically.
+
+    As in :func:`~ckpt_widgets.restore`, a source may be a :class:`~ckpt_widgets.Match`
+    already made for ``model`` (its root, rename and alignment are then used as they
+    are). A variable chosen from two sources is an error before anything changes. Every
+    part's old values are kept until all parts have succeeded (also with ``undo=False``):
+    if a later part fails or is cancelled, every earlier one is put back and the error
+    that stopped it propagates.
+    """
+    from .plan import make_plan
+
+    plans = []
+    for source, options in parts:
+        unknown = set(options) - OPTIONS
+        if unknown:
+            raise TypeError(f"restore_many: unknown option(s) {sorted(unknown)} for '{source}'.")
+        undo_where(options.get("undo", True))
+        m = match_for(
+            model,
+            source,
+            root=options.get("root"),
+            rename=options.get("rename"),
+            align=options.get("align", False),
+        )
+        plan = make_plan(
+            m,
+            options.get("include"),
+            options.get("exclude"),
+            **{k: options[k] for k in ("adapt", "cast", "optimizer") if k in options},
+        )
+        plans.append(
+            (plan, {k: options[k] for k in ("undo", "progress", "cancel") if k in options})
+        )
+    owner: dict[int, str] = {}
+    for plan, _ in plans:
+        for step in plan.steps:
+            earlier = owner.setdefault(id(step.variable), plan.source.prefix)
+            if earlier != plan.source.prefix:
+                raise SelectionError(
+                    f"'{step.label}' is selected from both '{earlier}' and "
+                    f"'{plan.source.prefix}'; choose one source per variable."
+                )
+    reports: list[RestoreReport] = []
+    try:
+        for plan, running in plans:
+            keep = running.get("undo", True) or "memory"  # until every part has succeeded
+            reports.append(execute(plan, **{**running, "undo": keep}))
+    except BaseException as exc:
+        sources = ", ".join(f"'{plan.source.prefix}'" for plan, _ in plans)
+        roll_back([r._snapshot for r in reports], exc, f"Restoring from {sources}")
+        raise
+    for report, (_, running) in zip(reports, plans):
+        if running.get("undo", True) is False:
+            report._drop_undo()
+    return CombinedReport(reports)
+
+
+@dataclass
+class CombinedReport:
+    """The reports of a :func:`restore_many`, seen as one."""
+
+    reports: list[RestoreReport]
+
+    @property
+    def restored(self) -> pd.DataFrame:
+        """Every restored variable, with the ``source`` it came from."""
+        import pandas as pd
+
+        frames = [r.restored.assign(source=r.source) for r in self.reports]
+        return pd.concat(frames, ignore_index=True)
+
+    @property
+    def skipped(self) -> pd.DataFrame:
+        """Model variables no source restored, once each: the row of the first source that
+        selected it (``selected`` True, with why it was not restored), else the first
+        source's row."""
+        import pandas as pd
+
+        frames = [r.skipped.assign(source=r.source) for r in self.reports]
+        skipped = pd.concat(frames, ignore_index=True)
+        skipped = skipped[~skipped["name"].isin(set(self.restored["name"]))]
+        first_selected = skipped.sort_values("selected", ascending=False, kind="stable")
+        kept = first_selected.drop_duplicates("name").index
+        return skipped.loc[sorted(kept)].reset_index(drop=True)
+
+    @property
+    def nbytes(self) -> int:
+        """Bytes restored from every source."""
+        return sum(r.nbytes for r in self.reports)
+
+    @property
+    def undone(self) -> bool:
+        """Whether :meth:`undo` has run."""
+        return all(r.undone for r in self.reports)
+
+    def summary(self) -> str:
+        """One line: how many variables and bytes in all and per source, how many selected
+        were not restored."""
+        not_restored = int(self.skipped["selected"].astype(bool).sum())
+        return restored_line(
+            len(self.restored), self.nbytes, self.origin, not_restored, self.undone
+        )
+
+    @property
+    def origin(self) -> str:
+        """Where the values came from: ``2 checkpoints (2 from 'a', 2 from 'b')``."""
+        per_source = ", ".join(f"{len(r.restored)} from '{r.source}'" for r in self.reports)
+        return f"{len(self.reports)} checkpoints ({per_source})"
+
+    @property
+    def code(self) -> str:
+        """One snippet doing every restore, in order."""
+        return "\n".join(r.code for r in self.reports)
+
+    def undo(self, force: bool = False) -> None:
+        """Undo every restore, last first; nothing is undone if any would refuse."""
+        for report in self.reports:
+            refusal = report._undo_refusal(force)
+            if refusal:
+                raise UndoError(refusal)
+        failed: list[str] = []
+        interrupted = False
+        for report in reversed(self.reports):  # each puts back all it can: so do we
+            try:
+                report.undo(force=True)
+            except UndoError as exc:
+                failed.append(str(exc))
+            except KeyboardInterrupt:
+                interrupted = True
+        if failed:
+            raise UndoError(" ".join(failed))
+        if interrupted:
+            raise KeyboardInterrupt

@@ -1,0 +1,337 @@
+"""Keras weight files as checkpoint sources: Keras 3 ``.weights.h5`` and ``.keras``
+archives, and Keras 2's legacy ``.h5`` files.
+
+Keras 3 stores each layer's own variables as ``…/vars/<i>`` datasets; the ``vars`` group's
+attribute ``name`` holds the layer's name, which is how we pair them with a live model.
+Keras 2 (``save_weights("x.h5")`` or ``save("x.h5")``) stores ``<layer>/<layer>/kernel:0``
+datasets, listed in order by the attributes ``layer_names`` and ``weight_names``.
+Only the weights are read: a ``.keras`` archive's ``config.json`` and a legacy file's
+``model_config`` are never opened, so no code or object from a file is ever built.
+Opening refuses a file that would read outside itself (external storage, virtual datasets,
+external links) or far more than it stores (zip and HDF5 bombs, unwritten datasets).
+"""
+
+from __future__ import annotations
+
+import io
+import math
+import zipfile
+from typing import TYPE_CHECKING, Any
+
+from ckpt_widgets.errors import CheckpointError, did_you_mean, first_line
+
+from .checkpoint import SourceTables, check_regular_file, leading_block, local_path
+
+if TYPE_CHECKING:
+    import numpy as np
+
+COLUMNS = [
+    "path", "key", "shape", "dtype", "size", "nbytes", "group", "node_id", "layer", "index",
+]  # fmt: skip
+ARCHIVE_WEIGHTS = "model.weights.h5"
+MAX_INFLATED = 64 << 20
+MAX_EXPANSION = 100
+MAX_EXPANSION_RULE = "more than 64 MiB and more than 100 times the bytes stored is refused"
+"""Declared sizes beyond this rule (zip members, compressed HDF5 datasets) are bombs, not
+weights: Keras stores both uncompressed, and float weights barely compress."""
+
+
+def is_keras_file(path: str) -> bool:
+    """Whether ``path`` names a Keras weights file (``.h5``, ``.hdf5``) or archive."""
+    return path.endswith((".h5", ".hdf5", ".keras"))
+
+
+class KerasWeightsSource(SourceTables):
+    """A Keras ``.weights.h5`` / ``.keras`` file, opened once, listed without reading values.
+
+    Opening refuses, with :class:`CheckpointError`, a file that would read anything outside
+    itself or far more than it stores (see :func:`_refusal` and :func:`_archive_member`).
+    """
+
+    format = "keras"
+
+    def __init__(self, path: str):
+        import h5py
+        import pandas as pd
+
+        self.prefix = path
+        self.children: list[dict[str, int]] = []  # no object graph
+        data = _load(path)
+        try:
+            self._file = h5py.File(io.BytesIO(data), "r")
+            _check_links(self._file, path)
+            legacy = _legacy_root(self._file)
+            rows = _list(self._file) if legacy is None else _list_legacy(self._file, legacy)
+            _check_datasets(self._file, rows, len(data), path)
+        except CheckpointError:
+            raise
+        except Exception as exc:  # h5py raises many types on damaged files
+            raise _unreadable(path, exc) from None
+        if not rows:
+            raise CheckpointError(
+                f"'{path}' holds no Keras layer weights (neither Keras 3 'vars' groups nor "
+                "Keras 2 'layer_names'); save it with model.save_weights('….weights.h5')."
+            )
+        self.variables = pd.DataFrame(rows, columns=COLUMNS)
+        self._keys = set(self.variables["key"])
+
+    def read(self, path_or_key: str) -> np.ndarray:
+        """Read one stored array by its path in the file."""
+        return self._read(self.key_of(path_or_key), ())
+
+    def read_block(self, path_or_key: str, shape: tuple[int, ...]) -> np.ndarray:
+        """Read only the leading block ``[0:shape[0], 0:shape[1], …]`` of one stored array,
+        clipped to its stored shape (so ``shape`` may be larger)."""
+        key = self.key_of(path_or_key)
+        block = leading_block(self._file[key].shape, shape, key)
+        return self._read(key, tuple(slice(0, n) for n in block))
+
+    def _read(self, key: str, where: tuple[slice, ...]) -> np.ndarray:
+        import numpy as np
+
+        try:
+            return np.asarray(self._file[key][where])
+        except Exception as exc:  # a damaged file fails only when the data is read
+            raise CheckpointError(
+                f"Cannot read '{key}' from '{self.prefix}' ({first_line(exc)}); the file "
+                "may be truncated or damaged."
+            ) from None
+
+    def key_of(self, path_or_key: str) -> str:
+        """The dataset path (paths and keys are the same in a Keras file)."""
+        if path_or_key in self._keys:
+            return path_or_key
+        hint = did_you_mean(path_or_key, sorted(self._keys))
+        raise KeyError(f"'{path_or_key}' is no variable of '{self.prefix}'{hint}")
+
+    def resolve(self, path: str) -> None:
+        """No object graph: nothing resolves by edges."""
+
+    def is_variable(self, node: int) -> bool:
+        return False
+
+    def object_paths(self) -> list[str]:
+        return []
+
+    def __repr__(self) -> str:
+        return f"KerasWeightsSource({self.prefix!r}, {len(self.variables)} variables)"
+
+
+def _unreadable(path: str, exc: BaseException) -> CheckpointError:
+    return CheckpointError(
+        f"'{path}' is not a readable Keras weights file ({first_line(exc)}); save it "
+        "with model.save_weights('….weights.h5') or model.save('….keras')."
+    )
+
+
+# -- reading the file: only regular files, no zip bombs ----------------------------------
+
+
+def _load(path: str) -> bytes:
+    """The HDF5 bytes of ``path``: the file itself, or a ``.keras`` archive's weights."""
+    check_regular_file(path, "a Keras weights file")
+    try:
+        with _open(path) as handle:
+            if path.endswith(".keras"):
+                return _archive_member(handle, path)
+            return handle.read()
+    except CheckpointError:
+        raise
+    except Exception as exc:  # OSError, zipfile.BadZipFile, tf.errors.OpError, ...
+        raise _unreadable(path, exc) from None
+
+
+def _open(path: str) -> Any:
+    """A binary file object: Python's for a local path, TensorFlow's for ``gs://`` etc."""
+    local = local_path(path)
+    if local is not None:
+        return open(local, "rb")  # the caller closes it
+    import tensorflow as tf
+
+    return tf.io.gfile.GFile(path, "rb")
+
+
+def _archive_member(handle: Any, path: str) -> bytes:
+    """The weights member of a ``.keras`` zip, its declared sizes checked before inflating.
+
+    A member declaring more than :data:`MAX_INFLATED` bytes and more than
+    :data:`MAX_EXPANSION` times its compressed size is refused as a zip bomb (Keras stores
+    members uncompressed; weights barely compress). It is inflated a block at a time and
+    never past its declared size.
+    """
+    handle.seek(0, io.SEEK_END)
+    archive_size = handle.tell()  # not seek's result: TensorFlow's GFile returns None
+    handle.seek(0)
+    with zipfile.ZipFile(handle) as archive:
+        info = archive.getinfo(ARCHIVE_WEIGHTS)
+        declared, stored = info.file_size, info.compress_size
+        if stored > archive_size:
+            raise CheckpointError(
+                f"'{path}' is damaged: its '{ARCHIVE_WEIGHTS}' claims {stored} compressed "
+                f"bytes but the archive holds {archive_size}."
+            )
+        if too_expanded(declared, stored):
+            raise CheckpointError(
+                f"'{path}' looks like a zip bomb: its '{ARCHIVE_WEIGHTS}' would inflate "
+                f"{stored} bytes to {declared} ({MAX_EXPANSION_RULE}); it was not inflated."
+            )
+        buffer = io.BytesIO()
+        with archive.open(info) as member:
+            while block := member.read(1 << 20):
+                buffer.write(block)
+        return buffer.getvalue()
+
+
+def too_expanded(declared: int, stored: int) -> bool:
+    """Whether ``declared`` bytes from ``stored`` ones breaks :data:`MAX_EXPANSION_RULE`."""
+    return declared > MAX_INFLATED and declared > MAX_EXPANSION * stored
+
+
+# -- what in an HDF5 file is refused --------------------------------------------------------
+
+
+def _check_links(file: Any, path: str) -> None:
+    """Refuse external and user-defined links: they lead into other files."""
+    import h5py
+
+    inside = (h5py.h5l.TYPE_HARD, h5py.h5l.TYPE_SOFT)
+    found: list[str] = []
+
+    def visit(name: bytes, info: Any) -> None:
+        if info.type not in inside and not found:
+            found.append(name.decode(errors="replace"))
+
+    file.id.links.visit(visit, info=True)
+    if found:
+        raise CheckpointError(
+            f"'{path}' links '{found[0]}' to another file (an HDF5 external link); weights "
+            "files never do, so it is refused rather than followed."
+        )
+
+
+def _check_datasets(file: Any, rows: list[dict[str, Any]], file_size: int, path: str) -> None:
+    """Refuse the file if any listed dataset would read outside it or beyond what it stores."""
+    for row in rows:
+        reason = _refusal(file[row["key"]], row["nbytes"], file_size)
+        if reason:
+            raise CheckpointError(f"'{path}' is refused: dataset '{row['key']}' {reason}.")
+
+
+def _refusal(dataset: Any, declared: int, file_size: int) -> str | None:
+    """Why reading ``dataset`` is unsafe or would not give stored values, or None.
+
+    Refused: virtual datasets and external storage (values from other files); variable-
+    length or reference data; storage missing in part or whole (HDF5 would give fill
+    values); storage larger than the file; more than :data:`MAX_EXPANSION_RULE`.
+    """
+    import h5py
+
+    plist = dataset.id.get_create_plist()
+    layout = plist.get_layout()
+    if dataset.is_virtual or layout == h5py.h5d.VIRTUAL:
+        return "is a virtual dataset: its values would come from other files"
+    if plist.get_external_count():
+        return "keeps its values in an external file"
+    if dataset.dtype.hasobject:
+        return "holds variable-length or reference data, which weights never are"
+    stored = dataset.id.get_storage_size()
+    if declared and not stored:
+        return f"declares {declared} bytes but stores none (it would read as fill values)"
+    if layout == h5py.h5d.CHUNKED and dataset.id.get_num_chunks() < _chunk_count(dataset):
+        return "has chunks that were never written (they would read as fill values)"
+    if stored > file_size:
+        return f"claims {stored} stored bytes but the file holds {file_size}"
+    if layout == h5py.h5d.CONTIGUOUS and dataset.id.get_offset() + stored > file_size:
+        return "points past the end of the file"
+    if too_expanded(declared, stored):
+        return f"declares {declared} bytes but stores only {stored} ({MAX_EXPANSION_RULE})"
+    return None
+
+
+def _chunk_count(dataset: Any) -> int:
+    """Chunks needed to cover ``dataset``'s current extent."""
+    return math.prod(-(-int(n) // int(c)) for n, c in zip(dataset.shape, dataset.chunks))
+
+
+def _list(file: Any) -> list[dict[str, Any]]:
+    import h5py
+    import numpy as np
+
+    rows: list[dict[str, Any]] = []
+
+    def visit(name: str, obj: Any) -> None:
+        parent, _, index = name.rpartition("/")
+        if not isinstance(obj, h5py.Dataset) or not parent.endswith("vars"):
+            return
+        if not index.isdigit():
+            return
+        layer = file[parent].attrs.get("name", parent)
+        dtype = np.dtype(obj.dtype)
+        shape = tuple(int(d) for d in obj.shape)
+        size = int(np.prod(shape, dtype=np.int64)) if shape else 1
+        rows.append(
+            {
+                "path": name,
+                "key": name,
+                "shape": shape,
+                "dtype": dtype.name,
+                "size": size,
+                "nbytes": size * dtype.itemsize,
+                "group": "optimizer" if name.startswith("optimizer/") else "model",
+                "node_id": -1,
+                "layer": layer.decode() if isinstance(layer, bytes) else str(layer),
+                "index": int(index),
+            }
+        )
+
+    file.visititems(visit)
+    rows.sort(key=lambda r: (r["path"].rpartition("/")[0], r["index"]))
+    return rows
+
+
+def _legacy_root(file: Any) -> Any:
+    """The group holding a Keras 2 file's layers, or ``None`` for a Keras 3 file."""
+    if "layer_names" in file.attrs:
+        return file
+    group = file.get("model_weights")
+    if group is not None and "layer_names" in group.attrs:
+        return group
+    return None
+
+
+def _list_legacy(file: Any, root: Any) -> list[dict[str, Any]]:
+    """Keras 2 ``.h5`` weights in the model's order: ``layer`` is the weight's own layer."""
+    import numpy as np
+
+    rows: list[dict[str, Any]] = []
+    seen: dict[str, int] = {}
+    for group_name in _strings(root.attrs["layer_names"]):
+        group = root[group_name]
+        for weight_name in _strings(group.attrs.get("weight_names", [])):
+            dataset = group[weight_name]
+            owner = weight_name.rsplit("/", 2)[-2] if "/" in weight_name else group_name
+            index = seen.get(owner, 0)
+            seen[owner] = index + 1
+            dtype = np.dtype(dataset.dtype)
+            shape = tuple(int(d) for d in dataset.shape)
+            size = int(np.prod(shape, dtype=np.int64)) if shape else 1
+            key = dataset.name.lstrip("/")
+            rows.append(
+                {
+                    "path": key,
+                    "key": key,
+                    "shape": shape,
+                    "dtype": dtype.name,
+                    "size": size,
+                    "nbytes": size * dtype.itemsize,
+                    "group": "model",
+                    "node_id": -1,
+                    "layer": owner,
+                    "index": index,
+                }
+            )
+    return rows
+
+
+def _strings(values: Any) -> list[str]:
+    return [v.decode() if isinstance(v, bytes) else str(v) for v in values]

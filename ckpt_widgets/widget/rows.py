@@ -1,0 +1,185 @@
+"""The widget's tree: submodules (Keras layers) and their variables, one row each.
+
+Pure data from a :class:`~ckpt_widgets.matching.Match`; the front end only draws it.
+A row's ``id`` is a string ``include=`` accepts: the object path, or the Keras variable
+path for a variable TensorFlow's object graph cannot reach.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from ckpt_widgets.engine.matching import SEVERITY
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from ckpt_widgets.engine.matching import Match
+
+COLUMNS = [
+    "id", "parent", "kind", "label", "title", "status", "model_shape", "ckpt_shape",
+    "dtype", "nbytes", "layer", "group",
+]  # fmt: skip
+
+
+def model_tree(m: Match) -> pd.DataFrame:
+    """Rows for every layer holding variables (and its enclosing layers) and every variable.
+
+    Parents come before their children; ``parent`` is ``""`` at the top level. A layer's
+    status is the worst status below it.
+    """
+    import pandas as pd
+
+    cols = m.columns
+    graph = m.graph
+    is_layer: dict[str, bool] = {}
+
+    def layer_at(path: str) -> bool:
+        if path not in is_layer:
+            obj = graph.object_at(path)
+            # A Sequential's inner "_functional" repeats its owner: not a level of its own.
+            is_layer[path] = (
+                bool(path)
+                and not path.endswith("_functional")
+                and hasattr(obj, "weights")
+                and hasattr(obj, "name")
+            )
+        return is_layer[path]
+
+    def enclosing_layer(path: str) -> str:
+        parts = path.split("/")
+        for k in range(len(parts) - 1, 0, -1):
+            prefix = "/".join(parts[:k])
+            if layer_at(prefix):
+                return prefix
+        return ""
+
+    modules: dict[str, dict[str, Any]] = {}
+    variables: list[dict[str, Any]] = []
+    for i in range(len(m.variables)):
+        row = {name: values[i] for name, values in cols.items()}
+        path, name = row["model_path"], row["name"]
+        parent = enclosing_layer(path) if path else ""
+        node = parent
+        while node and node not in modules:
+            obj = graph.object_at(node)
+            modules[node] = {
+                "id": node,
+                "parent": enclosing_layer(node),
+                "kind": "module",
+                "label": getattr(obj, "name", node.rsplit("/", 1)[-1]),
+                "title": node,
+                "status": "match",
+                "model_shape": None,
+                "ckpt_shape": None,
+                "dtype": "",
+                "nbytes": 0,
+                "layer": getattr(obj, "name", ""),
+                "group": "model",
+            }
+            node = modules[node]["parent"]
+        variables.append(
+            {
+                "id": path or name,
+                "parent": parent,
+                "kind": "variable",
+                "label": name.rsplit("/", 1)[-1],
+                "title": path or f"{name} (untracked)",
+                "status": row["status"],
+                "model_shape": _shape(row["model_shape"]),
+                "ckpt_shape": _shape(row["ckpt_shape"]),
+                "dtype": row["model_dtype"],
+                "nbytes": int(row["nbytes"]),
+                "layer": row["layer"],
+                "group": "model",
+            }
+        )
+        node = parent
+        while node:
+            module = modules[node]
+            module["nbytes"] += int(row["nbytes"])
+            if SEVERITY[row["status"]] > SEVERITY[module["status"]]:
+                module["status"] = row["status"]
+            node = module["parent"]
+    ordered = _parents_first(list(modules.values()) + variables)
+    return pd.DataFrame(ordered, columns=COLUMNS)
+
+
+def checkpoint_tree(m: Match) -> pd.DataFrame:
+    """The checkpoint's own tree: a row per stored variable and per object above one.
+
+    A variable's status says how the model uses it; an object's is the worst below it.
+    """
+    import pandas as pd
+
+    table = m.table
+    used = {
+        key: status
+        for key, status in zip(table["key"], table["status"])
+        if isinstance(key, str) and status != "unused"
+    }
+    src = m.source.variables
+    objects: dict[str, dict[str, Any]] = {}
+    variables = []
+    for path, key, shape, dtype, nbytes, group in zip(
+        src["path"], src["key"], src["shape"], src["dtype"], src["nbytes"], src["group"]
+    ):
+        status = used.get(key, "unused")
+        parent = path.rpartition("/")[0]
+        variables.append(
+            {
+                "id": path,
+                "parent": parent,
+                "kind": "variable",
+                "label": path.rsplit("/", 1)[-1],
+                "title": f"{path} ({key})",
+                "status": status,
+                "model_shape": None,
+                "ckpt_shape": _shape(shape),
+                "dtype": dtype,
+                "nbytes": int(nbytes),
+                "layer": "",
+                "group": group,
+            }
+        )
+        while parent:
+            node = objects.setdefault(
+                parent,
+                {
+                    "id": parent,
+                    "parent": parent.rpartition("/")[0],
+                    "kind": "module",
+                    "label": parent.rsplit("/", 1)[-1],
+                    "title": parent,
+                    "status": "match",
+                    "model_shape": None,
+                    "ckpt_shape": None,
+                    "dtype": "",
+                    "nbytes": 0,
+                    "layer": "",
+                    "group": "",
+                },
+            )
+            node["nbytes"] += int(nbytes)
+            if SEVERITY[status] > SEVERITY[node["status"]]:
+                node["status"] = status
+            parent = node["parent"]
+    return pd.DataFrame(_parents_first(list(objects.values()) + variables), columns=COLUMNS)
+
+
+def _parents_first(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    children: dict[str, list[dict[str, Any]]] = {}
+    for row in rows:
+        children.setdefault(row["parent"], []).append(row)
+    ordered: list[dict[str, Any]] = []
+    stack = list(reversed(children.get("", [])))
+    while stack:
+        row = stack.pop()
+        ordered.append(row)
+        if row["kind"] == "module":
+            stack.extend(reversed(children.get(row["id"], [])))
+    return ordered
+
+
+def _shape(shape: Any) -> list[int] | None:
+    return list(shape) if isinstance(shape, tuple) else None
