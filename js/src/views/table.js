@@ -7,6 +7,7 @@ import { checkpointRows } from "./checkpoint.js";
 import { pairRows } from "./pairs.js";
 import { modelRows } from "./tree.js";
 
+/** @type {Record<string, string[]>} */
 const HEADS = {
   model: ["name", "model shape", "ckpt shape", "dtype", "size", "status"],
   checkpoint: ["checkpoint path", "group", "shape", "dtype", "size", "status"],
@@ -35,7 +36,11 @@ export function createTable(ctx) {
     return h(
       "tr",
       { "data-testid": "no-rows" },
-      h("td", { colspan: "6", class: "ckw-note" }, `No row matches ${what}; clear the filter or the status chip to see every row.`),
+      h(
+        "td",
+        { colspan: "6", class: "ckw-note" },
+        `No row matches ${what}; clear the filter or the status chip to see every row.`,
+      ),
     );
   }
 
@@ -50,7 +55,20 @@ export function createTable(ctx) {
     return h(
       "div",
       { class: "ckw-scroll" },
-      h("table", { class: "ckw-table" }, h("thead", {}, h("tr", {}, HEADS[state.view].map((t) => h("th", {}, t)))), body),
+      h(
+        "table",
+        { class: "ckw-table" },
+        h(
+          "thead",
+          {},
+          h(
+            "tr",
+            {},
+            HEADS[state.view].map((t) => h("th", {}, t)),
+          ),
+        ),
+        body,
+      ),
     );
   };
 }

@@ -57,7 +57,7 @@ function modelRow(ctx, node, depth) {
   return h(
     "tr",
     {
-      class: "ckw-row" + (state.chosen === node.id ? " ckw-chosen" : ""),
+      class: `ckw-row${state.chosen === node.id ? " ckw-chosen" : ""}`,
       "data-testid": "ckpt-row",
       "data-path": node.id,
       "data-status": status,
@@ -79,7 +79,11 @@ function modelRow(ctx, node, depth) {
       { class: "ckw-name", style: `padding-left: ${0.4 + depth * 1.1}em` },
       h("span", { class: "ckw-twisty", onclick: toggle, "aria-hidden": "true" }, isModule ? (open ? "▾" : "▸") : ""),
       box,
-      h("button", { class: "ckw-label", title: `${node.title} — show histograms`, onclick: () => choose(ctx, node) }, node.label),
+      h(
+        "button",
+        { class: "ckw-label", title: `${node.title} — show histograms`, onclick: () => choose(ctx, node) },
+        node.label,
+      ),
       others.map((label) => sourceBadge(label, `ticked under source ${label}; ticking it here moves it`)),
     ),
     h("td", { class: "ckw-shape" }, shapeText(node.modelShape)),
