@@ -27,6 +27,7 @@ export function render({ model, el }) {
   const state = {
     tree: buildTree(model.get("rows")),
     expanded: new Set(),
+    cursor: null,
     tickable: new Set(model.get("tickable") || []),
     restored: new Set(model.get("restored") || []),
     filter: "",

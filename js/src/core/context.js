@@ -28,6 +28,7 @@ import { themeColours } from "./theme.js";
  * @typedef {object} ViewState  what only the front end knows
  * @property {Tree} tree
  * @property {Set<string>} expanded
+ * @property {string | null} cursor   the tree's row that holds its one Tab stop
  * @property {Set<string>} tickable   rows a tick can add to
  * @property {Set<string>} restored   rows the last restore wrote
  * @property {string} filter
