@@ -68,7 +68,7 @@ def main() -> None:
     print(f"match(align=True):            {1000 * match:7.1f} ms  {match / base:4.2f}x")
     print(f"restore(align=True):          {1000 * restore:7.1f} ms  {restore / base:4.2f}x")
 
-    from ckpt_widgets.align import Layer, align_layers
+    from ckpt_widgets.engine.align import Layer, align_layers
 
     def layers(n: int, skip: int | None = None) -> list[Layer]:
         kinds = [(8 * (1 + i % 7),) for i in range(n) if i != skip]

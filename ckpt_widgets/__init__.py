@@ -8,9 +8,13 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from .checkpoint import CheckpointSource, open_checkpoint
-from .combine import CombinedReport, restore_many
-from .comparison import compare, compare_rollup
+from .engine.compare import compare, compare_rollup
+from .engine.matching import STATUSES, Match, match
+from .engine.model import model_variables
+from .engine.restore_many import CombinedReport, restore_many
+from .engine.runs import compare_run, plot_run, run_by_module, run_checkpoints
+from .engine.suggest import suggest_rename
+from .engine.transaction import RestoreReport, restore
 from .errors import (
     AlignmentError,
     CheckpointError,
@@ -29,15 +33,11 @@ from .errors import (
     UnbuiltModelError,
     UndoError,
 )
-from .explore import checkpoint_summary, variable_stats
-from .matching import STATUSES, Match, match
-from .model import model_variables
-from .restore import RestoreReport, restore
-from .runs import compare_run, plot_run, run_by_module, run_checkpoints
-from .suggest import suggest_rename
+from .files.checkpoint import CheckpointSource, open_checkpoint
+from .preview.explore import checkpoint_summary, variable_stats
 
 if TYPE_CHECKING:
-    from .widget import CheckpointWidget
+    from .widget.checkpoint_widget import CheckpointWidget
 
 __version__ = "0.1.0"
 
@@ -83,7 +83,7 @@ __all__ = [
 
 def __getattr__(name: str) -> Any:
     if name == "CheckpointWidget":
-        from .widget import CheckpointWidget
+        from .widget.checkpoint_widget import CheckpointWidget
 
         return CheckpointWidget
     raise AttributeError(f"module 'ckpt_widgets' has no attribute {name!r}")

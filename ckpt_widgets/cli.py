@@ -47,8 +47,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _ls(args: argparse.Namespace) -> pd.DataFrame:
-    from .checkpoint import open_checkpoint
-    from .explore import checkpoint_summary, variable_stats
+    from .files.checkpoint import open_checkpoint
+    from .preview.explore import checkpoint_summary, variable_stats
 
     if args.summary:
         return checkpoint_summary(args.path, values=args.stats).reset_index()
@@ -59,7 +59,7 @@ def _ls(args: argparse.Namespace) -> pd.DataFrame:
 
 
 def _diff(args: argparse.Namespace) -> pd.DataFrame:
-    from .comparison import compare
+    from .engine.compare import compare
 
     table = compare(args.a, args.b, root_a=args.root_a, root_b=args.root_b)
     if args.changed:
@@ -68,7 +68,7 @@ def _diff(args: argparse.Namespace) -> pd.DataFrame:
 
 
 def _run(args: argparse.Namespace) -> pd.DataFrame:
-    from .runs import compare_run, run_by_module
+    from .engine.runs import compare_run, run_by_module
 
     return run_by_module(compare_run(args.directory, against=args.against))[RUN_COLUMNS]
 

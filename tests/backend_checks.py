@@ -58,7 +58,7 @@ def build(name: str):
 def object_paths(model) -> list[str]:
     """Object path of every model weight, then of every optimizer variable."""
     import ckpt_widgets as cw
-    from ckpt_widgets.model import ModelGraph
+    from ckpt_widgets.engine.model import ModelGraph
 
     paths = list(cw.model_variables(model)["path"])
     optimizer = getattr(model, "optimizer", None)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ckpt_widgets.align import Layer, align_layers, pair_variables, role
+from ckpt_widgets.engine.align import Layer, align_layers, pair_variables, role
 
 DENSE4 = (["kernel", "bias"], [(4, 4), (4,)])
 DENSE8 = (["kernel", "bias"], [(4, 8), (8,)])

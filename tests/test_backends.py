@@ -19,9 +19,9 @@ import sys
 import numpy as np
 import pytest
 
-from ckpt_widgets.graph import walk
-from ckpt_widgets.keras_walk import keras_children
-from ckpt_widgets.model import _is_optimizer, is_variable
+from ckpt_widgets.engine.keras_walk import keras_children
+from ckpt_widgets.engine.model import _is_optimizer, is_variable
+from ckpt_widgets.files.graph import walk
 from tests import backend_checks, differential_models, keras2_models, models
 from tests.conftest import ROOT, assert_same
 
@@ -264,7 +264,7 @@ def test_backend_widget_restores_what_is_ticked(backend_run):
 
 
 def test_a_stored_int64_step_count_is_cast_to_an_int32_counter(keras):
-    from ckpt_widgets.plan import _counter_cast
+    from ckpt_widgets.engine.plan import _counter_cast
 
     counter = keras.Variable(0, dtype="int32")
     assert _counter_cast("_iterations", "int64", counter) == "int32"
@@ -273,7 +273,7 @@ def test_a_stored_int64_step_count_is_cast_to_an_int32_counter(keras):
 
 def test_another_optimizer_dtype_difference_is_refused(keras):
     import ckpt_widgets as cw
-    from ckpt_widgets.plan import _counter_cast
+    from ckpt_widgets.engine.plan import _counter_cast
 
     with pytest.raises(cw.DtypeMismatchError, match="'_learning_rate' is float32 here"):
         _counter_cast("_learning_rate", "float16", keras.Variable(0.1, dtype="float32"))
@@ -283,8 +283,8 @@ def test_a_step_count_that_does_not_fit_is_never_wrapped_silently():
     from types import SimpleNamespace
 
     import ckpt_widgets as cw
-    from ckpt_widgets.plan import Step
-    from ckpt_widgets.restore import _stored_value
+    from ckpt_widgets.engine.plan import Step
+    from ckpt_widgets.engine.transaction import _stored_value
 
     source = SimpleNamespace(read=lambda key: np.array(2**40, "int64"))
     plan = SimpleNamespace(source=source)

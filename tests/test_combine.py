@@ -47,7 +47,7 @@ def test_a_failing_second_source_undoes_the_first(two, monkeypatch):
     (pa, _), (pb, _) = two
     model = models.cnn(seed=83)
     before = models.values(model)
-    combine = sys.modules["ckpt_widgets.combine"]
+    combine = sys.modules["ckpt_widgets.engine.restore_many"]
     calls = []
     real = combine.execute
 
@@ -116,7 +116,7 @@ def test_a_later_part_stopping_puts_back_an_undo_false_part(two, monkeypatch, ho
         second["cancel"] = stop
         expected, message = cw.RestoreCancelled, "cancelled"
     else:
-        restore_module = sys.modules["ckpt_widgets.restore"]
+        restore_module = sys.modules["ckpt_widgets.engine.transaction"]
         real, calls = restore_module._verify, []
 
         def second_verify_fails(*args):

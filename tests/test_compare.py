@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 import ckpt_widgets as cw
-from ckpt_widgets.comparison import measure
+from ckpt_widgets.engine.compare import measure
 from tests import models
 from tests.runs import STEPS, frozen_backbone_run, stored
 

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 import ckpt_widgets as cw
-from ckpt_widgets import histograms as h
+from ckpt_widgets.preview import histograms as h
 from tests import models
 
 KEYS = ["mean", "std", "min", "max", "zeros_pct", "nan", "inf", "l2"]
@@ -279,13 +279,13 @@ def test_preview_of_a_missing_path(net_match):
 
 def test_preview_shows_the_adapted_tensor(net_ckpt):
     import ckpt_widgets as cw
-    from ckpt_widgets.histograms import adapted, summary
+    from ckpt_widgets.preview.histograms import adapted, summary
     from tests import models
 
     prefix, saved = net_ckpt
     m = cw.match(models.net(head_units=7, seed=5), prefix)
-    _, plain = cw.histograms.preview(m, "head/_kernel")
-    _, zeros = cw.histograms.preview(m, "head/_kernel", adapt="zeros")
+    _, plain = h.preview(m, "head/_kernel")
+    _, zeros = h.preview(m, "head/_kernel", adapt="zeros")
     stored = saved.head.kernel.numpy()
     fitted = adapted(stored, m.variables[4].numpy(), "zeros")
     assert fitted.shape == (5, 7) and not fitted[:, 3:].any()

@@ -127,7 +127,7 @@ def test_legacy_h5_matches_by_layer_name_without_align(keras2_dir, keras):
 
 
 def test_pairs_table_and_pairing_a_layer_by_hand(keras2_dir, keras):
-    from ckpt_widgets.pairing import layer_pairs, pair_layer
+    from ckpt_widgets.engine.pairing import layer_pairs, pair_layer
 
     path = str(keras2_dir / "functional" / "ckpt")
     model = keras2_models.branched(keras)

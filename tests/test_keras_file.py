@@ -132,7 +132,7 @@ def test_adapt_reads_only_the_block_that_fits(wide_top):
 
     import h5py
 
-    from ckpt_widgets import histograms
+    from ckpt_widgets.preview import histograms
 
     model = models.cnn(seed=66)
     m = cw.match(model, wide_top)

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 import ckpt_widgets as cw
-from ckpt_widgets.keras_structure import saved_paths
+from ckpt_widgets.engine.keras_structure import saved_paths
 from tests import models
 from tests.conftest import assert_same, assert_unchanged
 

@@ -214,7 +214,7 @@ def test_failure_mid_restore_rolls_back(net_ckpt, monkeypatch, undo, fault, expe
     prefix, _ = net_ckpt
     model = models.net(seed=44)
     before = models.values(model)
-    restore_module = sys.modules["ckpt_widgets.restore"]
+    restore_module = sys.modules["ckpt_widgets.engine.transaction"]
 
     def broken(*args):
         raise fault
@@ -484,7 +484,7 @@ def test_each_stored_tensor_is_read_once(net_ckpt, monkeypatch):
 
     import tensorflow as tf
 
-    from ckpt_widgets.checkpoint import CheckpointSource
+    from ckpt_widgets.files.checkpoint import CheckpointSource
 
     prefix, saved = net_ckpt
     model = models.net(seed=120)

@@ -20,7 +20,7 @@ from tests.conftest import assert_same, assert_unchanged
 def fail_after_restoring(monkeypatch) -> list[bool]:
     """Make the restore fail once every variable holds its stored value (so the rollback
     has everything to put back); returns a flag list set when the rollback starts."""
-    restore_module = sys.modules["ckpt_widgets.restore"]
+    restore_module = sys.modules["ckpt_widgets.engine.transaction"]
     started: list[bool] = []
 
     def verify(*args):
@@ -155,7 +155,7 @@ def test_ctrl_c_during_undo_finishes_the_undo_first(net_ckpt, monkeypatch):
 def test_old_values_survive_every_kind_of_write(keras):
     """The snapshot shares the variables' buffers (no copy); writes after it, in place or
     not, must leave the saved values as they were."""
-    from ckpt_widgets.snapshot import Snapshot
+    from ckpt_widgets.engine.snapshot import Snapshot
 
     layer = keras.layers.Embedding(10, 3)
     layer.build((None,))

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 import ckpt_widgets as cw
-from ckpt_widgets.widget import RUNNING
+from ckpt_widgets.widget.checkpoint_widget import RUNNING
 from tests import models
 from tests.conftest import assert_same
 

@@ -8,7 +8,7 @@ import threading
 import pytest
 
 import ckpt_widgets as cw
-from ckpt_widgets.sources import label_for
+from ckpt_widgets.widget.state import label_for
 from tests import models
 from tests.conftest import assert_code_reproduces, assert_same, assert_unchanged
 from tests.test_tf1 import RULES as TF1_RULES
@@ -421,7 +421,7 @@ def test_a_tf1_saver_checkpoint_as_a_source_with_rules(net_ckpt, tf1_ckpt):
 
 
 def test_an_add_that_fails_while_drawing_changes_nothing(two, cnn_pair, monkeypatch, tmp_path):
-    import ckpt_widgets.tree
+    import ckpt_widgets.widget.rows
 
     widget, *_ = two
     _, (pb, _) = cnn_pair
@@ -438,7 +438,7 @@ def test_an_add_that_fails_while_drawing_changes_nothing(two, cnn_pair, monkeypa
     def broken(m):
         raise AttributeError("'CheckpointSource' object has no attribute '_node_paths'")
 
-    monkeypatch.setattr(ckpt_widgets.tree, "checkpoint_tree", broken)
+    monkeypatch.setattr(ckpt_widgets.widget.rows, "checkpoint_tree", broken)
     with pytest.raises(AttributeError):
         widget.add_source(str(tmp_path / "c"))
     assert widget.error.startswith("AttributeError")

@@ -12,7 +12,8 @@ from collections.abc import Iterable
 from fnmatch import fnmatchcase
 from typing import TYPE_CHECKING, Any
 
-from .errors import SelectionError, did_you_mean
+from ckpt_widgets.errors import SelectionError, did_you_mean
+
 from .model import is_variable
 
 if TYPE_CHECKING:

@@ -14,8 +14,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from .errors import UnbuiltModelError
-from .graph import walk
+from ckpt_widgets.errors import UnbuiltModelError
+from ckpt_widgets.files.graph import walk
+
 from .keras_walk import keras_children
 
 if TYPE_CHECKING:

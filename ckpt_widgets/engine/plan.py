@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from .errors import (
+from ckpt_widgets.errors import (
     AlignmentError,
     DtypeMismatchError,
     NothingToRestoreError,
@@ -18,7 +18,8 @@ from .errors import (
     SelectionError,
     ShapeMismatchError,
 )
-from .graph import join, relative
+from ckpt_widgets.files.graph import join, relative
+
 from .model import is_trackable, is_variable
 from .selection import select
 

@@ -17,13 +17,13 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from .errors import SelectionError, did_you_mean
-from .selection import select
+from ckpt_widgets.engine.selection import select
+from ckpt_widgets.errors import SelectionError, did_you_mean
 
 if TYPE_CHECKING:
-    from .combine import CombinedReport
-    from .matching import Match
-    from .restore import RestoreReport
+    from ckpt_widgets.engine.matching import Match
+    from ckpt_widgets.engine.restore_many import CombinedReport
+    from ckpt_widgets.engine.transaction import RestoreReport
 
 Selection = Mapping[str, Sequence[str]]
 """Ticked paths per source letter: ``{"A": ["conv1"], "B": ["conv2", "top"]}``."""
@@ -145,7 +145,7 @@ def cover(m: Match, rows: set[int], adapt: str | None) -> list[str]:
     A layer stands for all its restorable variables, so it is listed when all are in
     ``rows``; otherwise its children are looked at.
     """
-    from .tree import model_tree
+    from .rows import model_tree
 
     counts = _tree_counts(m, model_tree(m), rows, adapt)
     out: list[str] = []
@@ -291,8 +291,8 @@ def restore_selection(
 ) -> RestoreReport | CombinedReport:
     """Restore what ``selection`` ticks: one source with :func:`~ckpt_widgets.restore`,
     several with :func:`~ckpt_widgets.restore_many` (all or nothing, one undo)."""
-    from .combine import restore_many
-    from .restore import restore
+    from ckpt_widgets.engine.restore_many import restore_many
+    from ckpt_widgets.engine.transaction import restore
 
     ticked = [s for s in sources if selection.get(s.label)]
     if not ticked:
@@ -327,7 +327,7 @@ def _part_progress(
 def pairs_view(m: Match) -> list[dict[str, Any]]:
     """:func:`~ckpt_widgets.pairing.layer_pairs` as plain records, plus ``variables``:
     the tree paths of each model layer's variables (what ticking the pair ticks)."""
-    from .pairing import HOW, layer_pairs, model_layers
+    from ckpt_widgets.engine.pairing import HOW, layer_pairs, model_layers
 
     if not any(how in HOW for how in m.columns["paired_by"][: len(m.variables)]):
         return []
@@ -371,7 +371,7 @@ def with_layer_pair(
 ) -> dict[str, Any]:
     """``rename`` where ``model_layer`` takes ``ckpt_layer``'s variables, pairs it had before
     dropped (see :func:`~ckpt_widgets.pairing.pair_layer`); raises before any change."""
-    from .pairing import pair_layer
+    from ckpt_widgets.engine.pairing import pair_layer
 
     pairs = hand_pairs(rename, label)
     entries = pair_layer(m, model_layer, ckpt_layer)
@@ -385,7 +385,7 @@ def without_layer_pair(
 
     ``strict``: refuse a layer that no pair targets (it was not paired by hand).
     """
-    from .pairing import model_layers
+    from ckpt_widgets.engine.pairing import model_layers
 
     layers = model_layers(m)
     if model_layer not in layers:

@@ -9,12 +9,12 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from .matching import SEVERITY
+from ckpt_widgets.engine.matching import SEVERITY
 
 if TYPE_CHECKING:
     import pandas as pd
 
-    from .matching import Match
+    from ckpt_widgets.engine.matching import Match
 
 COLUMNS = [
     "id", "parent", "kind", "label", "title", "status", "model_shape", "ckpt_shape",

@@ -13,12 +13,14 @@ from typing import Any
 import anywidget
 import traitlets
 
-from .checkpoint import open_checkpoint
-from .combine import CombinedReport
-from .errors import NothingToRestoreError
-from .matching import STATUSES, Match, match
-from .restore import RestoreReport
-from .sources import (
+from ckpt_widgets.engine.matching import STATUSES, Match, match
+from ckpt_widgets.engine.restore_many import CombinedReport
+from ckpt_widgets.engine.transaction import RestoreReport
+from ckpt_widgets.errors import NothingToRestoreError
+from ckpt_widgets.files.checkpoint import open_checkpoint
+from ckpt_widgets.words import plural, restored_line
+
+from .state import (
     Source,
     carry_ticks,
     exclusive,
@@ -32,7 +34,6 @@ from .sources import (
     with_layer_pair,
     without_layer_pair,
 )
-from .words import plural, restored_line
 
 ADAPT = ("", "overlap", "zeros")
 FRONT_END_TRAITS = frozenset({"active", "adapt", "selected", "selection"})
@@ -54,7 +55,7 @@ NOT_BUILT = (
 
 def _asset(name: str, source: str) -> pathlib.Path | str:
     """A front-end file: the wheel's ``static/<name>``, else ``js/<source>`` of the checkout."""
-    package = pathlib.Path(__file__).parent
+    package = pathlib.Path(__file__).parents[1]
     for path in (package / "static" / name, package.parent / "js" / source):
         if path.exists():
             return path
@@ -244,7 +245,7 @@ class CheckpointWidget(anywidget.AnyWidget):
     def align(self) -> int:
         """Accept :func:`~ckpt_widgets.suggest_rename`'s variable pairs (the Suggest renames
         button). Aligning whole layers is :meth:`set_align`."""
-        from .suggest import suggest_rename
+        from ckpt_widgets.engine.suggest import suggest_rename
 
         def run() -> int:
             suggestions = suggest_rename(self.model, self.match)
@@ -286,7 +287,7 @@ class CheckpointWidget(anywidget.AnyWidget):
     def _send_preview(
         self, path: str, limit: int, theme: dict[str, str] | None, log: bool
     ) -> tuple[bytes, Any]:
-        from .histograms import preview
+        from ckpt_widgets.preview.histograms import preview
 
         adapt = self.adapt or None
         png, stats = preview(
@@ -457,7 +458,7 @@ class CheckpointWidget(anywidget.AnyWidget):
     def _active_tree(self) -> Any:
         """The active source's model tree (:func:`~ckpt_widgets.tree.model_tree`), kept
         until its match changes."""
-        from .tree import model_tree
+        from .rows import model_tree
 
         m = self.match
         if self._tree is None or self._tree[0] is not m:
@@ -466,7 +467,7 @@ class CheckpointWidget(anywidget.AnyWidget):
 
     def _draw(self) -> None:
         """Send the active source's header, tree, checkpoint rows and pairs, and the sources."""
-        from .tree import checkpoint_tree
+        from .rows import checkpoint_tree
 
         m = self.match
         self.sources = [
@@ -675,7 +676,7 @@ class CheckpointWidget(anywidget.AnyWidget):
     def _ticked_and_skipped(self, skipped: Any) -> Any:
         """Which skipped rows the ticks cover (a tick names them, the restore could not
         write them): a mask over ``skipped``, apart from the rows nobody ticked."""
-        from .selection import select
+        from ckpt_widgets.engine.selection import select
 
         covered: set[str] = set()
         for s in self._sources:
@@ -686,7 +687,7 @@ class CheckpointWidget(anywidget.AnyWidget):
         return skipped["selected"].astype(bool) | skipped["name"].isin(covered)
 
     def _undo(self, force: bool) -> None:
-        from .errors import UndoError
+        from ckpt_widgets.errors import UndoError
 
         if self.report is None:
             raise ValueError("There is no restore to undo.")
@@ -862,7 +863,7 @@ def _paths(content: dict[str, Any]) -> list[str]:
 
 def _theme(content: dict[str, Any]) -> dict[str, str] | None:
     """The front end's theme colours for a preview (absent: the light default)."""
-    from .histograms import check_theme
+    from ckpt_widgets.preview.histograms import check_theme
 
     value = content.get("theme")
     return None if value is None else check_theme(value)

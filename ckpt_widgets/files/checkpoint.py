@@ -17,7 +17,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from .errors import CheckpointError, ShapeMismatchError, did_you_mean, first_line
+from ckpt_widgets.errors import CheckpointError, ShapeMismatchError, did_you_mean, first_line
+
 from .graph import walk
 
 if TYPE_CHECKING:
@@ -46,7 +47,7 @@ def open_checkpoint(path: Any) -> Any:
     (a ``ValueError``) when the file is not a readable checkpoint, is not a regular file
     (a FIFO, a device, a directory) or declares more data than it stores.
     """
-    from .keras_file import KerasWeightsSource, is_keras_file
+    from .keras_weights import KerasWeightsSource, is_keras_file
 
     if isinstance(path, (CheckpointSource, KerasWeightsSource)):
         return path
@@ -163,14 +164,14 @@ class SourceTables:
 
     def stats(self, paths: Iterable[str] | None = None) -> pd.DataFrame:
         """Statistics of the stored values, one row per variable (see ``cw.variable_stats``)."""
-        from .explore import variable_stats
+        from ckpt_widgets.preview.explore import variable_stats
 
         return variable_stats(self, paths)
 
     def rollup(self, values: bool = False) -> pd.DataFrame:
         """Parameters, bytes, optimizer share and dtypes per subtree
         (see ``cw.checkpoint_summary``)."""
-        from .explore import checkpoint_summary
+        from ckpt_widgets.preview.explore import checkpoint_summary
 
         return checkpoint_summary(self, values=values)
 

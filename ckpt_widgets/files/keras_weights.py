@@ -18,8 +18,9 @@ import math
 import zipfile
 from typing import TYPE_CHECKING, Any
 
+from ckpt_widgets.errors import CheckpointError, did_you_mean, first_line
+
 from .checkpoint import SourceTables, check_regular_file, leading_block, local_path
-from .errors import CheckpointError, did_you_mean, first_line
 
 if TYPE_CHECKING:
     import numpy as np

@@ -9,8 +9,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from ckpt_widgets.errors import SelectionError, did_you_mean
+
 from .align import Layer, group_layers, pair_variables
-from .errors import SelectionError, did_you_mean
 from .matching import ckpt_layer_label, model_layer_label, numbered_roles
 
 if TYPE_CHECKING:

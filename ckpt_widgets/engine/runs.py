@@ -12,7 +12,7 @@ import re
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from .comparison import compare, rollup_ratio
+from .compare import compare, rollup_ratio
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -68,7 +68,7 @@ def compare_run(
     """
     import pandas as pd
 
-    from .checkpoint import open_checkpoint
+    from ckpt_widgets.files.checkpoint import open_checkpoint
 
     if against not in AGAINST:
         raise ValueError(f"against={against!r} is not one of {', '.join(map(repr, AGAINST))}.")

@@ -22,7 +22,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
-from .errors import OptionError, RestoreError, first_line
+from ckpt_widgets.errors import OptionError, RestoreError, first_line
 
 if TYPE_CHECKING:
     import numpy as np

@@ -22,8 +22,8 @@ from dataclasses import dataclass, field
 from functools import cache
 from typing import Any
 
-from .errors import SelectionError, did_you_mean
-from .graph import join
+from ckpt_widgets.errors import SelectionError, did_you_mean
+from ckpt_widgets.files.graph import join
 
 MAX_PREFIXES = 8
 """At most this many file groups are tried for one relative path (``vars/0`` is in each)."""

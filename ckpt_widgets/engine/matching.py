@@ -16,10 +16,11 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
+from ckpt_widgets.errors import OptionError, RenameError, SelectionError, did_you_mean
+from ckpt_widgets.files.checkpoint import CheckpointSource, open_checkpoint
+from ckpt_widgets.files.graph import is_under, join, relative
+
 from .align import Layer, align_layers, group_layers, pair_variables
-from .checkpoint import CheckpointSource, open_checkpoint
-from .errors import OptionError, RenameError, SelectionError, did_you_mean
-from .graph import is_under, join, relative
 from .keras_structure import Placement, is_structural, placements
 from .model import ModelGraph
 

@@ -8,14 +8,14 @@ import math
 from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any, NamedTuple
 
-from .errors import did_you_mean
+from ckpt_widgets.errors import did_you_mean
 
 if TYPE_CHECKING:
     import numpy as np
     import pandas as pd
     from matplotlib.figure import Figure
 
-    from .matching import Match
+    from ckpt_widgets.engine.matching import Match
 
 SUMMARY_KEYS = ("mean", "std", "min", "max", "zeros_pct", "nan", "inf", "l2")
 SIDES = ("checkpoint", "model")

@@ -27,8 +27,8 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from .errors import NothingInCommonError
-from .graph import is_under, relative
+from ckpt_widgets.errors import NothingInCommonError
+from ckpt_widgets.files.graph import is_under, relative
 
 if TYPE_CHECKING:
     import numpy as np
@@ -321,7 +321,7 @@ def _is_model(obj: Any) -> bool:
 
 
 def _open(src: Any) -> Any:
-    from .checkpoint import open_checkpoint
+    from ckpt_widgets.files.checkpoint import open_checkpoint
 
     return open_checkpoint(src)
 

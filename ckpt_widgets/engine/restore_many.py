@@ -7,9 +7,10 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from .errors import SelectionError, UndoError
-from .restore import RestoreReport, execute, match_for, roll_back, undo_where
-from .words import restored_line
+from ckpt_widgets.errors import SelectionError, UndoError
+from ckpt_widgets.words import restored_line
+
+from .transaction import RestoreReport, execute, match_for, roll_back, undo_where
 
 if TYPE_CHECKING:
     import pandas as pd

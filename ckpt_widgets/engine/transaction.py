@@ -21,8 +21,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from .codegen import restore_code
-from .errors import (
+from ckpt_widgets.errors import (
     MatchError,
     NonFiniteValuesWarning,
     OptionError,
@@ -32,6 +31,9 @@ from .errors import (
     UndoError,
     first_line,
 )
+from ckpt_widgets.words import restored_line
+
+from .codegen import restore_code
 from .matching import Match, Rename, match
 from .mirror import build_mirror
 from .plan import Plan, Step, make_plan
@@ -43,7 +45,6 @@ from .snapshot import (
     describe_failures,
     interrupts_deferred,
 )
-from .words import restored_line
 
 if TYPE_CHECKING:
     import numpy as np

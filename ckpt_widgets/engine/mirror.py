@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from .graph import is_under, join, relative
+from ckpt_widgets.files.graph import is_under, join, relative
 
 if TYPE_CHECKING:
     from .plan import Plan, Step

@@ -1,0 +1,1 @@
+"""The engine: walk a model, match it to a checkpoint, plan, restore, verify, undo, compare."""

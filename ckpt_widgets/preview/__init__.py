@@ -1,0 +1,1 @@
+"""Statistics and histograms of stored and current values."""
