@@ -11,7 +11,7 @@ from collections import Counter
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
-from .histograms import SUMMARY_KEYS, summary
+from .stats import SUMMARY_KEYS, summary
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -28,7 +28,7 @@ def variable_stats(src_or_path: Any, paths: Iterable[str] | None = None) -> pd.D
 
     Columns: the listing's ``path key group shape dtype size nbytes``, then
     ``mean std min max zeros_pct nan inf l2`` (``nan`` / ``inf`` count elements, the others
-    cover the finite values; see :func:`ckpt_widgets.histograms.summary`), ``all_zero``
+    cover the finite values; see :func:`ckpt_widgets.preview.stats.summary`), ``all_zero``
     and ``finite`` (no NaN or Inf). Non-numeric tensors (strings) get NaN statistics.
     Reads one tensor at a time.
     """
