@@ -63,7 +63,7 @@ def read_pieces(located: Located, dtype: Any, count: int, piece: int) -> Iterato
         for start in range(0, count, piece):
             values = np.empty(min(piece, count - start), dtype)
             f.seek(located.offset + start * itemsize)
-            if f.readinto(memoryview(values).cast("B")) != values.nbytes:
+            if f.readinto(values.view(np.uint8)) != values.nbytes:
                 raise ValueError(f"'{located.path}' ends before the tensor's last byte")
             yield start, values
 
