@@ -233,11 +233,19 @@ def _skipped(cols: dict[str, list[Any]], reasons: dict[int, str], chosen: set[in
 def _mirror_path(m: Match, i: int) -> str | None:
     """The checkpoint path along which an object-based restore reaches row ``i``."""
     cols = m.columns
-    if m.source.format != "tf2" or int(cols["node_id"][i]) < 0:
+    if m.source.format != "tf2" or int(cols["node_id"][i]) < 0 or _sharded(m.variables[i]):
         return None
     if cols["paired_by"][i] == "path":
         return join(m.root, relative(cols["model_path"][i], m.model_root))
     return cols["ckpt_path"][i]
+
+
+def _sharded(variable: Any) -> bool:
+    """A variable split in shards (ParameterServerStrategy's ``variable_partitioner``):
+    ``Checkpoint.read`` cannot restore it inside a Keras 3 variable, ``assign`` can."""
+    from tensorflow.python.distribute.sharded_variable import ShardedVariableMixin
+
+    return isinstance(getattr(variable, "value", variable), ShardedVariableMixin)
 
 
 def _refuse_ambiguous(cols: dict[str, list[Any]], rows: list[int], excluded: set[int]) -> None:

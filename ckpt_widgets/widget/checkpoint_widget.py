@@ -271,7 +271,7 @@ class CheckpointWidget(anywidget.AnyWidget):
     ) -> tuple[bytes, Any]:
         """Histograms of the first ``limit`` variables under ``path`` and their statistics.
 
-        ``theme`` (the front end's colours, see :data:`~ckpt_widgets.histograms.THEME_KEYS`)
+        ``theme`` (the front end's colours, see :data:`~ckpt_widgets.preview.figures.THEME_KEYS`)
         and ``log`` (log-scaled counts) style the plots. The PNG (2 pixels per CSS pixel)
         and the statistics are also sent to the front end, and sent again after a restore
         or an undo changes the values.
@@ -282,7 +282,7 @@ class CheckpointWidget(anywidget.AnyWidget):
     def _send_preview(
         self, path: str, limit: int, theme: dict[str, str] | None, log: bool
     ) -> tuple[bytes, Any]:
-        from ckpt_widgets.preview.histograms import preview
+        from ckpt_widgets.preview.preview import preview
 
         adapt = self.adapt or None
         png, stats = preview(
@@ -839,7 +839,7 @@ def _paths(content: dict[str, Any]) -> list[str]:
 
 def _theme(content: dict[str, Any]) -> dict[str, str] | None:
     """The front end's theme colours for a preview (absent: the light default)."""
-    from ckpt_widgets.preview.histograms import check_theme
+    from ckpt_widgets.preview.figures import check_theme
 
     value = content.get("theme")
     return None if value is None else check_theme(value)
