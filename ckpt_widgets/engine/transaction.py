@@ -89,7 +89,9 @@ def restore(
     the old values in a temporary folder instead of memory, ``undo=False`` drops them
     after the restore (see :func:`execute`). Raises a ``ValueError``
     subclass for a bad selection and :class:`RestoreError` if the restore itself failed;
-    in both cases every model variable keeps the value it had.
+    in both cases every model variable keeps the value it had. A model built under a
+    ``MultiWorkerMirroredStrategy`` is restored on every worker or on none (every worker
+    runs the same call; :class:`WorkerRestoreError` names the workers that failed).
     """
     undo_where(undo)
 
