@@ -34,6 +34,7 @@ from ckpt_widgets.errors import (
 )
 from ckpt_widgets.words import restored_line
 
+from .adapt import adapted
 from .codegen import restore_code
 from .matching import Match, Rename, match
 from .mirror import build_mirror
@@ -396,11 +397,7 @@ def _stored_value(plan: Plan, step: Step, before: np.ndarray) -> np.ndarray:
                 "restored."
             )
         stored = cast
-    if step.adapt is None:
-        return stored
-    value = before.copy() if step.adapt == "overlap" else np.zeros_like(before)
-    value[tuple(slice(0, n) for n in stored.shape)] = stored
-    return value
+    return stored if step.adapt is None else adapted(stored, before, step.adapt)
 
 
 def _groups(plan: Plan, parts: int) -> list[list[Step]]:
