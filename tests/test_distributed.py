@@ -261,9 +261,10 @@ SHARDED = textwrap.dedent(
             s.bind(("127.0.0.1", 0))
             return s.getsockname()[1]
 
-    # An in-process cluster: one worker and two parameter servers on 127.0.0.1.
+    # An in-process cluster: two workers and two parameter servers on 127.0.0.1 (one
+    # client restores for all: no agreement between workers as for MultiWorkerMirrored).
     spec = tf.train.ClusterSpec(
-        {{"worker": [f"127.0.0.1:{{port()}}"], "ps": [f"127.0.0.1:{{port()}}" for _ in "ab"]}}
+        {{job: [f"127.0.0.1:{{port()}}" for _ in "ab"] for job in ("worker", "ps")}}
     )
     servers = [
         tf.distribute.Server(spec, job_name=job, task_index=i, protocol="grpc")
