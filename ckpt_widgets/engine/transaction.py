@@ -90,35 +90,49 @@ def restore(
     the old values in a temporary folder instead of memory, ``undo=False`` drops them
     after the restore (see :func:`execute`). Raises a ``ValueError``
     subclass for a bad selection and :class:`RestoreError` if the restore itself failed;
-    in both cases every model variable keeps the value it had.
+    in both cases every model variable keeps the value it had. A model built under a
+    ``MultiWorkerMirroredStrategy`` is restored on every worker or on none (every worker
+    runs the same call; :class:`WorkerRestoreError` names the workers that failed).
     """
     undo_where(undo)
-
-    def restore_here(undo: bool | Where) -> RestoreReport:
+    try:
         m = match_for(model, src_or_path, root=root, rename=rename, align=align)
         plan = make_plan(m, include, exclude, adapt=adapt, cast=cast, optimizer=optimizer)
+    except BaseException as exc:
+        strategy = multi_worker_strategy(model)  # the other workers may wait for this one
+        if strategy is None:
+            raise
+        return restore_on_every_worker(strategy, exc, undo)
+
+    def execute_plan(undo: bool | Where) -> RestoreReport:
         return execute(plan, undo=undo, progress=progress, cancel=cancel)
 
-    strategy = multi_worker_strategy(model)
+    strategy = multi_worker_strategy(plan.steps[0].variable)  # a plan has steps
     if strategy is None:
-        return restore_here(undo)
-    return restore_on_every_worker(strategy, restore_here, undo)
+        return execute_plan(undo)
+    return restore_on_every_worker(strategy, execute_plan, undo)
 
 
 def restore_on_every_worker(
-    strategy: Any, restore_here: Callable[[Where], RestoreReport], undo: bool | Where
+    strategy: Any,
+    restore_here: Callable[[Where], RestoreReport] | BaseException,
+    undo: bool | Where,
 ) -> RestoreReport:
     """``restore_here`` on this worker, kept only if it succeeded on every worker.
 
+    ``restore_here`` may be the exception that already stopped this worker's restore.
     The old values are kept until the workers agree (see :mod:`.workers`); if any worker
     failed, each puts its variables back and raises :class:`WorkerRestoreError` naming
     the workers that failed.
     """
     report, failure = None, None
-    try:
-        report = restore_here(undo_where(undo))
-    except BaseException as exc:  # Ctrl-C included: the other workers wait for this one
-        failure = exc
+    if isinstance(restore_here, BaseException):
+        failure = restore_here
+    else:
+        try:
+            report = restore_here(undo_where(undo))
+        except BaseException as exc:  # Ctrl-C included: the other workers wait for this one
+            failure = exc
     try:
         failed = agree_across_workers(strategy, failure)
     except BaseException as exc:
