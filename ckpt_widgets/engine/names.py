@@ -39,20 +39,27 @@ def readable_names(graph: ModelGraph) -> list[str]:
     A name that would repeat (two variables reading alike) falls back to the object path,
     so each name still names one variable.
     """
-    cache: dict[str, str] = {"": ""}
+    namer = _Namer(graph)
     paths = graph.variables["path"].tolist()
     keras = graph.variables["name"].tolist()
     prefix = f"{getattr(graph.model, 'name', '')}/"
     names = []
     for path, name in zip(paths, keras):
         if path:
-            names.append(_readable(graph, path, cache))
+            names.append(namer.name(path))
         else:  # untracked: Keras's path, without the model's own name
             names.append(name[len(prefix) :] if name.startswith(prefix) else name)
     seen: dict[str, int] = {}
     for name in names:
         seen[name] = seen.get(name, 0) + 1
     return [n if seen[n] == 1 or not p else p for n, p in zip(names, paths)]
+
+
+def readable_module_names(graph: ModelGraph, paths: list[str]) -> list[str]:
+    """:func:`readable_names` for submodules: ``backbone/_functional/_operations/1`` ->
+    ``backbone/conv1``; Keras's own containers (``_functional``) read as their owner."""
+    namer = _Namer(graph)
+    return [namer.name(path) for path in paths]
 
 
 def module_label(graph: ModelGraph, path: str) -> str:
@@ -65,19 +72,41 @@ def module_label(graph: ModelGraph, path: str) -> str:
     return name if isinstance(name, str) and name else edge
 
 
-def _readable(graph: ModelGraph, path: str, cache: dict[str, str]) -> str:
-    if path in cache:
-        return cache[path]
-    parent, _, edge = path.rpartition("/")
-    base = _readable(graph, parent, cache)
-    obj = graph.object_at(path)
-    part = _part(edge, obj)
-    cache[path] = f"{base}/{part}" if base and part else base or part
-    return cache[path]
+class _Namer:
+    """Readable names of object paths, each prefix worked out once."""
+
+    def __init__(self, graph: ModelGraph):
+        self.graph = graph
+        self.names: dict[str, str] = {"": ""}
+        self.objects: dict[str, Any] = {"": graph.model}
+        self.edges: dict[int, dict[str, Any]] = {}
+
+    def name(self, path: str) -> str:
+        if path in self.names:
+            return self.names[path]
+        parent, _, edge = path.rpartition("/")
+        base = self.name(parent)
+        obj = self._child(parent, edge)
+        part = _part(edge, obj)
+        self.names[path] = f"{base}/{part}" if base and part else base or part
+        return self.names[path]
+
+    def _child(self, parent: str, edge: str) -> Any:
+        owner = self.objects.get(parent)
+        if owner is None:
+            return None
+        edges = self.edges.get(id(owner))
+        if edges is None:
+            edges = self.edges[id(owner)] = dict(self.graph.children_of(owner))
+        child = edges.get(edge)
+        self.objects[f"{parent}/{edge}" if parent else edge] = child
+        return child
 
 
 def _part(edge: str, obj: Any) -> str:
     """The piece one edge adds to a readable name ("" for Keras's own containers)."""
+    if obj is None:
+        return edge
     if is_variable(obj):
         keras_path = getattr(obj, "path", None)
         name = keras_path if isinstance(keras_path, str) else str(obj.name).split(":")[0]
@@ -206,19 +235,44 @@ def checkpoint_labels(source: CheckpointSource, m: Match | None = None) -> dict[
     slots (:func:`slot_label`, with their variable named the same way). Without ``m``, a
     slot's variable is named by its checkpoint path."""
     cols = source.variables
-    paths, keys, nodes = cols["path"].tolist(), cols["key"].tolist(), cols["node_id"].tolist()
-    by_key: dict[str, str] = {}
-    if m is not None:
-        labels = model_labels(m)
-        for i, key in enumerate(m.columns["key"][: len(m.variables)]):
-            if isinstance(key, str):
-                by_key.setdefault(key, labels[i])
-    out = {p: by_key[k] for p, k in zip(paths, keys) if k in by_key}
-    slots = slot_owners(source)
-    for path, node in zip(paths, nodes):
-        slot = slots.get(node)
-        if slot is None or not source.is_variable(slot.original):
-            continue
-        j = source.row_of(slot.original)
-        out[path] = slot_label(slot, by_key.get(keys[j], paths[j]))
+    by_node = node_labels(source, m)
+    keys = dict(zip(cols["key"].tolist(), cols["node_id"].tolist()))
+    by_key = _labels_by_key(m)
+    out = {}
+    for path, key in zip(cols["path"].tolist(), cols["key"].tolist()):
+        label = by_node.get(keys[key]) or by_key.get(key)
+        if label:
+            out[path] = label
+    return out
+
+
+def node_labels(source: CheckpointSource, m: Match | None = None) -> dict[int, str]:
+    """``{node id: readable name}`` of the stored variables of a TF2 checkpoint that a
+    model variable of ``m`` takes, and of its optimizer slots (see :func:`checkpoint_labels`)."""
+    if source.format != "tf2":
+        return {}
+    cols = source.variables
+    paths, keys = cols["path"].tolist(), cols["key"].tolist()
+    by_key = _labels_by_key(m)
+    out = {
+        int(node): by_key[key]
+        for node, key in zip(cols["node_id"].tolist(), keys)
+        if key in by_key and node >= 0
+    }
+    for node, slot in slot_owners(source).items():
+        if source.is_variable(slot.original):
+            j = source.row_of(slot.original)
+            out[node] = slot_label(slot, by_key.get(keys[j], paths[j]))
+    return out
+
+
+def _labels_by_key(m: Match | None) -> dict[str, str]:
+    """``{stored key: readable name of the model variable taking it}``."""
+    if m is None:
+        return {}
+    labels = model_labels(m)
+    out: dict[str, str] = {}
+    for i, key in enumerate(m.columns["key"][: len(m.variables)]):
+        if isinstance(key, str):
+            out.setdefault(key, labels[i])
     return out

@@ -21,6 +21,7 @@ from ckpt_widgets.errors import (
 from ckpt_widgets.files.graph import join, relative
 
 from .model import is_trackable, is_variable
+from .names import model_labels
 from .selection import select
 
 if TYPE_CHECKING:
@@ -159,9 +160,11 @@ def make_plan(
     if not is_trackable(m.model):  # JAX or PyTorch backend: read and assign every value
         for step in steps:
             step.mirror_path = None
+    labels = model_labels(m)
     skipped = pd.DataFrame(
         [
             {
+                "label": labels[i],
                 "model_path": cols["model_path"][i],
                 "name": cols["name"][i],
                 "layer": cols["layer"][i],
@@ -171,7 +174,7 @@ def make_plan(
             }
             for i, reason in reasons.items()
         ],
-        columns=["model_path", "name", "layer", "status", "reason", "selected"],
+        columns=["label", "model_path", "name", "layer", "status", "reason", "selected"],
     )
     return Plan(m, steps, skipped)
 
