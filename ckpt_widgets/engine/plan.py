@@ -19,6 +19,7 @@ from ckpt_widgets.errors import (
     ShapeMismatchError,
 )
 from ckpt_widgets.files.graph import join, relative
+from ckpt_widgets.words import status_word
 
 from .model import is_trackable, is_variable
 from .names import model_labels
@@ -101,14 +102,15 @@ def make_plan(
     steps: list[Step] = []
     reasons: dict[int, str] = {}
     shape_errors, dtype_errors = [], []
+    labels = model_labels(m)
     for i in range(n):
-        label = cols["model_path"][i] or cols["name"][i]
+        label = labels[i]
         if i not in chosen:
             reasons[i] = "excluded" if i in excluded else _unchosen_reason(cols, i)
             continue
         s = status[i]
         if s in ("missing", "untracked"):
-            reasons[i] = cols["reason"][i] or s
+            reasons[i] = cols["reason"][i] or status_word(s)
             continue
         step = Step(
             row=i,
@@ -141,12 +143,12 @@ def make_plan(
         steps.append(step)
     if shape_errors:
         raise ShapeMismatchError(
-            _listing(cols, shape_errors, "shape does not fit")
+            _listing(cols, labels, shape_errors, "shape does not fit")
             + "; pass adapt='overlap' or adapt='zeros', or exclude them."
         )
     if dtype_errors:
         raise DtypeMismatchError(
-            _listing(cols, dtype_errors, "stored dtype differs")
+            _listing(cols, labels, dtype_errors, "stored dtype differs")
             + "; pass cast=True to convert the stored values, or exclude them."
         )
     if optimizer == "restored":
@@ -160,7 +162,6 @@ def make_plan(
     if not is_trackable(m.model):  # JAX or PyTorch backend: read and assign every value
         for step in steps:
             step.mirror_path = None
-    labels = model_labels(m)
     skipped = pd.DataFrame(
         [
             {
@@ -208,16 +209,19 @@ def _unchosen_reason(cols: dict[str, list[Any]], i: int) -> str:
     s = cols["status"][i]
     if s == "match":
         return "not selected"
-    return cols["reason"][i] or s
+    return cols["reason"][i] or status_word(s)
 
 
-def _listing(cols: dict[str, list[Any]], rows: list[int], what: str) -> str:
-    shown = [
-        f"'{cols['model_path'][i] or cols['name'][i]}' "
-        f"(model {cols['model_shape'][i]} {cols['model_dtype'][i]}, "
-        f"checkpoint {cols['ckpt_shape'][i]} {cols['ckpt_dtype'][i]})"
-        for i in rows[:3]
-    ]
+def _listing(cols: dict[str, list[Any]], labels: list[str], rows: list[int], what: str) -> str:
+    """The first rows, each by its readable name, shapes and dtypes, and object path."""
+    shown = []
+    for i in rows[:3]:
+        path = cols["model_path"][i]
+        where = f"; object path '{path}'" if path and path != labels[i] else ""
+        shown.append(
+            f"'{labels[i]}' (model {cols['model_shape'][i]} {cols['model_dtype'][i]}, "
+            f"checkpoint {cols['ckpt_shape'][i]} {cols['ckpt_dtype'][i]}{where})"
+        )
     more = f" and {len(rows) - 3} more" if len(rows) > 3 else ""
     return f"{len(rows)} selected variable(s) whose {what}: {', '.join(shown)}{more}"
 
