@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-
 STATUS_WORDS = {
     "match": "matched",
     "shape_mismatch": "shape differs",

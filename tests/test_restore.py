@@ -468,7 +468,12 @@ def test_skipped_tells_selected_from_not_selected(tf, tmp_path):
     report = cw.restore(model, prefix, include=["backbone/_functional/_operations/1", "head"])
     skipped = report.skipped.set_index("model_path")
     assert list(report.skipped.columns[:6]) == [
-        "label", "model_path", "name", "layer", "status", "reason"
+        "label",
+        "model_path",
+        "name",
+        "layer",
+        "status",
+        "reason",
     ]
     assert skipped.loc["head/_kernel", "selected"] and skipped.loc["head/bias", "selected"]
     assert skipped.loc["head/_kernel", "status"] == "missing"

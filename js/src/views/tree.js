@@ -80,6 +80,9 @@ function modelRow(ctx, node, depth) {
       h("span", { class: "ckw-twisty", onclick: toggle, "aria-hidden": "true" }, isModule ? (open ? "▾" : "▸") : ""),
       box,
       h("button", { class: "ckw-label", title: `${node.title} — show histograms`, onclick: () => choose(ctx, node) }, node.label),
+      isModule && node.kerasName && node.kerasName !== node.label
+        ? h("span", { class: "ckw-note", "data-testid": "keras-name", title: "Keras name" }, node.kerasName)
+        : null,
       others.map((label) => sourceBadge(label, `ticked under source ${label}; ticking it here moves it`)),
     ),
     h("td", { class: "ckw-shape" }, shapeText(node.modelShape)),
