@@ -97,7 +97,7 @@ def test_slots_are_named_without_a_model_by_their_variables_stored_path(net_ckpt
 def test_tensorflow_slot_variables_are_named_by_their_original_variable(tf, tmp_path):
     v = tf.Variable(np.arange(3, dtype="float32"))
     opt = tf.compat.v1.train.AdamOptimizer(0.1)
-    opt.minimize(lambda: tf.reduce_sum(v * v), [v])
+    opt.minimize(lambda: tf.reduce_sum(v * v), var_list=[v])
     prefix = tf.train.Checkpoint(weight=v, opt=opt).write(str(tmp_path / "ckpt"))
     src = cw.open_checkpoint(prefix)
     labels = checkpoint_labels(src)
