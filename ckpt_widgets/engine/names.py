@@ -154,9 +154,17 @@ def slot_owners(source: CheckpointSource) -> dict[int, Slot]:
     ``_trainable_variables/i`` (``build(var_list)`` keeps that same list). Such a slot is
     taken only when its shape equals its variable's; its name is the one Keras gave it
     (``{variable}_momentum``) when the stored name confirms it, else the list's name.
+    Worked out once per opened checkpoint.
     """
     if source.format != "tf2":
         return {}
+    cached = source.__dict__.get("_slot_owners")
+    if cached is None:
+        cached = source.__dict__["_slot_owners"] = _slot_owners(source)
+    return cached
+
+
+def _slot_owners(source: CheckpointSource) -> dict[int, Slot]:
     proto = _object_graph(source)
     found: dict[int, Slot] = {}
     for node in proto.nodes:
