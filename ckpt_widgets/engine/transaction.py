@@ -38,6 +38,7 @@ from .adapt import adapted
 from .codegen import restore_code
 from .matching import Match, Rename, match
 from .mirror import build_mirror
+from .names import model_labels, node_labels
 from .plan import Plan, Step, make_plan
 from .snapshot import (
     PutBackFailed,
@@ -61,7 +62,7 @@ GROUP_BYTES = 4 * 2**20
 the whole restore's 1/64th when that is more, to bound the number of reads."""
 
 RESTORED_COLUMNS = [
-    "model_path", "name", "layer", "ckpt_path", "key", "shape", "dtype", "nbytes", "how",
+    "label", "model_path", "name", "layer", "ckpt_path", "key", "shape", "dtype", "nbytes", "how",
     "adapted",
 ]  # fmt: skip
 
@@ -549,7 +550,10 @@ def _restored_table(plan: Plan, mirror: Any) -> pd.DataFrame:
     import pandas as pd
 
     fallback = {id(s) for s in mirror.fallback}
-    cols = plan.match.columns
+    m = plan.match
+    cols = m.columns
+    labels = model_labels(m)
+    slots = node_labels(m.source, m) if any(s.row < 0 for s in plan.steps) else {}
     rows = []
     for s in plan.steps:
         adapted = " ".join(
@@ -557,15 +561,18 @@ def _restored_table(plan: Plan, mirror: Any) -> pd.DataFrame:
         )
         shape = tuple(int(d) for d in s.variable.shape)
         if s.row >= 0:  # a model variable
+            label = labels[s.row]
             names = (cols["model_path"][s.row], cols["name"][s.row], cols["layer"][s.row])
             ckpt_path, dtype = cols["ckpt_path"][s.row], cols["model_dtype"][s.row]
             nbytes = int(cols["nbytes"][s.row])
         else:  # optimizer state
+            label = slots.get(s.node_id, s.label)
             names = (s.label, s.label, "")
             ckpt_path, dtype = s.mirror_path, str(s.variable.dtype)
             nbytes = int(s.variable.numpy().nbytes)
         rows.append(
             {
+                "label": label,
                 "model_path": names[0],
                 "name": names[1],
                 "layer": names[2],

@@ -20,7 +20,7 @@ from ckpt_widgets.engine.restore_many import CombinedReport
 from ckpt_widgets.engine.transaction import RestoreReport
 from ckpt_widgets.errors import NothingToRestoreError
 from ckpt_widgets.files.checkpoint import open_checkpoint
-from ckpt_widgets.words import plural, restored_line
+from ckpt_widgets.words import STATUS_WORDS, plural, restored_line
 
 from .state import (
     Source,
@@ -68,7 +68,8 @@ class CheckpointWidget(anywidget.AnyWidget):
     _css = _asset("widget.css", "widget.css")
 
     header = traitlets.Dict().tag(sync=True)
-    """Checkpoint path, detected root, candidate roots, counts per status."""
+    """Checkpoint path, detected root, candidate roots, counts per status and the words
+    people read for each status (``status_words``, :data:`~ckpt_widgets.words.STATUS_WORDS`)."""
     rows = traitlets.Dict().tag(sync=True)
     """The model tree, column-oriented (see :func:`ckpt_widgets.tree.model_tree`)."""
     ckpt_rows = traitlets.Dict().tag(sync=True)
@@ -490,6 +491,7 @@ class CheckpointWidget(anywidget.AnyWidget):
             "hint": nothing_matches_hint(m, self.aligned, counts),
             "counts": counts,
             "statuses": list(STATUSES),
+            "status_words": STATUS_WORDS,
             "align": self.aligned,
         }
         self.pairs = pairs_view(m)
