@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 from ckpt_widgets.errors import SelectionError, UndoError
 from ckpt_widgets.words import restored_line
 
+from .codegen import join_code
 from .transaction import RestoreReport, execute, match_for, roll_back, undo_where
 
 if TYPE_CHECKING:
@@ -136,8 +137,8 @@ class CombinedReport:
 
     @property
     def code(self) -> str:
-        """One snippet doing every restore, in order."""
-        return "\n".join(r.code for r in self.reports)
+        """One snippet doing every restore, in order, with its imports once at the top."""
+        return join_code([r.code for r in self.reports])
 
     def undo(self, force: bool = False) -> None:
         """Undo every restore, last first; nothing is undone if any would refuse."""
