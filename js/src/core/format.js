@@ -53,3 +53,15 @@ export function hexColour(css) {
   if ([r, g, b].some((c) => !Number.isFinite(c))) return null;
   return "#" + [r, g, b].map((c) => Math.round(c).toString(16).padStart(2, "0")).join("");
 }
+
+/** A parameter count: exact up to 9,999, then "12.3K", "4.5M", "1.2B". */
+export function paramsText(n) {
+  const units = [
+    [1e9, "B"],
+    [1e6, "M"],
+    [1e3, "K"],
+  ];
+  if (n < 1e4) return n.toLocaleString("en-US");
+  for (const [size, unit] of units) if (n >= size) return `${(n / size).toFixed(1)}${unit}`;
+  return String(n);
+}

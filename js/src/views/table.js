@@ -8,8 +8,8 @@ import { pairRows } from "./pairs.js";
 import { modelRows } from "./tree.js";
 
 const HEADS = {
-  model: ["name", "model shape", "ckpt shape", "dtype", "size", "status"],
-  checkpoint: ["checkpoint path", "group", "shape", "dtype", "size", "status"],
+  model: ["name", "model shape", "ckpt shape", "dtype", "params", "size", "status"],
+  checkpoint: ["checkpoint path", "group", "shape", "dtype", "params", "size", "status"],
   pairs: ["restore", "checkpoint layer", "model layer", "kind", "paired by", "pair with"],
 };
 
@@ -35,7 +35,7 @@ export function createTable(ctx) {
     return h(
       "tr",
       { "data-testid": "no-rows" },
-      h("td", { colspan: "6", class: "ckw-note" }, `No row matches ${what}; clear the filter or the status chip to see every row.`),
+      h("td", { colspan: String(HEADS[state.view].length), class: "ckw-note" }, `No row matches ${what}; clear the filter or the status chip to see every row.`),
     );
   }
 

@@ -1,6 +1,6 @@
 // The Model view's rows: one per submodule or variable, with its tick box and name button.
 import { h } from "../core/dom.js";
-import { bytesText, shapeText, statusLabel } from "../core/format.js";
+import { bytesText, paramsText, shapeText, statusLabel } from "../core/format.js";
 import { restoredRow, visibleRows } from "../model/tree.js";
 import { rowWindow } from "../model/window.js";
 import { choose } from "./preview.js";
@@ -85,6 +85,7 @@ function modelRow(ctx, node, depth) {
     h("td", { class: "ckw-shape" }, shapeText(node.modelShape)),
     h("td", { class: "ckw-shape" }, shapeText(node.ckptShape)),
     h("td", {}, node.dtype || ""),
+    h("td", { class: "ckw-num", "data-testid": "params", title: `${node.params.toLocaleString("en-US")} parameters` }, paramsText(node.params)),
     h("td", { class: "ckw-num" }, bytesText(node.nbytes)),
     h(
       "td",
