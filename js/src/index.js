@@ -28,6 +28,7 @@ export function render({ model, el }) {
   const state = {
     tree: buildTree(model.get("rows")),
     expanded: new Set(),
+    cursor: null,
     tickable: new Set(model.get("tickable") || []),
     restored: new Set(model.get("restored") || []),
     filter: "",
@@ -83,7 +84,7 @@ export function render({ model, el }) {
     const [start, end] = typing ? [typing.selectionStart, typing.selectionEnd] : [0, 0];
     drawAll();
     refocus(root, focus, model.get("active"));
-    if (typing && typing.isConnected) {
+    if (typing?.isConnected) {
       typing.focus();
       typing.setSelectionRange(start, end);
     }
@@ -120,7 +121,10 @@ export function render({ model, el }) {
     const hist = state.histogram;
     if (hist && !hist.loading) ctx.requestPreview(hist.path, hist.limit);
   });
-  themeWatch.observe(document.body, { attributes: true, attributeFilter: ["data-jp-theme-name", "data-jp-theme-light"] });
+  themeWatch.observe(document.body, {
+    attributes: true,
+    attributeFilter: ["data-jp-theme-name", "data-jp-theme-light"],
+  });
   /** @type {[string, (...args: any[]) => void][]} */
   const listeners = [
     ["msg:custom", onMessage],
@@ -138,7 +142,7 @@ export function render({ model, el }) {
   return () => {
     for (const [event, listener] of listeners) model.off(event, listener);
     themeWatch.disconnect();
-    if (state.histogram && state.histogram.url) URL.revokeObjectURL(state.histogram.url);
+    if (state.histogram?.url) URL.revokeObjectURL(state.histogram.url);
   };
 }
 

@@ -15,7 +15,7 @@ export function dryRunButton(ctx, total) {
   return h(
     "button",
     {
-      class: "ckw-button" + (shown ? " ckw-active" : ""),
+      class: `ckw-button${shown ? " ckw-active" : ""}`,
       "data-testid": "dry-run-button",
       title: "Show what Restore would restore, skip and run, without changing the model",
       disabled: ctx.model.get("busy") || total === 0,
@@ -29,7 +29,11 @@ export function dryRunButton(ctx, total) {
 export function createPlan(ctx) {
   const { model, send } = ctx;
 
-  /** @param {any} source */
+  /**
+   * One source's share of the plan, layer by layer.
+   * @param {any} source
+   * @param {boolean} several  whether the plan restores from several sources
+   */
   function sourceBlock(source, several) {
     const head = several ? `${source.label}: ${source.path}` : source.path;
     return h(
@@ -44,7 +48,15 @@ export function createPlan(ctx) {
       h(
         "table",
         { class: "ckw-table ckw-plan-layers" },
-        h("thead", {}, h("tr", {}, ["layer", "variables", "parameters", "size"].map((t) => h("th", {}, t)))),
+        h(
+          "thead",
+          {},
+          h(
+            "tr",
+            {},
+            ["layer", "variables", "parameters", "size"].map((t) => h("th", {}, t)),
+          ),
+        ),
         h(
           "tbody",
           {},

@@ -20,7 +20,7 @@ export function createToolbar(ctx) {
       "button",
       {
         role: "tab",
-        class: "ckw-tab" + (state.view === v ? " ckw-active" : ""),
+        class: `ckw-tab${state.view === v ? " ckw-active" : ""}`,
         "data-testid": v === "pairs" ? "pairs-tab" : null,
         "aria-selected": state.view === v ? "true" : "false",
         title: v === "pairs" ? "Checkpoint layers beside the model layers they restore into" : null,
