@@ -40,3 +40,14 @@ def restored_line(restored: int, nbytes: int, where: str, not_restored: int, und
     line = f"Restored {plural(restored, 'variable')} ({human_bytes(nbytes)}) from {where}"
     line += f"; {not_restored} selected not restored." if not_restored else "."
     return line + (" Undone." if undone else "")
+
+
+def plan_line(variables: int, params: int, nbytes: int, where: str, skipped: int) -> str:
+    """A dry run's one line: what a restore would restore, and how many selected it would
+    skip."""
+    line = (
+        f"Would restore {plural(variables, 'variable')} ({params:,} "
+        f"parameter{'' if params == 1 else 's'}, "
+        f"{human_bytes(nbytes)}) from {where}"
+    )
+    return line + (f"; {skipped} selected would be skipped." if skipped else ".")

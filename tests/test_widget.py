@@ -76,7 +76,7 @@ def test_restore_the_ticked_submodule_then_undo(widget, net_ckpt):
         assert_same(v.numpy(), s.numpy())
     assert_same(model.head.kernel.numpy(), before[4])
     assert widget.result["restored"] == 4 and widget.result["can_undo"]
-    assert "backbone=model.backbone" in widget.result["code"]
+    assert "'backbone': model.backbone" in widget.result["code"]
     widget.undo()
     for v, old in zip(model.weights, before):
         assert_same(v.numpy(), old)
@@ -532,3 +532,56 @@ def test_root_select_of_a_keras_hub_backbone(tf, tmp_path):
     widget = cw.CheckpointWidget(model, prefix)
     assert widget.header["roots"] == ["model"]
     assert widget.header["root_counts"] == {"model": len(model.weights)}
+
+
+def test_dry_run_shows_the_plan_and_changes_nothing(widget, net_ckpt):
+    _, saved = net_ckpt
+    model = widget.model
+    before = models.values(model)
+    widget.selected = ["backbone", "head"]
+    widget._on_message(widget, {"type": "dry_run"}, [])  # the Dry run button
+    for v, old in zip(model.weights, before):
+        assert_same(v.numpy(), old)
+    plan = widget.plan
+    assert plan["variables"] == 4 == len(saved.backbone.weights)
+    assert plan["params"] == sum(int(np.prod(v.shape)) for v in saved.backbone.weights)
+    [source] = plan["sources"]
+    assert source["label"] == "A" and [layer["layer"] for layer in source["layers"]] == ["d1", "d2"]
+    assert [layer["params"] for layer in source["layers"]] == [2 * 4 + 4, 4 * 5 + 5]
+    assert plan["skipped_count"] == 2 and {s["layer"] for s in plan["skipped"]} == {"head"}
+    assert "shape" in plan["skipped"][0]["reason"]
+    assert "'backbone': model.backbone" in plan["code"]
+    assert widget.result == {}
+
+    widget.tick("backbone/_functional/_operations/2", False)  # the shown plan follows the ticks
+    assert widget.plan["variables"] == 2
+    report = widget.restore()
+    assert set(report.restored["model_path"]) == {
+        "backbone/_functional/_operations/1/_kernel",
+        "backbone/_functional/_operations/1/bias",
+    }
+    assert widget.plan == {}
+
+
+def test_dry_run_with_nothing_ticked_says_so(widget):
+    with pytest.raises(ValueError, match="Nothing is ticked"):
+        widget.dry_run()
+    assert "Nothing is ticked" in widget.error
+    widget.selected = ["backbone"]
+    widget.dry_run()
+    widget.selected = []
+    assert "Nothing is ticked" in widget.plan["error"]
+    widget._on_message(widget, {"type": "close_plan"}, [])
+    assert widget.plan == {}
+
+
+def test_rows_and_header_count_parameters(widget):
+    model = widget.model
+    rows = dict(zip(widget.rows["id"], widget.rows["params"]))
+    assert rows["backbone/_functional/_operations/1/_kernel"] == 2 * 4
+    assert rows["backbone"] == sum(int(np.prod(v.shape)) for v in model.backbone.weights)
+    assert rows["head"] == 5 * 7 + 7
+    assert widget.header["params"] == sum(int(np.prod(v.shape)) for v in model.weights)
+    assert widget.header["nbytes"] == sum(v.numpy().nbytes for v in model.weights)
+    ckpt = dict(zip(widget.ckpt_rows["id"], widget.ckpt_rows["params"]))
+    assert ckpt["model/head"] == 5 * 3 + 3

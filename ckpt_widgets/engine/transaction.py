@@ -32,7 +32,7 @@ from ckpt_widgets.errors import (
     WorkerRestoreError,
     first_line,
 )
-from ckpt_widgets.words import restored_line
+from ckpt_widgets.words import plan_line, restored_line
 
 from .adapt import adapted
 from .codegen import restore_code
@@ -82,8 +82,12 @@ def restore(
     undo: bool | Where = True,
     progress: Callable[[int, int], None] | None = None,
     cancel: Any = None,
+    dry_run: bool = False,
 ) -> RestoreReport:
     """Restore part of a checkpoint into ``model``; see DESIGN.md for every argument.
+
+    ``dry_run=True`` changes nothing: the report lists what would be restored, what would
+    be skipped and why, and the code (``report.dry_run`` is True; there is no undo).
 
     ``cast=True`` converts stored values of another dtype; ``optimizer=True`` also
     restores the optimizer's own state (its step count and slots), ``"restored"`` only
@@ -101,15 +105,15 @@ def restore(
         plan = make_plan(m, include, exclude, adapt=adapt, cast=cast, optimizer=optimizer)
     except BaseException as exc:
         strategy = multi_worker_strategy(model)  # the other workers may wait for this one
-        if strategy is None:
+        if strategy is None or dry_run:
             raise
         return restore_on_every_worker(strategy, exc, undo)
 
     def execute_plan(undo: bool | Where) -> RestoreReport:
-        return execute(plan, undo=undo, progress=progress, cancel=cancel)
+        return execute(plan, undo=undo, progress=progress, cancel=cancel, dry_run=dry_run)
 
     strategy = multi_worker_strategy(plan.steps[0].variable)  # a plan has steps
-    if strategy is None:
+    if strategy is None or dry_run:  # a dry run changes nothing: nothing to agree on
         return execute_plan(undo)
     return restore_on_every_worker(strategy, execute_plan, undo)
 
@@ -203,8 +207,10 @@ def execute(
     undo: bool | Where = True,
     progress: Callable[[int, int], None] | None = None,
     cancel: Any = None,
+    dry_run: bool = False,
 ) -> RestoreReport:
-    """Carry out ``plan`` transactionally and return its report.
+    """Carry out ``plan`` transactionally and return its report (``dry_run``: only the
+    report, nothing read or changed).
 
     ``undo``: ``True`` / ``"memory"`` keeps the old values in memory for ``undo()``,
     ``"disk"`` keeps them in a temporary folder, ``False`` drops them once the restore
@@ -220,6 +226,8 @@ def execute(
     # done without its report (and its undo).
     code = restore_code(plan, mirror)
     restored = _restored_table(plan, mirror)
+    if dry_run:
+        return RestoreReport(restored, plan.skipped, code, plan.source.prefix, None, plan, True)
     before = Snapshot(touched, where)
     source = plan.source
     groups = _groups(plan, PARTS if progress is not None or cancel is not None else 1)
@@ -299,16 +307,23 @@ class RestoreReport:
     """Model variables not restored, with ``reason``; ``selected`` tells those the selection
     named (not restored, for ``reason``) from those it did not name."""
     code: str
-    """Plain TensorFlow doing the same restore; expects ``tf`` and ``model`` in scope."""
+    """Plain TensorFlow doing the same restore, with its imports; expects ``model`` in scope."""
     source: str
     _snapshot: Snapshot | None = field(repr=False)
     _plan: Plan | None = field(repr=False, default=None)
+    dry_run: bool = False
+    """True for ``restore(..., dry_run=True)``: what a restore would do; nothing changed."""
     _undone: bool = field(repr=False, default=False)
 
     @property
     def nbytes(self) -> int:
         """Bytes restored."""
         return int(self.restored["nbytes"].sum()) if len(self.restored) else 0
+
+    @property
+    def params(self) -> int:
+        """Parameters (elements) restored."""
+        return sum(math.prod(shape) for shape in self.restored["shape"])
 
     @property
     def undone(self) -> bool:
@@ -345,6 +360,8 @@ class RestoreReport:
 
     def _undo_refusal(self, force: bool) -> str | None:
         """Why :meth:`undo` would refuse (one sentence), or None if it can go ahead."""
+        if self.dry_run:
+            return "This was a dry run: nothing was restored, so there is nothing to undo."
         if self._undone:
             return "This restore was already undone."
         if self._snapshot is None:
@@ -378,6 +395,10 @@ class RestoreReport:
     def summary(self) -> str:
         """One line: how many variables and bytes, how many selected were not restored."""
         not_restored = int(self.skipped["selected"].astype(bool).sum())
+        if self.dry_run:
+            return plan_line(
+                len(self.restored), self.params, self.nbytes, self.origin, not_restored
+            )
         return restored_line(
             len(self.restored), self.nbytes, self.origin, not_restored, self.undone
         )

@@ -28,8 +28,9 @@ if TYPE_CHECKING:
 
 COLUMNS = [
     "id", "parent", "kind", "label", "keras_name", "name", "title", "status", "model_shape",
-    "ckpt_shape", "dtype", "nbytes", "layer", "group",
+    "ckpt_shape", "dtype", "nbytes", "params", "layer", "group",
 ]  # fmt: skip
+"""``params``: elements (parameters) of the variable, or of every variable below a module."""
 
 
 def model_tree(m: Match) -> pd.DataFrame:
@@ -87,6 +88,7 @@ def model_tree(m: Match) -> pd.DataFrame:
                 "ckpt_shape": None,
                 "dtype": "",
                 "nbytes": 0,
+                "params": 0,
                 "layer": getattr(obj, "name", ""),
                 "group": "model",
             }
@@ -105,6 +107,7 @@ def model_tree(m: Match) -> pd.DataFrame:
                 "ckpt_shape": _shape(row["ckpt_shape"]),
                 "dtype": row["model_dtype"],
                 "nbytes": int(row["nbytes"]),
+                "params": _size(row["model_shape"]),
                 "layer": row["layer"],
                 "group": "model",
             }
@@ -113,6 +116,7 @@ def model_tree(m: Match) -> pd.DataFrame:
         while node:
             module = modules[node]
             module["nbytes"] += int(row["nbytes"])
+            module["params"] += variables[-1]["params"]
             if SEVERITY[row["status"]] > SEVERITY[module["status"]]:
                 module["status"] = row["status"]
             node = module["parent"]
@@ -160,6 +164,7 @@ def checkpoint_tree(m: Match) -> pd.DataFrame:
                 "ckpt_shape": _shape(shape),
                 "dtype": dtype,
                 "nbytes": int(nbytes),
+                "params": _size(shape),
                 "layer": "",
                 "group": group,
             }
@@ -180,11 +185,13 @@ def checkpoint_tree(m: Match) -> pd.DataFrame:
                     "ckpt_shape": None,
                     "dtype": "",
                     "nbytes": 0,
+                    "params": 0,
                     "layer": "",
                     "group": "",
                 },
             )
             node["nbytes"] += int(nbytes)
+            node["params"] += variables[-1]["params"]
             if SEVERITY[status] > SEVERITY[node["status"]]:
                 node["status"] = status
             parent = node["parent"]
@@ -228,3 +235,10 @@ def _parents_first(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 def _shape(shape: Any) -> list[int] | None:
     return list(shape) if isinstance(shape, tuple) else None
+
+
+def _size(shape: Any) -> int:
+    """Elements of a variable of ``shape`` (a tuple of ints), 0 when there is none."""
+    import math
+
+    return math.prod(int(n) for n in shape) if isinstance(shape, tuple) else 0

@@ -74,3 +74,14 @@ export function hexColour(css) {
   if ([r, g, b].some((c) => !Number.isFinite(c))) return null;
   return `#${[r, g, b].map((c) => Math.round(c).toString(16).padStart(2, "0")).join("")}`;
 }
+
+/**
+ * A parameter count: exact up to 9,999, then "12.3K", "4.5M", "1.2B".
+ * @param {number} n
+ */
+export function paramsText(n) {
+  if (n < 1e4) return n.toLocaleString("en-US");
+  if (n >= 1e9) return `${(n / 1e9).toFixed(1)}B`;
+  if (n >= 1e6) return `${(n / 1e6).toFixed(1)}M`;
+  return `${(n / 1e3).toFixed(1)}K`;
+}

@@ -16,6 +16,7 @@
  * @property {number[] | null} ckptShape
  * @property {string} dtype
  * @property {number} nbytes
+ * @property {number} params
  * @property {string} layer
  * @property {string} group
  * @property {TreeNode[]} children
@@ -52,6 +53,7 @@ export function buildTree(columns) {
       ckptShape: columns.ckpt_shape[i],
       dtype: columns.dtype[i],
       nbytes: columns.nbytes[i],
+      params: columns.params ? columns.params[i] : 0,
       layer: columns.layer[i],
       group: columns.group[i],
       children: [],

@@ -1,6 +1,6 @@
 // The Checkpoint view's rows: the file's own objects and variables.
 import { h } from "../core/dom.js";
-import { bytesText, shapeText, statusLabel } from "../core/format.js";
+import { bytesText, paramsText, shapeText, statusLabel } from "../core/format.js";
 import { matches } from "../model/tree.js";
 import { MAX_ROWS } from "../model/window.js";
 
@@ -42,6 +42,7 @@ export function checkpointRows(ctx) {
         h("td", {}, group),
         h("td", { class: "ckw-shape" }, shapeText(cols.ckpt_shape[i])),
         h("td", {}, cols.dtype[i]),
+        h("td", { class: "ckw-num" }, cols.params ? paramsText(cols.params[i]) : ""),
         h("td", { class: "ckw-num" }, bytesText(cols.nbytes[i])),
         h("td", {}, h("span", { class: `ckw-badge ckw-status-${status}` }, statusLabel(status))),
       ),
