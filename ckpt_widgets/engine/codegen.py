@@ -28,25 +28,14 @@ def restore_code(plan: Plan, mirror: Mirror) -> str:
         imports = ["import numpy as np"] if any(s.adapt for s in mirror.fallback) else []
         if lines:
             lines.append("")
-        keras_file = plan.source.format == "keras"
-        if keras_file:
-            imports.append("import h5py")
-            lines.append("# Read the stored arrays from the Keras weights file and assign them.")
-            if prefix.endswith(".keras"):
-                imports[:0] = ["import io", "import zipfile"]
-                lines.append(f"with zipfile.ZipFile({prefix!r}) as archive:")
-                lines.append('    data = io.BytesIO(archive.read("model.weights.h5"))')
-                lines.append('reader = h5py.File(data, "r")')
-            else:
-                lines.append(f'reader = h5py.File({prefix!r}, "r")')
-        else:
-            lines.append("# Read the stored tensors and assign them." + _backend_note(plan))
-            lines.append(f"reader = tf.train.load_checkpoint({prefix!r})")
+        reader_imports, opening = plan.source.reader_code(_backend_note(plan))
+        imports.extend(reader_imports)
+        lines.extend(opening)
         for step in mirror.fallback:
-            read = f"reader[{step.key!r}][()]" if keras_file else f"reader.get_tensor({step.key!r})"
+            read = plan.source.read_code(step.key)
             lines.extend(_assign(step, _object_expr(plan, step.variable), read))
         if imports:
-            lines[:0] = [*imports, ""]
+            lines[:0] = [*sorted(imports), ""]
     return "\n".join(lines) + "\n"
 
 

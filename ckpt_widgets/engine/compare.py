@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING, Any
 
 from ckpt_widgets.errors import NothingInCommonError
 from ckpt_widgets.files.graph import is_under, relative
+from ckpt_widgets.files.source import CheckpointSource
 
 if TYPE_CHECKING:
     import numpy as np
@@ -315,13 +316,11 @@ def _empty_rollup() -> dict[str, Any]:
 
 
 def _is_model(obj: Any) -> bool:
-    return (
-        hasattr(obj, "weights") and not isinstance(obj, (str, bytes)) and not hasattr(obj, "read")
-    )
+    return hasattr(obj, "weights") and not isinstance(obj, (str, bytes, CheckpointSource))
 
 
 def _open(src: Any) -> Any:
-    from ckpt_widgets.files.checkpoint import open_checkpoint
+    from ckpt_widgets.files.open import open_checkpoint
 
     return open_checkpoint(src)
 
@@ -412,7 +411,7 @@ def _find_roots(
 
 
 def _root_options(src: Any, entries: list[Entry]) -> list[str]:
-    if getattr(src, "format", "") != "tf2":
+    if getattr(src, "object_graph", None) is None:
         return [""]
     tops = [e.path.split("/", 1)[0] for e in entries if "/" in e.path and e.group == "model"]
     return ["", *dict.fromkeys(tops)]

@@ -17,11 +17,12 @@ from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 from ckpt_widgets.errors import OptionError, RenameError, SelectionError, did_you_mean
-from ckpt_widgets.files.checkpoint import CheckpointSource, open_checkpoint
 from ckpt_widgets.files.graph import is_under, join, relative
+from ckpt_widgets.files.open import open_checkpoint
+from ckpt_widgets.files.source import CheckpointSource
 
 from .align import Layer, align_layers, group_layers, pair_variables
-from .keras_structure import Placement, is_structural, placements
+from .keras_structure import Placement, placements
 from .model import ModelGraph
 
 if TYPE_CHECKING:
@@ -141,13 +142,13 @@ class _Matcher:
         self.n_ckpt = len(source.variables)
         self.vars = list({id(v): v for v in graph.weights}.values())
         keys = source.variables["key"]
-        self._tf1_rows = {k: j for j, k in enumerate(keys)} if source.format == "tf1" else {}
+        self._tf1_rows = {k: j for j, k in enumerate(keys)} if source.pairs_by == "name" else {}
         self._keras_rows: dict[tuple[str, int], int] = {}
         self._placement: Placement | None = None  # Keras 3 files: set by _score_candidates
         self._inside: set[int] = set()
         self._rows_by_key: dict[str, int] = {}
-        self._structural = is_structural(source)
-        if source.format == "keras" and not self._structural:
+        self._structural = source.pairs_by == "structure"
+        if source.pairs_by == "layer":
             for j, (layer, index, group) in enumerate(
                 zip(self.ckpt["layer"], self.ckpt["index"], self.ckpt["group"])
             ):
@@ -195,7 +196,7 @@ class _Matcher:
         src = self.source
         if self._structural:
             return self._place_keras_file(root)
-        if src.format != "tf2":
+        if src.object_graph is None:
             pairs = [("", "")]
         elif root is not None:
             if src.resolve(root) is None:
@@ -263,7 +264,8 @@ class _Matcher:
         return [pair for pair, hits in ranked if 2 * hits >= ranked[0][1]]
 
     def _default_root(self) -> str:
-        edges = self.source.children[0] if self.source.format == "tf2" else {}
+        graph = self.source.object_graph
+        edges = graph.children[0] if graph is not None else {}
         for name in ("model", "net", "network"):
             if name in edges:
                 return name
@@ -314,14 +316,14 @@ class _Matcher:
         path = row["model_path"]
         if self._placement is not None:
             return self._pair_by_structure(i, row)
-        if self.source.format == "keras":
+        if self.source.pairs_by == "layer":
             j = self._keras_rows.get((row["layer"], self.live["own_index"][i]))
             if j is None:
                 row["reason"] = f"no weights of a layer named '{row['layer']}' in the file"
             else:
                 self._fill_pair(row, j, "name")
             return row
-        if self.source.format != "tf2":
+        if self.source.pairs_by == "name":
             j = self._tf1_rows.get(row["name"])
             if j is None:
                 row["reason"] = (
@@ -576,7 +578,7 @@ class _Matcher:
 
     def _unpaired_model_layers(self, rows: list[dict[str, Any]], l_root: str) -> list[Layer]:
         """The model's layers whose variables are still unpaired, in ``model.weights`` order."""
-        numbered = numbered_roles(self.source)
+        numbered = self.source.pairs_by == "structure"  # variables named by index only
         live = self.live
         layers = group_layers(
             (
@@ -595,14 +597,14 @@ class _Matcher:
         ckpt, src = self.ckpt, self.source
         used = {r["key"] for r in rows if r["key"]}
         order = list(range(self.n_ckpt))
-        if src.format == "tf2":
-            start = src.resolve(c_root)
-            rank = _depth_first(src.children, 0 if start is None else start)
+        graph = src.object_graph
+        if graph is not None:
+            start = graph.resolve(c_root)
+            rank = graph.depth_first(0 if start is None else start)
             order.sort(key=lambda j: rank.get(int(ckpt["node_id"][j]), len(rank) + j))
-        layer_names = ckpt.get("layer", [None] * self.n_ckpt)
         layers = group_layers(
             (
-                ckpt_layer_label(src, ckpt["path"][j], layer_names[j]),
+                src.layer_of(ckpt["path"][j]),
                 ckpt["path"][j],
                 ckpt["shape"][j],
                 j,
@@ -610,7 +612,7 @@ class _Matcher:
             for j in order
             if ckpt["group"][j] == "model"
             and ckpt["key"][j] not in used
-            and (src.format != "tf2" or is_under(ckpt["path"][j], c_root))
+            and (graph is None or is_under(ckpt["path"][j], c_root))
         )
         return list(layers.values())
 
@@ -693,35 +695,6 @@ def apply_rules(rules: list[Rule], name: str) -> str:
 def model_layer_label(path: str | None, module: str, layer: str) -> str:
     """How alignment names a model layer: its object path, or its Keras name if untracked."""
     return module if path else f"{layer} (untracked)"
-
-
-def ckpt_layer_label(source: Any, path: str, layer: str | None) -> str:
-    """How alignment names the stored layer owning ``path``: its object path, its group in
-    a Keras 3 file (``layers/block/query``; layer names repeat), or a Keras 2 h5 layer."""
-    if source.format != "keras":
-        return path.rpartition("/")[0]
-    parts = path.split("/")
-    return "/".join(parts[:-2]) if parts[-2:-1] == ["vars"] else str(layer)
-
-
-def numbered_roles(source: Any) -> bool:
-    """Whether stored variables are named only by index (Keras 3 ``vars/0``)."""
-    return source.format == "keras" and all(
-        str(p).rsplit("/", 1)[-1].isdigit() for p in source.variables["path"]
-    )
-
-
-def _depth_first(children: list[dict[str, int]], start: int) -> dict[int, int]:
-    """Each node's rank in a depth-first walk from ``start``, edges in stored order."""
-    rank: dict[int, int] = {}
-    stack = [start]
-    while stack:
-        node = stack.pop()
-        if node in rank:
-            continue
-        rank[node] = len(rank)
-        stack.extend(reversed(list(children[node].values())))
-    return rank
 
 
 def _tail(path: str) -> str:

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 from ckpt_widgets.errors import SelectionError, did_you_mean
 
 from .align import Layer, group_layers, pair_variables
-from .matching import ckpt_layer_label, model_layer_label, numbered_roles
+from .matching import model_layer_label
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -26,7 +26,7 @@ HOW = ("align", "rename", "ambiguous")
 def model_layers(m: Match) -> dict[str, Layer]:
     """The model's layers (as alignment names them) with their variables' table rows."""
     cols = m.columns
-    numbered = numbered_roles(m.source)
+    numbered = m.source.pairs_by == "structure"  # variables named by index only
     own_index = m.graph.variables["own_index"].tolist()
     return group_layers(
         (
@@ -42,9 +42,8 @@ def model_layers(m: Match) -> dict[str, Layer]:
 def checkpoint_layers(m: Match) -> dict[str, Layer]:
     """The checkpoint's layers (owners of model variables) with their source rows."""
     src = m.source.variables
-    layer_names = src["layer"].tolist() if "layer" in src.columns else [None] * len(src)
     return group_layers(
-        (ckpt_layer_label(m.source, path, layer_names[j]), path, shape, j)
+        (m.source.layer_of(path), path, shape, j)
         for j, (path, shape, group) in enumerate(zip(src["path"], src["shape"], src["group"]))
         if group == "model"
     )

@@ -34,7 +34,7 @@ def variable_stats(src_or_path: Any, paths: Iterable[str] | None = None) -> pd.D
     """
     import pandas as pd
 
-    from ckpt_widgets.files.checkpoint import open_checkpoint
+    from ckpt_widgets.files.open import open_checkpoint
 
     src = open_checkpoint(src_or_path)
     table = src.variables
@@ -70,7 +70,7 @@ def checkpoint_summary(src_or_path: Any, values: bool = False) -> pd.DataFrame:
     """
     import pandas as pd
 
-    from ckpt_widgets.files.checkpoint import open_checkpoint
+    from ckpt_widgets.files.open import open_checkpoint
 
     src = open_checkpoint(src_or_path)
     table = src.variables
