@@ -9,7 +9,8 @@ from ckpt_widgets.files.graph import GraphError, ObjectGraph, is_under, join, re
 
 EDGES = {
     "root": [("model", "m"), ("optimizer", "opt")],
-    "m": [("dense", "d")],
+    "m": [("block", "b")],
+    "b": [("dense", "d")],
     "d": [("kernel", "k")],
     "opt": [("_trainable_variables", "tv"), ("_momentums", "mo")],
     "tv": [("0", "k")],
@@ -24,15 +25,16 @@ def test_walk_names_each_node_by_its_shortest_path_optimizer_last():
     assert result.paths == {
         "root": "",
         "m": "model",
-        "d": "model/dense",
-        "k": "model/dense/kernel",  # not optimizer/_trainable_variables/0, though shorter
+        "b": "model/block",
+        "d": "model/block/dense",
+        "k": "model/block/dense/kernel",  # not optimizer/_trainable_variables/0, though shorter
         "opt": "optimizer",
         "tv": "optimizer/_trainable_variables",
         "mo": "optimizer/_momentums",
         "slot": "optimizer/_momentums/0",
     }
     assert result.deferred == {"opt", "tv", "mo", "slot"}
-    assert list(result.paths)[:4] == ["root", "m", "d", "k"]  # breadth-first
+    assert list(result.paths)[:5] == ["root", "m", "b", "d", "k"]  # breadth-first
 
 
 def test_walk_without_deferred_edges_takes_the_shortest_path():

@@ -510,3 +510,11 @@ def test_each_stored_tensor_is_read_once(net_ckpt, monkeypatch):
     assert set(reads) == set(report.restored["key"])
     for ours, theirs in zip(model.weights, saved.weights):
         assert_same(ours.numpy(), theirs.numpy())
+
+
+def test_report_names_its_checkpoint_path_and_source_is_a_deprecated_alias(net_ckpt):
+    prefix, _ = net_ckpt
+    report = cw.restore(models.net(seed=121), prefix)
+    assert report.path == prefix
+    with pytest.warns(DeprecationWarning, match="use RestoreReport.path"):
+        assert report.source == prefix

@@ -12,7 +12,7 @@ from collections import deque
 from collections.abc import Callable, Hashable, Iterable, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
 Node = TypeVar("Node", bound=Hashable)
 
@@ -121,29 +121,9 @@ class ObjectGraph:
             nodes = TrackableObjectGraph.FromString(data).nodes
         except Exception:
             raise GraphError("is corrupt; the checkpoint cannot be used") from None
-        count = len(nodes)
-        if not count:
+        if not nodes:
             raise GraphError("is empty")
-        children: list[dict[str, int]] = []
-        attributes: list[Mapping[str, str]] = [NO_ATTRIBUTES] * count
-        slots: list[tuple[int, int, int, str]] = []
-        optimizers: set[int] = set()
-        for index, node in enumerate(nodes):
-            edges = {child.local_name: child.node_id for child in node.children}
-            children.append(edges)
-            if edges:
-                if not 0 <= min(edges.values()) <= max(edges.values()) < count:
-                    _check_ids(((f"edge '{k}'", v) for k, v in edges.items()), count)
-                if not OPTIMIZER_CHILDREN.isdisjoint(edges):
-                    optimizers.add(index)
-            if node.attributes:
-                attributes[index] = {a.name: a.checkpoint_key for a in node.attributes}
-            for s in node.slot_variables:
-                what = f"slot '{s.slot_name}' of node {index}"
-                ids = (s.original_variable_node_id, s.slot_variable_node_id)
-                _check_ids(((what, n) for n in ids), count)
-                slots.append((index, *ids, s.slot_name))
-                optimizers.add(index)
+        children, attributes, slots, optimizers = _read_nodes(nodes)
         paths, deferred = _walk_graph(children, optimizers)
         for opt, original, slot, slot_name in slots:
             if slot not in paths and original in paths:
@@ -199,6 +179,41 @@ class ObjectGraph:
             rank[node] = len(rank)
             stack.extend(reversed(list(self.children[node].values())))
         return rank
+
+
+Slot = tuple[int, int, int, str]
+"""A TF1-style optimizer slot: optimizer node, original variable, slot variable, slot name."""
+
+
+def _read_nodes(
+    nodes: Any,
+) -> tuple[list[dict[str, int]], list[Mapping[str, str]], list[Slot], set[int]]:
+    """Each proto node's edges and attributes, the slots, and the optimizer nodes (those
+    with ``_trainable_variables``, ``iter`` … or slots), in one pass: reading a proto
+    field costs more than anything done with it."""
+    count = len(nodes)
+    children: list[dict[str, int]] = []
+    attributes: list[Mapping[str, str]] = [NO_ATTRIBUTES] * count
+    slots: list[Slot] = []
+    optimizers: set[int] = set()
+    for index, node in enumerate(nodes):
+        edges = {child.local_name: child.node_id for child in node.children}
+        children.append(edges)
+        if edges:
+            if not 0 <= min(edges.values()) <= max(edges.values()) < count:
+                _check_ids(((f"edge '{k}'", v) for k, v in edges.items()), count)
+            if not OPTIMIZER_CHILDREN.isdisjoint(edges):
+                optimizers.add(index)
+        stored = node.attributes
+        if stored:
+            attributes[index] = {a.name: a.checkpoint_key for a in stored}
+        for s in node.slot_variables:
+            what = f"slot '{s.slot_name}' of node {index}"
+            ids = (s.original_variable_node_id, s.slot_variable_node_id)
+            _check_ids(((what, n) for n in ids), count)
+            slots.append((index, *ids, s.slot_name))
+            optimizers.add(index)
+    return children, attributes, slots, optimizers
 
 
 def _check_ids(references: Iterable[tuple[str, int]], count: int) -> None:
