@@ -93,3 +93,13 @@ def test_a_source_without_object_graph_resolves_nothing(every_format, fmt):
     assert src.object_graph is None
     assert src.resolve(path) is None and src.resolve("") is None
     assert not src.is_variable(0) and src.object_paths() == []
+
+
+@pytest.mark.parametrize("fmt", EVERY)
+def test_variables_are_typed_as_pandas_infers_them(every_format, fmt):
+    """The table built column by column has the dtypes pandas gives the same rows."""
+    import pandas as pd
+
+    paths, _, _ = every_format
+    table = cw.open_checkpoint(paths[fmt]).variables
+    pd.testing.assert_frame_equal(table, pd.DataFrame(table.to_dict("records")))

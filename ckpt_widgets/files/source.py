@@ -9,6 +9,7 @@ which format it is.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any, Literal, Protocol, runtime_checkable
 
@@ -22,6 +23,7 @@ if TYPE_CHECKING:
 
 COLUMNS = ["path", "key", "shape", "dtype", "size", "nbytes", "group", "node_id"]
 """The columns of every source's :attr:`~CheckpointSource.variables`."""
+WHOLE_NUMBERS = frozenset({"size", "nbytes", "node_id"})
 
 PairsBy = Literal["path", "name", "layer", "structure"]
 
@@ -128,6 +130,34 @@ class WithoutGraph:
     def object_paths(self) -> list[str]:
         """No object graph: no object paths."""
         return []
+
+
+def variables_frame(columns: dict[str, list[Any]]) -> pd.DataFrame:
+    """The :data:`COLUMNS` table built from its columns, each typed as pandas would infer
+    it (whole numbers as int64, text as pandas' string dtype, shapes as objects) without
+    pandas inspecting every value: twice as fast on a listing."""
+    import numpy as np
+    import pandas as pd
+
+    text = _text_dtype()
+    arrays: dict[str, Any] = {}
+    for name, values in columns.items():
+        if name == "shape":
+            arrays[name] = np.empty(len(values), dtype=object)
+            arrays[name][:] = values
+        elif name in WHOLE_NUMBERS:  # TensorFlow refuses shapes of more than 2**63 elements
+            arrays[name] = np.array(values, dtype=np.int64)
+        else:
+            arrays[name] = pd.array(values, dtype=text)
+    return pd.DataFrame(arrays, columns=COLUMNS, copy=False)
+
+
+@functools.cache
+def _text_dtype() -> Any:
+    """The dtype pandas gives a column of strings (``str`` in pandas 3, ``object`` before)."""
+    import pandas as pd
+
+    return pd.Series(["text"]).dtype
 
 
 def leading_block(stored: Any, shape: Any, key: str) -> tuple[int, ...]:

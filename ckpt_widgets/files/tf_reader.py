@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 from ckpt_widgets.errors import CheckpointError, did_you_mean, first_line
 
 from .paths import absolute, check_regular_file, local_path
-from .source import COLUMNS, SourceTables, leading_block
+from .source import SourceTables, leading_block, variables_frame
 
 if TYPE_CHECKING:
     import numpy as np
@@ -67,13 +67,11 @@ class TensorFlowSource(SourceTables):
     format: str
 
     def __init__(self, stored: StoredTensors, variables: dict[str, list[Any]]):
-        import pandas as pd
-
         self.prefix = self.path = stored.prefix
         self.reader = stored.reader
         self._shapes = stored.shapes
         self._dtypes = stored.dtypes
-        self.variables = pd.DataFrame(variables, columns=COLUMNS)
+        self.variables = variables_frame(variables)
         self._key_of_path = dict(zip(variables["path"], variables["key"]))
 
     def read(self, path_or_key: str) -> np.ndarray:
@@ -161,7 +159,7 @@ class TensorFlowSource(SourceTables):
 def variable_columns(
     listed: list[tuple[str, str, str, int]], stored: StoredTensors
 ) -> dict[str, list[Any]]:
-    """The :data:`COLUMNS` of ``listed`` (path, key, group, node) rows, column by column."""
+    """The variables table's columns of ``listed`` (path, key, group, node) rows."""
     paths, keys, groups, nodes = (list(c) for c in zip(*listed)) if listed else ([],) * 4
     shapes_of, dtypes_of = stored.shapes, stored.dtypes
     shapes = [tuple(shapes_of[key]) for key in keys]
