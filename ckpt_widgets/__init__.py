@@ -32,6 +32,7 @@ from .errors import (
     ShapeMismatchError,
     UnbuiltModelError,
     UndoError,
+    WorkerRestoreError,
 )
 from .files.open import open_checkpoint
 from .files.source import CheckpointSource
@@ -65,6 +66,7 @@ __all__ = [
     "ShapeMismatchError",
     "UnbuiltModelError",
     "UndoError",
+    "WorkerRestoreError",
     "checkpoint_summary",
     "compare",
     "compare_rollup",
