@@ -14,7 +14,7 @@ import tempfile
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-from timing import paired_times  # benchmarks/ is on sys.path when a script runs
+from timing import median_time, paired_times  # benchmarks/ is on sys.path when a script runs
 
 
 def main() -> None:
@@ -83,6 +83,25 @@ def main() -> None:
             f"{name:34} {t_ours * 1e3:7.1f}ms {base_name:34} {t_base * 1e3:7.1f}ms "
             f"{t_ours / t_base:6.2f}x"
         )
+    print_listing_profile(prefix, args.repeat)
+
+
+def print_listing_profile(prefix: str, repeat: int) -> None:
+    """Where open_checkpoint's time goes: finding and checking the files and reading the
+    index (TensorFlow's reader), parsing and walking the object graph, building the table."""
+    from ckpt_widgets.files.graph import ObjectGraph
+    from ckpt_widgets.files.tf2 import TF2Source
+    from ckpt_widgets.files.tf_reader import open_tensors
+
+    stored = open_tensors(prefix)
+    parts = [
+        ("find + check files, read the index", lambda: open_tensors(prefix)),
+        ("parse + walk the object graph", lambda: ObjectGraph.parse(stored.graph)),
+        ("graph + variables table", lambda: TF2Source(stored)),
+    ]
+    print("open_checkpoint(), by part:")
+    for name, fn in parts:
+        print(f"  {name:34} {median_time(fn, repeat) * 1e3:7.1f}ms")
 
 
 if __name__ == "__main__":

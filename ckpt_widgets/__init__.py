@@ -34,7 +34,8 @@ from .errors import (
     UndoError,
     WorkerRestoreError,
 )
-from .files.checkpoint import CheckpointSource, open_checkpoint
+from .files.open import open_checkpoint
+from .files.source import CheckpointSource
 from .preview.explore import checkpoint_summary, variable_stats
 
 if TYPE_CHECKING:

@@ -47,7 +47,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _ls(args: argparse.Namespace) -> pd.DataFrame:
-    from .files.checkpoint import open_checkpoint
+    from .files.open import open_checkpoint
     from .preview.explore import checkpoint_summary, variable_stats
 
     if args.summary:

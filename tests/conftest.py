@@ -72,6 +72,22 @@ def keras2_dir(tmp_path_factory):
     return directory
 
 
+@pytest.fixture(scope="session")
+def every_format(tf, tmp_path_factory):
+    """One model (``models.net``) written as a TF2 checkpoint, ``.weights.h5`` and
+    ``.keras``, plus a TF1 Saver file and a Keras 2 ``.h5`` of other models:
+    ``({format: path}, model, {format: {key: stored array}})`` for the last two."""
+    from tests import exact, models
+
+    directory = tmp_path_factory.mktemp("formats")
+    model = models.net(seed=91)
+    paths = exact.write_all(model, directory / "keras3")
+    paths["tf1"], tf1_stored = models.write_tf1_saver(tf, directory / "tf1" / "model")
+    paths["keras2"] = str(directory / "keras2.h5")
+    keras2_stored = exact.write_keras2_h5(directory / "keras2.h5")
+    return paths, model, {"tf1": tf1_stored, "keras2": keras2_stored}
+
+
 def assert_same(actual, expected):
     """Bit-for-bit equality of two arrays."""
     actual, expected = np.asarray(actual), np.asarray(expected)
@@ -90,7 +106,7 @@ def assert_restored_from_file(model, report) -> None:
     """Every variable ``report`` restored holds the stored tensor, bit for bit."""
     import ckpt_widgets as cw
 
-    src = cw.open_checkpoint(report.source)
+    src = cw.open_checkpoint(report.path)
     by_name = {v.path: v for v in model.weights}
     for name, key in zip(report.restored["name"], report.restored["key"]):
         assert_same(by_name[name].numpy(), src.read(key))

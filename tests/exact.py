@@ -51,6 +51,24 @@ def stored_reader(path: str) -> Callable[[str], np.ndarray]:
     return read
 
 
+def write_keras2_h5(path: Path) -> dict[str, np.ndarray]:
+    """A Keras 2 legacy ``.h5`` weights file of one Dense layer, written with h5py (no
+    Keras 2 needed): the stored arrays by dataset path."""
+    import h5py
+
+    rng = np.random.default_rng(3)
+    stored = {
+        "dense/dense/kernel:0": rng.standard_normal((3, 2)).astype("float32"),
+        "dense/dense/bias:0": rng.standard_normal(2).astype("float32"),
+    }
+    with h5py.File(path, "w") as f:
+        f.attrs["layer_names"] = [b"dense"]
+        f.create_group("dense").attrs["weight_names"] = [b"dense/kernel:0", b"dense/bias:0"]
+        for key, value in stored.items():
+            f.create_dataset(key, data=value)
+    return stored
+
+
 def pairs(model_weights: list[Any], writer_weights: list[Any]) -> dict[int, np.ndarray]:
     """``{id(variable): the writer's value at the same place}`` for two lists of weights of
     the same architecture, in the same order."""

@@ -84,11 +84,6 @@ def test_keras_archive_broken_or_without_weights(tmp_path):
         cw.open_checkpoint(tmp_path / "config_only.keras")
 
 
-def test_missing_keras_file(tmp_path):
-    with pytest.raises(FileNotFoundError, match="No Keras weights file"):
-        cw.open_checkpoint(tmp_path / "none.weights.h5")
-
-
 def test_directory_or_empty_file_is_refused(tmp_path):
     (tmp_path / "x.weights.h5").mkdir()
     with pytest.raises(cw.CheckpointError, match="is a directory, not a Keras weights file"):

@@ -494,12 +494,12 @@ def test_each_stored_tensor_is_read_once(net_ckpt, monkeypatch):
 
     import tensorflow as tf
 
-    from ckpt_widgets.files.checkpoint import CheckpointSource
+    from ckpt_widgets.files.tf_reader import TensorFlowSource
 
     prefix, saved = net_ckpt
     model = models.net(seed=120)
     reads: Counter = Counter()
-    read, read_tensors = CheckpointSource.read, CheckpointSource.read_tensors
+    read, read_tensors = TensorFlowSource.read, TensorFlowSource.read_tensors
 
     def counted_read(self, key):
         reads[self.key_of(key)] += 1
@@ -512,11 +512,19 @@ def test_each_stored_tensor_is_read_once(net_ckpt, monkeypatch):
     def object_read(self, *args, **kwargs):
         raise AssertionError("restore() read the file through tf.train.Checkpoint")
 
-    monkeypatch.setattr(CheckpointSource, "read", counted_read)
-    monkeypatch.setattr(CheckpointSource, "read_tensors", counted_read_tensors)
+    monkeypatch.setattr(TensorFlowSource, "read", counted_read)
+    monkeypatch.setattr(TensorFlowSource, "read_tensors", counted_read_tensors)
     monkeypatch.setattr(tf.train.Checkpoint, "read", object_read)
     report = cw.restore(model, prefix)
     assert sorted(reads.values()) == [1] * len(model.weights)
     assert set(reads) == set(report.restored["key"])
     for ours, theirs in zip(model.weights, saved.weights):
         assert_same(ours.numpy(), theirs.numpy())
+
+
+def test_report_names_its_checkpoint_path_and_source_is_a_deprecated_alias(net_ckpt):
+    prefix, _ = net_ckpt
+    report = cw.restore(models.net(seed=121), prefix)
+    assert report.path == prefix
+    with pytest.warns(DeprecationWarning, match="use RestoreReport.path"):
+        assert report.source == prefix

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 import ckpt_widgets as cw
-from ckpt_widgets.files.checkpoint import read_slices
+from ckpt_widgets.files.slices import read_slices
 from ckpt_widgets.preview import stats as st
 from ckpt_widgets.preview.preview import preview
 from tests import models

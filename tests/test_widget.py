@@ -331,7 +331,7 @@ def test_suggest_renames_and_refresh_keep_the_ticks_that_mean_the_same(tf, tmp_p
     widget.selected = ["backbone", "head"]  # nothing of head is in the file yet
     assert widget.ticks["total"] == 4 and "head" not in widget.tickable
     dropped = "Unticked, as they no longer restore the same stored tensors into the same variables"
-    widget.align()
+    widget.accept_suggested_renames()
     assert widget.selected == ["backbone"] and widget.ticks["total"] == 4
     assert widget.notice == f"{dropped}: 'head'."
     widget.selected = ["backbone", "head"]
@@ -455,7 +455,7 @@ def test_a_checkpoint_of_another_model_says_what_to_try(keras, tf, tmp_path):
     widget = cw.CheckpointWidget(models.net(seed=80), prefix)
     hint = widget.header["hint"]
     assert hint.startswith("None of the model's 6 variables matches") and "Align layers" in hint
-    widget.set_align(True)
+    widget.align_layers(True)
     assert "Align layers" not in widget.header["hint"]
 
 

@@ -144,7 +144,7 @@ def test_align_layers_toggles_per_source(widget, keras2_dir):
     widget._on_message(widget, {"type": "set_align", "on": False}, [])
     assert widget.error == "" and not widget.aligned and widget.pairs == []
     assert widget.header["counts"]["match"] == 0 and widget.selected == []
-    widget.set_align(True)
+    widget.align_layers(True)
     assert widget.header["counts"]["match"] == 6 and len(widget.pairs) == 4
     label = widget.add_source(str(keras2_dir / "functional" / "weights"), align=True)
     assert label == "B" and widget.aligned and len(widget.pairs) == 4

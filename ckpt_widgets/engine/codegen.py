@@ -46,22 +46,11 @@ def restore_code(plan: Plan, mirror: Mirror) -> str:
             imports.add("import numpy as np")
         if lines:
             lines.append("")
-        keras_file = plan.source.format == "keras"
-        if keras_file:
-            imports.add("import h5py")
-            lines.append("# Read the stored arrays from the Keras weights file and assign them.")
-            if prefix.endswith(".keras"):
-                imports.update(["import io", "import zipfile"])
-                lines.append(f"with zipfile.ZipFile({prefix!r}) as archive:")
-                lines.append('    data = io.BytesIO(archive.read("model.weights.h5"))')
-                lines.append('reader = h5py.File(data, "r")')
-            else:
-                lines.append(f'reader = h5py.File({prefix!r}, "r")')
-        else:
-            lines.append("# Read the stored tensors and assign them." + _backend_note(plan))
-            lines.append(f"reader = tf.train.load_checkpoint({prefix!r})")
+        reader_imports, opening = plan.source.reader_code(_backend_note(plan))
+        imports.update(reader_imports)
+        lines.extend(opening)
         for step in mirror.fallback:
-            read = f"reader[{step.key!r}][()]" if keras_file else f"reader.get_tensor({step.key!r})"
+            read = plan.source.read_code(step.key)
             lines.extend(_assign(step, object_expr(plan.match.graph, step.variable), read))
     if any("tf." in line for line in lines):
         imports.add("import tensorflow as tf")

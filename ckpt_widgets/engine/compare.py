@@ -28,8 +28,9 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from ckpt_widgets.errors import NothingInCommonError
-from ckpt_widgets.files.checkpoint import SLICE_BYTES, read_slices
 from ckpt_widgets.files.graph import is_under, relative
+from ckpt_widgets.files.slices import SLICE_BYTES, read_slices
+from ckpt_widgets.files.source import CheckpointSource
 
 if TYPE_CHECKING:
     import numpy as np
@@ -379,13 +380,11 @@ def _empty_rollup() -> dict[str, Any]:
 
 
 def _is_model(obj: Any) -> bool:
-    return (
-        hasattr(obj, "weights") and not isinstance(obj, (str, bytes)) and not hasattr(obj, "read")
-    )
+    return hasattr(obj, "weights") and not isinstance(obj, (str, bytes, CheckpointSource))
 
 
 def _open(src: Any) -> Any:
-    from ckpt_widgets.files.checkpoint import open_checkpoint
+    from ckpt_widgets.files.open import open_checkpoint
 
     return open_checkpoint(src)
 
@@ -510,7 +509,7 @@ def _find_roots(
 
 
 def _root_options(src: Any, entries: list[Entry]) -> list[str]:
-    if getattr(src, "format", "") != "tf2":
+    if getattr(src, "object_graph", None) is None:
         return [""]
     tops = [e.path.split("/", 1)[0] for e in entries if "/" in e.path and e.group == "model"]
     return ["", *dict.fromkeys(tops)]

@@ -62,14 +62,6 @@ class Placement:
         return None if path is None else join(self.root, path)
 
 
-def is_structural(source: Any) -> bool:
-    """Whether ``source`` is a Keras 3 weights file (every dataset at ``…/vars/<i>``),
-    not a Keras 2 ``.h5`` paired by layer names."""
-    return source.format == "keras" and all(
-        path.split("/")[-2:-1] == ["vars"] for path in source.variables["path"]
-    )
-
-
 def saved_paths(obj: Any) -> SavedPaths:
     """Run Keras's ``save_weights`` walk from ``obj`` and record where each value goes."""
     from keras.src.saving import saving_lib

@@ -15,8 +15,9 @@ from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 from ckpt_widgets.errors import OptionError
-from ckpt_widgets.files.checkpoint import CheckpointSource, open_checkpoint
 from ckpt_widgets.files.graph import is_under, join, relative
+from ckpt_widgets.files.open import open_checkpoint
+from ckpt_widgets.files.source import CheckpointSource
 
 from .model import ModelGraph
 from .pairing import align_unpaired
@@ -197,7 +198,7 @@ class _Matcher:
         path = row["model_path"]
         if self.placed.keras is not None:
             return self._pair_by_structure(i, row)
-        if self.source.format != "tf2":
+        if self.source.object_graph is None:
             return self._pair_by_name(i, row)
         if not path:
             row["status"] = "untracked"
@@ -216,7 +217,7 @@ class _Matcher:
 
     def _pair_by_name(self, i: int, row: dict[str, Any]) -> dict[str, Any]:
         """Pair row ``i`` by its layer name (Keras 2 ``.h5``) or variable name (TF1)."""
-        if self.source.format == "keras":
+        if self.source.pairs_by == "layer":
             j = self._by_name.get((row["layer"], self.live["own_index"][i]))
             why = f"no weights of a layer named '{row['layer']}' in the file"
         else:
@@ -236,9 +237,9 @@ class _Matcher:
         """Stored rows by what a name-based pairing looks up: ``(layer, index)`` in a
         Keras 2 ``.h5``, the key in a TF1 checkpoint."""
         ckpt = self.ckpt
-        if self.source.format == "tf1":
+        if self.source.pairs_by == "name":
             return {k: j for j, k in enumerate(ckpt["key"])}
-        if self.source.format != "keras":
+        if self.source.pairs_by != "layer":
             return {}
         found: dict[Any, int] = {}
         for j, (layer, index, group) in enumerate(zip(ckpt["layer"], ckpt["index"], ckpt["group"])):

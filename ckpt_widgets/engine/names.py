@@ -224,7 +224,7 @@ def _full_name(proto: Any, node: int) -> str:
 def _object_graph(source: CheckpointSource) -> Any:
     from tensorflow.core.protobuf.trackable_object_graph_pb2 import TrackableObjectGraph
 
-    from ckpt_widgets.files.checkpoint import OBJECT_GRAPH_KEY
+    from ckpt_widgets.files.tf_reader import OBJECT_GRAPH_KEY
 
     proto = TrackableObjectGraph()
     proto.ParseFromString(source.reader.get_tensor(OBJECT_GRAPH_KEY))

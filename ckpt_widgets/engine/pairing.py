@@ -213,25 +213,9 @@ def model_layer_label(path: str | None, module: str, layer: str) -> str:
     return module if path else f"{layer} (untracked)"
 
 
-def ckpt_layer_label(source: Any, path: str, layer: str | None) -> str:
-    """How alignment names the stored layer owning ``path``: its object path, its group in
-    a Keras 3 file (``layers/block/query``; layer names repeat), or a Keras 2 h5 layer."""
-    if source.format != "keras":
-        return path.rpartition("/")[0]
-    parts = path.split("/")
-    return "/".join(parts[:-2]) if parts[-2:-1] == ["vars"] else str(layer)
-
-
-def numbered_roles(source: Any) -> bool:
-    """Whether stored variables are named only by index (Keras 3 ``vars/0``)."""
-    return source.format == "keras" and all(
-        str(p).rsplit("/", 1)[-1].isdigit() for p in source.variables["path"]
-    )
-
-
 def _model_layers(live: Columns, source: Any, rows: Iterable[int]) -> dict[str, Layer]:
     """The model rows ``rows`` grouped into layers: label, role, shape, row."""
-    numbered = numbered_roles(source)
+    numbered = source.pairs_by == "structure"  # variables named by index only
     return group_layers(
         (
             model_layer_label(live["path"][i], live["module"][i], live["layer"][i]),
@@ -245,10 +229,8 @@ def _model_layers(live: Columns, source: Any, rows: Iterable[int]) -> dict[str, 
 
 def _ckpt_layers(ckpt: Columns, source: Any, rows: Iterable[int]) -> dict[str, Layer]:
     """The checkpoint rows ``rows`` grouped by owning layer: label, path, shape, row."""
-    names = ckpt.get("layer") or [None] * len(ckpt["path"])
     return group_layers(
-        (ckpt_layer_label(source, ckpt["path"][j], names[j]), ckpt["path"][j], ckpt["shape"][j], j)
-        for j in rows
+        (source.layer_of(ckpt["path"][j]), ckpt["path"][j], ckpt["shape"][j], j) for j in rows
     )
 
 
@@ -256,17 +238,17 @@ def _unused_in_order(ckpt: Columns, source: Any, used: set[str], root: str) -> l
     """The checkpoint's model rows no key in ``used`` takes (under ``root`` in a TF2
     checkpoint), in stored order: depth first through the object graph when there is one."""
     order = list(range(len(ckpt["path"])))
-    tf2 = source.format == "tf2"
-    if tf2:
-        start = source.resolve(root)
-        rank = _depth_first(source.children, 0 if start is None else start)
+    graph = source.object_graph
+    if graph is not None:
+        start = graph.resolve(root)
+        rank = graph.depth_first(0 if start is None else start)
         order.sort(key=lambda j: rank.get(int(ckpt["node_id"][j]), len(rank) + j))
     return [
         j
         for j in order
         if ckpt["group"][j] == "model"
         and ckpt["key"][j] not in used
-        and (not tf2 or is_under(ckpt["path"][j], root))
+        and (graph is None or is_under(ckpt["path"][j], root))
     ]
 
 
@@ -293,16 +275,3 @@ def _ambiguity(models: list[Layer], candidates: list[Layer], live: Columns) -> s
         f"kind and shapes ({candidates[0].describe()}) and their order does not "
         "tell which goes where; pair them with rename= or in the widget"
     )
-
-
-def _depth_first(children: list[dict[str, int]], start: int) -> dict[int, int]:
-    """Each node's rank in a depth-first walk from ``start``, edges in stored order."""
-    rank: dict[int, int] = {}
-    stack = [start]
-    while stack:
-        node = stack.pop()
-        if node in rank:
-            continue
-        rank[node] = len(rank)
-        stack.extend(reversed(list(children[node].values())))
-    return rank

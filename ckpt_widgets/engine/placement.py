@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 from ckpt_widgets.errors import SelectionError, did_you_mean
 from ckpt_widgets.files.graph import is_under, join, relative
 
-from .keras_structure import Placement, is_structural, placements
+from .keras_structure import Placement, placements
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -50,7 +50,7 @@ def place(graph: ModelGraph, source: Any, live: Columns, ckpt: Columns, root: st
     """
     import pandas as pd
 
-    if is_structural(source):
+    if source.pairs_by == "structure":
         return _place_keras_file(graph, ckpt, root)
     scored = [
         (c_root, l_root, *score(source, live, ckpt, c_root, l_root))
@@ -78,7 +78,7 @@ def rank(scored: list[tuple[str, str, int, int]]) -> list[tuple[str, str, int, i
 
 def _offered(source: Any, live: Columns, ckpt: Columns, root: str | None) -> list[tuple[str, str]]:
     """The (checkpoint root, model root) pairs worth scoring, the default first."""
-    if source.format != "tf2":
+    if source.object_graph is None:
         return [("", "")]
     if root is None:
         return [(default_root(source), ""), ("", ""), *suffix_candidates(live, ckpt)]
@@ -90,7 +90,7 @@ def _offered(source: Any, live: Columns, ckpt: Columns, root: str | None) -> lis
 
 def default_root(source: Any) -> str:
     """The first of :data:`DEFAULT_ROOTS` that is an edge of the checkpoint's root, else ``""``."""
-    edges = source.children[0] if source.format == "tf2" else {}
+    edges = source.object_graph.children[0] if source.object_graph is not None else {}
     return next((name for name in DEFAULT_ROOTS if name in edges), "")
 
 

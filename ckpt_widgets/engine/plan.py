@@ -238,7 +238,7 @@ def _skipped(m: Match, reasons: dict[int, str], chosen: set[int]) -> pd.DataFram
 def _mirror_path(m: Match, i: int) -> str | None:
     """The checkpoint path along which an object-based restore reaches row ``i``."""
     cols = m.columns
-    if m.source.format != "tf2" or int(cols["node_id"][i]) < 0 or _sharded(m.variables[i]):
+    if m.source.object_graph is None or int(cols["node_id"][i]) < 0 or _sharded(m.variables[i]):
         return None
     if cols["paired_by"][i] == "path":
         return join(m.root, relative(cols["model_path"][i], m.model_root))
@@ -320,7 +320,7 @@ def _find_optimizer(m: Match) -> tuple[Any, str]:
     """The live optimizer and the checkpoint path of the stored one."""
     src = m.source
     optimizer = getattr(m.model, "optimizer", None)
-    if optimizer is None or src.format != "tf2":
+    if optimizer is None or src.object_graph is None:
         raise SelectionError(
             "Restoring optimizer state needs a compiled model and a TF2 checkpoint with an "
             "optimizer."

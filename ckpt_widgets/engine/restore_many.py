@@ -99,7 +99,7 @@ class CombinedReport:
         """Every restored variable, with the ``source`` it came from."""
         import pandas as pd
 
-        frames = [r.restored.assign(source=r.source) for r in self.reports]
+        frames = [r.restored.assign(source=r.path) for r in self.reports]
         return pd.concat(frames, ignore_index=True)
 
     @property
@@ -109,7 +109,7 @@ class CombinedReport:
         source's row."""
         import pandas as pd
 
-        frames = [r.skipped.assign(source=r.source) for r in self.reports]
+        frames = [r.skipped.assign(source=r.path) for r in self.reports]
         skipped = pd.concat(frames, ignore_index=True)
         skipped = skipped[~skipped["name"].isin(set(self.restored["name"]))]
         first_selected = skipped.sort_values("selected", ascending=False, kind="stable")
@@ -151,7 +151,7 @@ class CombinedReport:
     @property
     def origin(self) -> str:
         """Where the values came from: ``2 checkpoints (2 from 'a', 2 from 'b')``."""
-        per_source = ", ".join(f"{len(r.restored)} from '{r.source}'" for r in self.reports)
+        per_source = ", ".join(f"{len(r.restored)} from '{r.path}'" for r in self.reports)
         return f"{len(self.reports)} checkpoints ({per_source})"
 
     @property

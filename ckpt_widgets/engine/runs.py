@@ -68,7 +68,7 @@ def compare_run(
     """
     import pandas as pd
 
-    from ckpt_widgets.files.checkpoint import open_checkpoint
+    from ckpt_widgets.files.open import open_checkpoint
 
     if against not in AGAINST:
         raise ValueError(f"against={against!r} is not one of {', '.join(map(repr, AGAINST))}.")

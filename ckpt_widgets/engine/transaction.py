@@ -265,7 +265,7 @@ def execute(
         restored=restored,
         skipped=plan.skipped,
         code=code,
-        source=source.prefix,
+        path=source.path,
         _snapshot=before if undo is not False else None,
         _plan=plan,
     )
@@ -308,7 +308,8 @@ class RestoreReport:
     named (not restored, for ``reason``) from those it did not name."""
     code: str
     """Plain TensorFlow doing the same restore, with its imports; expects ``model`` in scope."""
-    source: str
+    path: str
+    """The checkpoint the values came from (its prefix, or the Keras file)."""
     _snapshot: Snapshot | None = field(repr=False)
     _plan: Plan | None = field(repr=False, default=None)
     dry_run: bool = False
@@ -406,7 +407,17 @@ class RestoreReport:
     @property
     def origin(self) -> str:
         """Where the values came from: the checkpoint, quoted."""
-        return f"'{self.source}'"
+        return f"'{self.path}'"
+
+    @property
+    def source(self) -> str:
+        """Deprecated name of :attr:`path`."""
+        warnings.warn(
+            "RestoreReport.source is deprecated; use RestoreReport.path (the checkpoint's path).",
+            DeprecationWarning,
+            stacklevel=2,
+        )
+        return self.path
 
     def __repr__(self) -> str:
         return f"RestoreReport({self.summary()})"
@@ -493,11 +504,10 @@ def _assign(variable: Any, value: Any) -> None:
 
 
 def _target_values(plan: Plan, group: list[Step], before: Snapshot) -> list[Any]:
-    """The value each step of ``group`` gives its variable; plain stored tensors of a
-    TensorFlow checkpoint are read in one call."""
+    """The value each step of ``group`` gives its variable; plain stored tensors are read
+    together (one call for a TensorFlow checkpoint)."""
     source = plan.source
-    batched = hasattr(source, "read_tensors")
-    plain = [s for s in group if batched and s.adapt is None and s.cast is None]
+    plain = [s for s in group if s.adapt is None and s.cast is None]
     read = dict(zip(map(id, plain), source.read_tensors([s.key for s in plain]))) if plain else {}
     return [
         read[id(s)] if id(s) in read else _stored_value(plan, s, before.value(id(s.variable)))

@@ -1,4 +1,5 @@
-"""Breadth-first walks that name every node of an object graph by its path.
+"""Object graphs: breadth-first walks that name every node by its path, and a TF2
+checkpoint's stored graph, parsed.
 
 TensorFlow names each object by its shortest path from the root. We do the same, with one
 twist: edges into optimizers are walked last, so a model variable that an optimizer also
@@ -8,9 +9,10 @@ tracks (``optimizer/_trainable_variables/N``) is named by its path through the m
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Callable, Hashable, Iterable
-from dataclasses import dataclass
-from typing import Generic, TypeVar
+from collections.abc import Callable, Hashable, Iterable, Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Any, Generic, TypeVar
 
 Node = TypeVar("Node", bound=Hashable)
 
@@ -80,3 +82,155 @@ def relative(path: str, prefix: str) -> str:
 def join(*parts: str) -> str:
     """Join path parts, skipping empty ones."""
     return "/".join(p for p in parts if p)
+
+
+VARIABLE_VALUE = "VARIABLE_VALUE"
+OPTIMIZER_CHILDREN = frozenset({"_trainable_variables", "_iterations", "iter"})
+NO_ATTRIBUTES: Mapping[str, str] = MappingProxyType({})
+
+
+class GraphError(ValueError):
+    """A stored object graph that cannot be parsed or contradicts itself; ``str()`` says
+    what is wrong with it, e.g. ``is corrupt (edge 'model' points to node 5 of 1)``."""
+
+
+@dataclass
+class ObjectGraph:
+    """A TF2 checkpoint's object graph (``TrackableObjectGraph``), parsed once.
+
+    Node 0 is the root; every node reached from it has a preferred path (see :func:`walk`:
+    optimizer edges are walked last, so a model variable is named through the model).
+    """
+
+    children: list[dict[str, int]]
+    """Named edges of each node, in stored order."""
+    attributes: list[Mapping[str, str]]
+    """Tensor key of each stored attribute (``VARIABLE_VALUE`` for a variable) per node."""
+    paths: dict[int, str]
+    """Preferred path of every reached node, in breadth-first order."""
+    deferred: set[int]
+    """Nodes reached only through an optimizer: their variables are optimizer state."""
+    _descendants: dict[int, frozenset[int]] = field(default_factory=dict, repr=False)
+
+    @classmethod
+    def parse(cls, data: bytes) -> ObjectGraph:
+        """Parse a serialized ``TrackableObjectGraph``; :class:`GraphError` if it is corrupt."""
+        from tensorflow.core.protobuf.trackable_object_graph_pb2 import TrackableObjectGraph
+
+        try:
+            nodes = TrackableObjectGraph.FromString(data).nodes
+        except Exception:
+            raise GraphError("is corrupt; the checkpoint cannot be used") from None
+        if not nodes:
+            raise GraphError("is empty")
+        children, attributes, slots, optimizers = _read_nodes(nodes)
+        paths, deferred = _walk_graph(children, optimizers)
+        for opt, original, slot, slot_name in slots:
+            if slot not in paths and original in paths:
+                opt_path = paths.get(opt, "optimizer")
+                paths[slot] = f"{paths[original]}/.OPTIMIZER_SLOT/{opt_path}/{slot_name}"
+                deferred.add(slot)
+        return cls(children, attributes, paths, deferred)
+
+    def resolve(self, path: str) -> int | None:
+        """The node reached by following ``path``'s edges from the root, or None."""
+        node = 0
+        if not path:
+            return node
+        children = self.children
+        for name in path.split("/"):
+            child = children[node].get(name)
+            if child is None:
+                return None
+            node = child
+        return node
+
+    def variable_key(self, node: int) -> str | None:
+        """The tensor key of a variable node, None for any other node."""
+        return self.attributes[node].get(VARIABLE_VALUE)
+
+    def saveable_descendants(self, node: int) -> frozenset[int]:
+        """Every node with stored tensors reachable from ``node`` (itself included)."""
+        cache = self._descendants
+        if node in cache:
+            return cache[node]
+        seen = {node}
+        stack = [node]
+        found = set()
+        while stack:
+            n = stack.pop()
+            if self.attributes[n]:
+                found.add(n)
+            for child in self.children[n].values():
+                if child not in seen:
+                    seen.add(child)
+                    stack.append(child)
+        cache[node] = frozenset(found)
+        return cache[node]
+
+    def depth_first(self, start: int) -> dict[int, int]:
+        """Each node's rank in a depth-first walk from ``start``, edges in stored order."""
+        rank: dict[int, int] = {}
+        stack = [start]
+        while stack:
+            node = stack.pop()
+            if node in rank:
+                continue
+            rank[node] = len(rank)
+            stack.extend(reversed(list(self.children[node].values())))
+        return rank
+
+
+Slot = tuple[int, int, int, str]
+"""A TF1-style optimizer slot: optimizer node, original variable, slot variable, slot name."""
+
+
+def _read_nodes(
+    nodes: Any,
+) -> tuple[list[dict[str, int]], list[Mapping[str, str]], list[Slot], set[int]]:
+    """Each proto node's edges and attributes, the slots, and the optimizer nodes (those
+    with ``_trainable_variables``, ``iter`` … or slots), in one pass: reading a proto
+    field costs more than anything done with it."""
+    count = len(nodes)
+    children: list[dict[str, int]] = []
+    attributes: list[Mapping[str, str]] = [NO_ATTRIBUTES] * count
+    slots: list[Slot] = []
+    optimizers: set[int] = set()
+    for index, node in enumerate(nodes):
+        edges = {child.local_name: child.node_id for child in node.children}
+        children.append(edges)
+        if edges:
+            if not 0 <= min(edges.values()) <= max(edges.values()) < count:
+                _check_ids(((f"edge '{k}'", v) for k, v in edges.items()), count)
+            if not OPTIMIZER_CHILDREN.isdisjoint(edges):
+                optimizers.add(index)
+        stored = node.attributes
+        if stored:
+            attributes[index] = {a.name: a.checkpoint_key for a in stored}
+        for s in node.slot_variables:
+            what = f"slot '{s.slot_name}' of node {index}"
+            ids = (s.original_variable_node_id, s.slot_variable_node_id)
+            _check_ids(((what, n) for n in ids), count)
+            slots.append((index, *ids, s.slot_name))
+            optimizers.add(index)
+    return children, attributes, slots, optimizers
+
+
+def _check_ids(references: Iterable[tuple[str, int]], count: int) -> None:
+    """Refuse a node id outside ``0 … count-1`` (a negative one would alias the last)."""
+    for what, node in references:
+        if not 0 <= node < count:
+            raise GraphError(f"is corrupt ({what} points to node {node} of {count})")
+
+
+def _walk_graph(
+    children: list[dict[str, int]], optimizers: set[int]
+) -> tuple[dict[int, str], set[int]]:
+    """:func:`walk` over a parsed graph, deferring edges named ``optimizer`` or leading
+    into an optimizer (a node with ``_trainable_variables``, ``iter`` or slots)."""
+    result = walk(
+        0,
+        lambda n: children[n].items(),
+        lambda name, child: name == "optimizer" or child in optimizers,
+    )
+    return result.paths, set(result.deferred)

@@ -20,14 +20,14 @@ from typing import TYPE_CHECKING, Any
 
 from ckpt_widgets.errors import CheckpointError, did_you_mean, first_line
 
-from .checkpoint import SourceTables, check_regular_file, leading_block, local_path
+from .paths import check_regular_file, local_path
+from .source import COLUMNS as SOURCE_COLUMNS
+from .source import PairsBy, SourceTables, WithoutGraph, leading_block
 
 if TYPE_CHECKING:
     import numpy as np
 
-COLUMNS = [
-    "path", "key", "shape", "dtype", "size", "nbytes", "group", "node_id", "layer", "index",
-]  # fmt: skip
+COLUMNS = [*SOURCE_COLUMNS, "layer", "index"]
 ARCHIVE_WEIGHTS = "model.weights.h5"
 MAX_INFLATED = 64 << 20
 MAX_EXPANSION = 100
@@ -41,21 +41,23 @@ def is_keras_file(path: str) -> bool:
     return path.endswith((".h5", ".hdf5", ".keras"))
 
 
-class KerasWeightsSource(SourceTables):
+class KerasWeightsSource(WithoutGraph, SourceTables):
     """A Keras ``.weights.h5`` / ``.keras`` file, opened once, listed without reading values.
 
     Opening refuses, with :class:`CheckpointError`, a file that would read anything outside
     itself or far more than it stores (see :func:`_refusal` and :func:`_archive_member`).
+    A Keras 3 file pairs by the structure Keras's ``save_weights`` walks; a Keras 2 file,
+    which stores layer names, by layer name and weight index.
     """
 
     format = "keras"
+    pairs_by: PairsBy
 
     def __init__(self, path: str):
         import h5py
         import pandas as pd
 
-        self.prefix = path
-        self.children: list[dict[str, int]] = []  # no object graph
+        self.prefix = self.path = path
         data = _load(path)
         try:
             self._file = h5py.File(io.BytesIO(data), "r")
@@ -72,8 +74,10 @@ class KerasWeightsSource(SourceTables):
                 f"'{path}' holds no Keras layer weights (neither Keras 3 'vars' groups nor "
                 "Keras 2 'layer_names'); save it with model.save_weights('….weights.h5')."
             )
+        self.pairs_by = "structure" if legacy is None else "layer"
         self.variables = pd.DataFrame(rows, columns=COLUMNS)
         self._keys = set(self.variables["key"])
+        self._layers = {row["path"]: row["layer"] for row in rows}
 
     def read(self, path_or_key: str) -> np.ndarray:
         """Read one stored array by its path in the file."""
@@ -86,6 +90,10 @@ class KerasWeightsSource(SourceTables):
         block = leading_block(self._file[key].shape, shape, key)
         return self._read(key, tuple(slice(0, n) for n in block))
 
+    def read_tensors(self, keys: list[str]) -> list[np.ndarray]:
+        """Read several stored arrays by key."""
+        return [self._read(key, ()) for key in keys]
+
     def _read(self, key: str, where: tuple[slice, ...]) -> np.ndarray:
         import numpy as np
 
@@ -93,7 +101,7 @@ class KerasWeightsSource(SourceTables):
             return np.asarray(self._file[key][where])
         except Exception as exc:  # a damaged file fails only when the data is read
             raise CheckpointError(
-                f"Cannot read '{key}' from '{self.prefix}' ({first_line(exc)}); the file "
+                f"Cannot read '{key}' from '{self.path}' ({first_line(exc)}); the file "
                 "may be truncated or damaged."
             ) from None
 
@@ -102,19 +110,32 @@ class KerasWeightsSource(SourceTables):
         if path_or_key in self._keys:
             return path_or_key
         hint = did_you_mean(path_or_key, sorted(self._keys))
-        raise KeyError(f"'{path_or_key}' is no variable of '{self.prefix}'{hint}")
+        raise KeyError(f"'{path_or_key}' is no variable of '{self.path}'{hint}")
 
-    def resolve(self, path: str) -> None:
-        """No object graph: nothing resolves by edges."""
+    def layer_of(self, path: str) -> str:
+        """The group holding a Keras 3 layer's ``vars`` (``layers/block/query``: layer
+        names repeat), or a Keras 2 file's layer name."""
+        parts = path.split("/")
+        return "/".join(parts[:-2]) if parts[-2:-1] == ["vars"] else self._layers[path]
 
-    def is_variable(self, node: int) -> bool:
-        return False
+    def reader_code(self, note: str = "") -> tuple[list[str], list[str]]:
+        """``import h5py`` (and ``zipfile`` for a ``.keras`` archive); ``reader = h5py.File``."""
+        lines = ["# Read the stored arrays from the Keras weights file and assign them."]
+        if not self.path.endswith(".keras"):
+            return ["import h5py"], [*lines, f'reader = h5py.File({self.path!r}, "r")']
+        return ["import io", "import zipfile", "import h5py"], [
+            *lines,
+            f"with zipfile.ZipFile({self.path!r}) as archive:",
+            f'    data = io.BytesIO(archive.read("{ARCHIVE_WEIGHTS}"))',
+            'reader = h5py.File(data, "r")',
+        ]
 
-    def object_paths(self) -> list[str]:
-        return []
+    def read_code(self, key: str) -> str:
+        """``reader[key][()]``."""
+        return f"reader[{key!r}][()]"
 
     def __repr__(self) -> str:
-        return f"KerasWeightsSource({self.prefix!r}, {len(self.variables)} variables)"
+        return f"KerasWeightsSource({self.path!r}, {len(self.variables)} variables)"
 
 
 def _unreadable(path: str, exc: BaseException) -> CheckpointError:

@@ -11,7 +11,7 @@ from collections import Counter
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
-from ckpt_widgets.files.checkpoint import SLICE_BYTES, read_slices
+from ckpt_widgets.files.slices import SLICE_BYTES, read_slices
 
 from .stats import SUMMARY_KEYS, Summary
 
@@ -38,7 +38,7 @@ def variable_stats(
     """
     import pandas as pd
 
-    from ckpt_widgets.files.checkpoint import open_checkpoint
+    from ckpt_widgets.files.open import open_checkpoint
 
     src = open_checkpoint(src_or_path)
     table = src.variables
@@ -74,7 +74,7 @@ def checkpoint_summary(src_or_path: Any, values: bool = False) -> pd.DataFrame:
     """
     import pandas as pd
 
-    from ckpt_widgets.files.checkpoint import open_checkpoint
+    from ckpt_widgets.files.open import open_checkpoint
 
     src = open_checkpoint(src_or_path)
     table = src.variables

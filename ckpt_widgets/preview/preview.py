@@ -2,7 +2,7 @@
 the variables a user names, stored and live side by side, adapted to the model's shape or
 not, drawn by :mod:`.figures` with statistics from :mod:`.stats`.
 
-A stored tensor larger than :data:`~ckpt_widgets.files.checkpoint.SLICE_BYTES` is
+A stored tensor larger than :data:`~ckpt_widgets.files.slices.SLICE_BYTES` is
 streamed in pieces (:class:`~ckpt_widgets.preview.stats.Streamed`), never read whole.
 """
 
@@ -12,7 +12,7 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
 from ckpt_widgets.errors import did_you_mean
-from ckpt_widgets.files.checkpoint import SLICE_BYTES, read_slices
+from ckpt_widgets.files.slices import SLICE_BYTES, read_slices
 
 from .figures import check_theme, png
 from .stats import SUMMARY_KEYS, Streamed, compare, prepare

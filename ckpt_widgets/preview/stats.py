@@ -2,7 +2,7 @@
 
 Everything here is numpy: an array in memory (:func:`summary`, :func:`prepare`) or a tensor
 streamed as flat pieces (:class:`Streamed`, fed by
-:func:`ckpt_widgets.files.checkpoint.read_slices`) gives the same figures; a streamed
+:func:`ckpt_widgets.files.slices.read_slices`) gives the same figures; a streamed
 tensor is read twice for a histogram (minimum and maximum first, then the counts on fixed
 bins), never held whole.
 """

@@ -19,11 +19,11 @@ from ckpt_widgets.engine.rename import add_pairs, as_pairs, parse_rules
 from ckpt_widgets.engine.restore_many import CombinedReport
 from ckpt_widgets.engine.transaction import RestoreReport
 from ckpt_widgets.errors import NothingToRestoreError
-from ckpt_widgets.files.checkpoint import open_checkpoint
+from ckpt_widgets.files.open import open_checkpoint
 from ckpt_widgets.words import STATUS_WORDS, plural, restored_line
 
 from .state import (
-    Source,
+    Tab,
     carry_ticks,
     exclusive,
     label_for,
@@ -127,7 +127,7 @@ class CheckpointWidget(anywidget.AnyWidget):
         align: bool = False,
         **kwargs: Any,
     ):
-        self._sources: list[Source] = []  # before the traits: their observers read it
+        self._sources: list[Tab] = []  # before the traits: their observers read it
         self._added = 0  # sources ever added: the next letter (letters are never reused)
         self._resolving = False
         self._running = False  # a restore job runs in the background
@@ -224,7 +224,7 @@ class CheckpointWidget(anywidget.AnyWidget):
         """Match the active source again with the model placed at ``root`` in it."""
         self._run(lambda: self._rematch(root, self.rename))
 
-    def set_align(self, on: bool) -> None:
+    def align_layers(self, on: bool) -> None:
         """Align layers of the active source by order, kind and shape, or stop (the Align
         layers box): match again with ``align=on``, keeping root and rename."""
         self._run(lambda: self._rematch(self.match.root, self.rename, bool(on)))
@@ -253,9 +253,9 @@ class CheckpointWidget(anywidget.AnyWidget):
 
         self._run(run)
 
-    def align(self) -> int:
+    def accept_suggested_renames(self) -> int:
         """Accept :func:`~ckpt_widgets.suggest_rename`'s variable pairs (the Suggest renames
-        button). Aligning whole layers is :meth:`set_align`."""
+        button). Aligning whole layers is :meth:`align_layers`."""
         from ckpt_widgets.engine.suggest import suggest_rename
 
         def run() -> int:
@@ -410,7 +410,7 @@ class CheckpointWidget(anywidget.AnyWidget):
         label = label_for(self._added)
         sources, tree = list(self._sources), self._tree
         shown = {name: getattr(self, name) for name in SHOWN}
-        self._sources.append(Source(label, m, rename, align))
+        self._sources.append(Tab(label, m, rename, align))
         try:
             with self.hold_sync():
                 self.selection = {**self.selection, label: []}
@@ -459,7 +459,7 @@ class CheckpointWidget(anywidget.AnyWidget):
             return str(key)
         raise ValueError(f"No source {key!r}; this widget holds {', '.join(labels)}.")
 
-    def _source(self, label: str) -> Source:
+    def _source(self, label: str) -> Tab:
         return next(s for s in self._sources if s.label == label)
 
     def _active_tree(self) -> Any:
@@ -915,8 +915,8 @@ REQUESTS: dict[str, Any] = {
     "close_plan": lambda w, c: setattr(w, "plan", {}),
     "set_root": lambda w, c: w.set_root(_text(c, "root")),
     "refresh": lambda w, c: w.refresh(),
-    "align": lambda w, c: w.align(),
-    "set_align": lambda w, c: w.set_align(_flag(c, "on")),
+    "align": lambda w, c: w.accept_suggested_renames(),
+    "set_align": lambda w, c: w.align_layers(_flag(c, "on")),
     "pair_layer": lambda w, c: w.pair_layer(_text(c, "model"), _text(c, "ckpt")),
     "unpair_layer": lambda w, c: w.unpair_layer(_text(c, "model")),
     "pair": lambda w, c: w.pair(_text(c, "model"), _text(c, "ckpt")),

@@ -36,7 +36,7 @@ def plan_view(
         "variables": len(report.restored),
         "params": int(report.params),
         "nbytes": int(report.nbytes),
-        "sources": [_source(part, letters.get(part.source, "")) for part in parts],
+        "sources": [_source(part, letters.get(part.path, "")) for part in parts],
         "skipped": [
             {k: str(v) for k, v in row.items()}
             for row in skipped[["model_path", "name", "layer", "status", "reason"]]
@@ -64,7 +64,7 @@ def _source(report: RestoreReport, label: str) -> dict[str, Any]:
         entry["nbytes"] += int(nbytes)
     return {
         "label": label,
-        "path": report.source,
+        "path": report.path,
         "variables": len(report.restored),
         "params": int(report.params),
         "nbytes": int(report.nbytes),

@@ -30,8 +30,9 @@ Selection = Mapping[str, Sequence[str]]
 
 
 @dataclass
-class Source:
-    """One checkpoint of a widget: its letter, its match against the model, its rename."""
+class Tab:
+    """One checkpoint of a widget (a lettered tab): its letter, its match against the
+    model, its rename."""
 
     label: str
     match: Match
@@ -283,7 +284,7 @@ def _meaning(m: Match, path: str, adapt: str | None) -> dict[int, tuple[int, Any
 
 def restore_selection(
     model: Any,
-    sources: Sequence[Source],
+    sources: Sequence[Tab],
     selection: Selection,
     adapt: str | None = None,
     progress: Callable[[int, int], None] | None = None,
