@@ -17,7 +17,18 @@ import { createTable } from "./views/table.js";
 import { createToolbar } from "./views/toolbar.js";
 
 /** Synced traits whose change only needs everything drawn again. */
-const REDRAWS = ["ticks", "header", "result", "error", "notice", "busy", "adapt", "ckpt_rows", "progress"];
+const REDRAWS = [
+  "ticks",
+  "header",
+  "result",
+  "error",
+  "notice",
+  "busy",
+  "adapt",
+  "ckpt_rows",
+  "progress",
+  "rules_text",
+];
 
 /**
  * anywidget's entry point: draw the widget into `el`; returns the cleanup anywidget calls.
@@ -38,7 +49,6 @@ export function render({ model, el }) {
     histogram: null,
     logCounts: false,
     enlarged: false,
-    rules: {},
   };
   if (state.tree.nodes.length <= 200) {
     for (const node of state.tree.nodes) if (node.kind === "module") state.expanded.add(node.id);
