@@ -268,7 +268,7 @@ def test_rules_text_survives_a_redisplay(jupyter_server, page):
     cells = [SETUP, "print('RULES', repr(w.rules_text))", "w"]
     write_notebook(jupyter_server.root_dir, "rules.ipynb", cells)
     open_notebook(page, jupyter_server, "rules.ipynb")
-    run_cell(page, 0)
+    run_cell(page, 0, timeout=180)  # imports TensorFlow and writes the demo checkpoint
     first = page.get_by_test_id("ckpt-widget")
     first.locator(".ckw-rules-panel summary").click()
     first.get_by_test_id("rules").fill("^model/head/ => backbone/")
