@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import threading
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -12,10 +15,26 @@ from tests.conftest import assert_same
 
 
 def click_restore(widget):
-    """What the Restore button does: a restore in a thread; wait for it."""
+    """What the Restore button does: a restore in a thread; wait for it to end."""
     widget._on_message(widget, {"type": "restore"}, [])
-    if widget._job is not None:
-        widget._job.join(timeout=60)
+    wait_until_idle(widget)
+
+
+def wait_until_idle(widget, timeout: float = 60) -> None:
+    """Wait for the background restore to end (``busy`` turns false); fail if it never does."""
+    idle = threading.Event()
+
+    def on_busy(change):
+        if not change["new"]:
+            idle.set()
+
+    widget.observe(on_busy, names="busy")
+    try:
+        if not widget.busy:
+            idle.set()
+        assert idle.wait(timeout), "the background restore did not end"
+    finally:
+        widget.unobserve(on_busy, names="busy")
 
 
 @pytest.fixture
@@ -178,7 +197,6 @@ def test_a_stale_widget_refuses_until_refreshed(keras, tf, tmp_path):
 
 
 def test_cancel_from_the_front_end_rolls_back(widget):
-    import threading
 
     before = models.values(widget.model)
     widget.selected = ["backbone"]
@@ -250,7 +268,6 @@ def test_widget_over_a_keras_weights_file(tmp_path):
 
 def test_requests_while_a_restore_runs_are_refused_and_busy_stays(widget, net_ckpt):
     """A restore job blocked in its progress hook; every request fired at it is refused."""
-    import threading
 
     import traitlets
 
@@ -299,7 +316,7 @@ def test_requests_while_a_restore_runs_are_refused_and_busy_stays(widget, net_ck
     assert widget.busy and widget.report is None
     assert (dict(widget.selection), widget.active, widget.adapt, widget.selected) == state
     gate.set()
-    widget._job.join(60)
+    wait_until_idle(widget)
     assert not widget.busy and widget.error == "" and widget.result["restored"] == 4
     for v, s in zip(widget.model.backbone.weights, saved.backbone.weights):
         assert_same(v.numpy(), s.numpy())  # restored, and no undo ran alongside
@@ -474,3 +491,69 @@ def test_rules_text_is_the_rules_box_per_source(keras, tf, tmp_path):
     assert widget.rules_text == "" and not widget.header["counts"].get("renamed")
     widget.set_state({"rules_text": 3})
     assert "does not fit" in widget.error and widget.rules_text == ""
+
+
+def test_preview_by_keras_layer_name_and_variable_path(widget):
+    first = widget.model.backbone.layers[0]
+    _, stats = widget.preview(first.name)  # a Keras layer name, as include= takes
+    assert list(stats["path"].unique()) == [
+        "backbone/_functional/_operations/1/_kernel",
+        "backbone/_functional/_operations/1/bias",
+    ]
+    _, stats = widget.preview(first.kernel.path)  # a Keras variable path
+    assert list(stats["path"].unique()) == ["backbone/_functional/_operations/1/_kernel"]
+    _, stats = widget.preview(f"backbone/{first.name}/{first.kernel.name}")  # readable name
+    assert list(stats["path"].unique()) == ["backbone/_functional/_operations/1/_kernel"]
+    with pytest.raises(KeyError, match=rf"did you mean .*'{first.name}'"):
+        widget.preview(first.name + "x")
+    assert widget.error.startswith("KeyError: ")
+
+
+def test_errors_and_the_skipped_list_name_variables_readably(widget):
+    head = widget.model.head
+    want = (
+        rf"'head/{head.kernel.name}' \(model \(5, 7\) float32, checkpoint \(5, 3\) float32; "
+        r"object path 'head/_kernel'\)"
+    )
+    with pytest.raises(cw.ShapeMismatchError, match=want):
+        cw.restore(widget.model, widget.match, include=["head"])
+    widget.selected = ["backbone/_functional/_operations/1/_kernel", "head"]
+    click_restore(widget)
+    labels = sorted(r["label"] for r in widget.result["skipped"])
+    assert labels == sorted(f"head/{v.name}" for v in head.weights)
+
+
+def test_status_words_are_one_vocabulary_for_widget_and_readme(widget):
+    from ckpt_widgets.words import STATUS_WORDS
+
+    words = widget.header["status_words"]
+    assert words == STATUS_WORDS and set(widget.header["statuses"]) <= set(words)
+    readme = (Path(__file__).parent.parent / "README.md").read_text()
+    table = readme.split("## What the statuses mean", 1)[1].split("\n\n", 2)[1]
+    rows = [line.split("|")[1:3] for line in table.splitlines()[2:]]
+    shown = {status.strip().strip("`"): word.strip() for status, word in rows}
+    assert set(shown) == set(widget.header["statuses"])
+    for status, word in shown.items():
+        assert word.split(" (")[0] == STATUS_WORDS[status]
+
+
+def test_root_select_of_the_demo_lists_where_its_weights_sit(tmp_path):
+    from ckpt_widgets.demo import make_demo
+
+    model, directory = make_demo(tmp_path / "demo")
+    widget = cw.CheckpointWidget(model, directory)
+    # The demo's new head has other units: the backbone's weights are what match.
+    assert widget.header["roots"] == ["model"]
+    assert widget.header["root_counts"] == {"model": len(model.backbone.weights)}
+
+
+def test_root_select_of_a_keras_hub_backbone(tf, tmp_path):
+    keras_hub = pytest.importorskip("keras_hub")
+    from tests.test_real_models import TINY
+
+    writer = keras_hub.models.BertBackbone(**TINY)
+    prefix = tf.train.Checkpoint(model=writer).write(str(tmp_path / "ckpt"))
+    model = keras_hub.models.BertBackbone(**TINY)
+    widget = cw.CheckpointWidget(model, prefix)
+    assert widget.header["roots"] == ["model"]
+    assert widget.header["root_counts"] == {"model": len(model.weights)}

@@ -29,13 +29,16 @@ from ckpt_widgets.errors import (
     RestoreError,
     RollbackError,
     UndoError,
+    WorkerRestoreError,
     first_line,
 )
 from ckpt_widgets.words import restored_line
 
+from .adapt import adapted
 from .codegen import restore_code
 from .matching import Match, Rename, match
 from .mirror import build_mirror
+from .names import model_labels, node_labels
 from .plan import Plan, Step, make_plan
 from .snapshot import (
     PutBackFailed,
@@ -45,6 +48,7 @@ from .snapshot import (
     describe_failures,
     interrupts_deferred,
 )
+from .workers import agree_across_workers, multi_worker_strategy, worker_name
 
 if TYPE_CHECKING:
     import numpy as np
@@ -58,7 +62,7 @@ GROUP_BYTES = 4 * 2**20
 the whole restore's 1/64th when that is more, to bound the number of reads."""
 
 RESTORED_COLUMNS = [
-    "model_path", "name", "layer", "ckpt_path", "key", "shape", "dtype", "nbytes", "how",
+    "label", "model_path", "name", "layer", "ckpt_path", "key", "shape", "dtype", "nbytes", "how",
     "adapted",
 ]  # fmt: skip
 
@@ -87,12 +91,67 @@ def restore(
     the old values in a temporary folder instead of memory, ``undo=False`` drops them
     after the restore (see :func:`execute`). Raises a ``ValueError``
     subclass for a bad selection and :class:`RestoreError` if the restore itself failed;
-    in both cases every model variable keeps the value it had.
+    in both cases every model variable keeps the value it had. A model built under a
+    ``MultiWorkerMirroredStrategy`` is restored on every worker or on none (every worker
+    runs the same call; :class:`WorkerRestoreError` names the workers that failed).
     """
     undo_where(undo)
-    m = match_for(model, src_or_path, root=root, rename=rename, align=align)
-    plan = make_plan(m, include, exclude, adapt=adapt, cast=cast, optimizer=optimizer)
-    return execute(plan, undo=undo, progress=progress, cancel=cancel)
+    try:
+        m = match_for(model, src_or_path, root=root, rename=rename, align=align)
+        plan = make_plan(m, include, exclude, adapt=adapt, cast=cast, optimizer=optimizer)
+    except BaseException as exc:
+        strategy = multi_worker_strategy(model)  # the other workers may wait for this one
+        if strategy is None:
+            raise
+        return restore_on_every_worker(strategy, exc, undo)
+
+    def execute_plan(undo: bool | Where) -> RestoreReport:
+        return execute(plan, undo=undo, progress=progress, cancel=cancel)
+
+    strategy = multi_worker_strategy(plan.steps[0].variable)  # a plan has steps
+    if strategy is None:
+        return execute_plan(undo)
+    return restore_on_every_worker(strategy, execute_plan, undo)
+
+
+def restore_on_every_worker(
+    strategy: Any,
+    restore_here: Callable[[Where], RestoreReport] | BaseException,
+    undo: bool | Where,
+) -> RestoreReport:
+    """``restore_here`` on this worker, kept only if it succeeded on every worker.
+
+    ``restore_here`` may be the exception that already stopped this worker's restore.
+    The old values are kept until the workers agree (see :mod:`.workers`); if any worker
+    failed, each puts its variables back and raises :class:`WorkerRestoreError` naming
+    the workers that failed.
+    """
+    report, failure = None, None
+    if isinstance(restore_here, BaseException):
+        failure = restore_here
+    else:
+        try:
+            report = restore_here(undo_where(undo))
+        except BaseException as exc:  # Ctrl-C included: the other workers wait for this one
+            failure = exc
+    try:
+        failed = agree_across_workers(strategy, failure)
+    except BaseException as exc:
+        if report is not None:
+            roll_back([report._snapshot], exc, "Agreeing with the other workers")
+        raise RestoreError(
+            f"The workers could not agree on the restore ({first_line(exc)}); "
+            f"{worker_name(strategy)} put its variables back as they were."
+        ) from exc
+    if report is None or failed:
+        if report is not None:
+            roll_back([report._snapshot], WorkerRestoreError(failed), "Another worker")
+        if isinstance(failure, KeyboardInterrupt):
+            raise failure
+        raise WorkerRestoreError(failed) from failure
+    if undo is False:
+        report._drop_undo()
+    return report
 
 
 def match_for(
@@ -351,11 +410,7 @@ def _stored_value(plan: Plan, step: Step, before: np.ndarray) -> np.ndarray:
                 "restored."
             )
         stored = cast
-    if step.adapt is None:
-        return stored
-    value = before.copy() if step.adapt == "overlap" else np.zeros_like(before)
-    value[tuple(slice(0, n) for n in stored.shape)] = stored
-    return value
+    return stored if step.adapt is None else adapted(stored, before, step.adapt)
 
 
 def _groups(plan: Plan, parts: int) -> list[list[Step]]:
@@ -495,7 +550,10 @@ def _restored_table(plan: Plan, mirror: Any) -> pd.DataFrame:
     import pandas as pd
 
     fallback = {id(s) for s in mirror.fallback}
-    cols = plan.match.columns
+    m = plan.match
+    cols = m.columns
+    labels = model_labels(m)
+    slots = node_labels(m.source, m) if any(s.row < 0 for s in plan.steps) else {}
     rows = []
     for s in plan.steps:
         adapted = " ".join(
@@ -503,15 +561,18 @@ def _restored_table(plan: Plan, mirror: Any) -> pd.DataFrame:
         )
         shape = tuple(int(d) for d in s.variable.shape)
         if s.row >= 0:  # a model variable
+            label = labels[s.row]
             names = (cols["model_path"][s.row], cols["name"][s.row], cols["layer"][s.row])
             ckpt_path, dtype = cols["ckpt_path"][s.row], cols["model_dtype"][s.row]
             nbytes = int(cols["nbytes"][s.row])
         else:  # optimizer state
+            label = slots.get(s.node_id, s.label)
             names = (s.label, s.label, "")
             ckpt_path, dtype = s.mirror_path, str(s.variable.dtype)
             nbytes = int(s.variable.numpy().nbytes)
         rows.append(
             {
+                "label": label,
                 "model_path": names[0],
                 "name": names[1],
                 "layer": names[2],

@@ -14,11 +14,13 @@ import anywidget
 import traitlets
 
 from ckpt_widgets.engine.matching import STATUSES, Match, match
+from ckpt_widgets.engine.pairing import pairs_view, with_layer_pair, without_layer_pair
+from ckpt_widgets.engine.rename import add_pairs, as_pairs, parse_rules
 from ckpt_widgets.engine.restore_many import CombinedReport
 from ckpt_widgets.engine.transaction import RestoreReport
 from ckpt_widgets.errors import NothingToRestoreError
 from ckpt_widgets.files.checkpoint import open_checkpoint
-from ckpt_widgets.words import plural, restored_line
+from ckpt_widgets.words import STATUS_WORDS, plural, restored_line
 
 from .state import (
     Source,
@@ -27,12 +29,9 @@ from .state import (
     label_for,
     naming_error,
     owners,
-    pairs_view,
     restore_selection,
     tick_view,
     toggle,
-    with_layer_pair,
-    without_layer_pair,
 )
 
 ADAPT = ("", "overlap", "zeros")
@@ -69,7 +68,8 @@ class CheckpointWidget(anywidget.AnyWidget):
     _css = _asset("widget.css", "widget.css")
 
     header = traitlets.Dict().tag(sync=True)
-    """Checkpoint path, detected root, candidate roots, counts per status."""
+    """Checkpoint path, detected root, candidate roots, counts per status and the words
+    people read for each status (``status_words``, :data:`~ckpt_widgets.words.STATUS_WORDS`)."""
     rows = traitlets.Dict().tag(sync=True)
     """The model tree, column-oriented (see :func:`ckpt_widgets.tree.model_tree`)."""
     ckpt_rows = traitlets.Dict().tag(sync=True)
@@ -254,9 +254,7 @@ class CheckpointWidget(anywidget.AnyWidget):
 
         def run() -> int:
             suggestions = suggest_rename(self.model, self.match)
-            pairs = dict(zip(suggestions["ckpt_path"], suggestions["model_path"]))
-            if isinstance(self.rename, dict):
-                pairs = {**self.rename, **pairs}
+            pairs = add_pairs(self.rename, as_pairs(suggestions))
             self._rematch(self.match.root, pairs or self.rename)
             return len(suggestions)
 
@@ -266,9 +264,7 @@ class CheckpointWidget(anywidget.AnyWidget):
         """Pair one model variable (path or Keras name) with a stored one (the Pair box)."""
 
         def run() -> None:
-            pairs = dict(self.rename) if isinstance(self.rename, dict) else {}
-            pairs[ckpt_path] = model_variable
-            self._rematch(self.match.root, pairs)
+            self._rematch(self.match.root, add_pairs(self.rename, {ckpt_path: model_variable}))
 
         self._run(run)
 
@@ -284,7 +280,7 @@ class CheckpointWidget(anywidget.AnyWidget):
     ) -> tuple[bytes, Any]:
         """Histograms of the first ``limit`` variables under ``path`` and their statistics.
 
-        ``theme`` (the front end's colours, see :data:`~ckpt_widgets.histograms.THEME_KEYS`)
+        ``theme`` (the front end's colours, see :data:`~ckpt_widgets.preview.figures.THEME_KEYS`)
         and ``log`` (log-scaled counts) style the plots. The PNG (2 pixels per CSS pixel)
         and the statistics are also sent to the front end, and sent again after a restore
         or an undo changes the values.
@@ -295,7 +291,7 @@ class CheckpointWidget(anywidget.AnyWidget):
     def _send_preview(
         self, path: str, limit: int, theme: dict[str, str] | None, log: bool
     ) -> tuple[bytes, Any]:
-        from ckpt_widgets.preview.histograms import preview
+        from ckpt_widgets.preview.preview import preview
 
         adapt = self.adapt or None
         png, stats = preview(
@@ -503,6 +499,7 @@ class CheckpointWidget(anywidget.AnyWidget):
             "hint": nothing_matches_hint(m, self.aligned, counts),
             "counts": counts,
             "statuses": list(STATUSES),
+            "status_words": STATUS_WORDS,
             "align": self.aligned,
         }
         self.pairs = pairs_view(m)
@@ -811,25 +808,6 @@ def _summary(report: RestoreReport | CombinedReport, chosen: int) -> str:
     return restored_line(len(report.restored), report.nbytes, report.origin, chosen, report.undone)
 
 
-def parse_rules(text: str) -> list[tuple[str, str]]:
-    """``pattern => replacement`` lines as ``(regex, replacement)`` pairs; bad regex raise."""
-    import re
-
-    rules = []
-    for number, line in enumerate(text.splitlines(), 1):
-        if not line.strip() or line.lstrip().startswith("#"):
-            continue
-        pattern, arrow, replacement = line.partition("=>")
-        if not arrow:
-            raise ValueError(f"Rule {number} needs the form 'pattern => replacement'.")
-        try:
-            re.compile(pattern.strip())
-        except re.error as exc:
-            raise ValueError(f"Rule {number}: '{pattern.strip()}' is no regex ({exc}).") from None
-        rules.append((pattern.strip(), replacement.strip()))
-    return rules
-
-
 def _path(value: Any) -> str:
     """A checkpoint path typed in the front end: a non-empty string."""
     if not isinstance(value, str) or not value.strip():
@@ -879,7 +857,7 @@ def _paths(content: dict[str, Any]) -> list[str]:
 
 def _theme(content: dict[str, Any]) -> dict[str, str] | None:
     """The front end's theme colours for a preview (absent: the light default)."""
-    from ckpt_widgets.preview.histograms import check_theme
+    from ckpt_widgets.preview.figures import check_theme
 
     value = content.get("theme")
     return None if value is None else check_theme(value)

@@ -20,7 +20,8 @@ export function checkpointRows(ctx) {
     const isObject = cols.kind[i] === "module";
     if (filtering && isObject) continue; // a filtered view lists variables only
     if (state.chip && state.chip !== status && !(state.chip === "optimizer" && group === "optimizer")) continue;
-    const node = { id: cols.id[i], label: cols.label[i], title: cols.title[i], layer: "" };
+    const name = cols.name ? cols.name[i] : "";
+    const node = { id: cols.id[i], label: cols.label[i], title: cols.title[i], layer: "", name };
     if (state.filter && !matches(node, state.filter, state.chip)) continue;
     const depth = filtering ? 0 : cols.id[i].split("/").length - 1;
     out.push(
@@ -36,7 +37,7 @@ export function checkpointRows(ctx) {
         h(
           "td",
           { class: "ckw-name", title: cols.title[i], style: `padding-left: ${0.4 + depth * 1.1}em` },
-          filtering ? node.id : node.label,
+          filtering ? name || node.id : node.label,
         ),
         h("td", {}, group),
         h("td", { class: "ckw-shape" }, shapeText(cols.ckpt_shape[i])),

@@ -1,6 +1,6 @@
 // The header: checkpoint path, root chooser, status chips, Suggest renames, Refresh.
 import { h } from "../core/dom.js";
-import { plural, STATUS_LABELS } from "../core/format.js";
+import { plural, STATUS_LABELS, setStatusWords } from "../core/format.js";
 
 /** @param {import("../core/context.js").Context} ctx */
 export function createHeader(ctx) {
@@ -27,6 +27,7 @@ export function createHeader(ctx) {
 
   return function header() {
     const info = model.get("header");
+    setStatusWords(info.status_words);
     const counts = info.counts || {};
     const select = h(
       "select",

@@ -89,6 +89,9 @@ function modelRow(ctx, node, depth) {
         },
         node.label,
       ),
+      isModule && node.kerasName && node.kerasName !== node.label
+        ? h("span", { class: "ckw-note", "data-testid": "keras-name", title: "Keras name" }, node.kerasName)
+        : null,
       others.map((label) => sourceBadge(label, `ticked under source ${label}; ticking it here moves it`)),
     ),
     h("td", { class: "ckw-shape" }, shapeText(node.modelShape)),
