@@ -468,6 +468,31 @@ def test_rules_that_pair_nothing_say_so(widget):
     assert widget.error == "" and widget.notice.startswith("The 1 rule pair no variable")
 
 
+def test_rules_text_is_the_rules_box_per_source(keras, tf, tmp_path):
+    old = models.net(seed=70)
+    holder = tf.train.Checkpoint(old_head=old.head, backbone=old.backbone)
+    prefix = tf.train.Checkpoint(model=holder).write(str(tmp_path / "ckpt"))
+    widget = cw.CheckpointWidget(models.net(seed=71), prefix)
+    rules = "^model/old_head/ => head/"
+    widget.set_state({"rules_text": rules})  # typed in the box
+    assert widget.error == "" and widget.header["counts"]["renamed"] == 2
+    widget.set_state({"rules_text": "([ => x"})
+    assert "Rule 1" in widget.error and widget.rules_text == "([ => x"  # kept as typed
+    assert widget.header["counts"]["renamed"] == 2
+    widget.set_state({"rules_text": rules})
+    assert widget.error == "" and widget.header["counts"]["renamed"] == 2
+    other = tf.train.Checkpoint(model=holder).write(str(tmp_path / "other"))
+    assert widget.add_source(other) == "B"
+    widget.show_source("B")
+    assert widget.rules_text == "" and not widget.header["counts"].get("renamed")
+    widget.show_source("A")  # its rules come back with it, not matched again
+    assert widget.rules_text == rules and widget.header["counts"]["renamed"] == 2
+    widget.set_rules("")  # from a script: the box follows
+    assert widget.rules_text == "" and not widget.header["counts"].get("renamed")
+    widget.set_state({"rules_text": 3})
+    assert "does not fit" in widget.error and widget.rules_text == ""
+
+
 def test_preview_by_keras_layer_name_and_variable_path(widget):
     first = widget.model.backbone.layers[0]
     _, stats = widget.preview(first.name)  # a Keras layer name, as include= takes

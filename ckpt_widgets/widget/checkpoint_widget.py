@@ -35,7 +35,7 @@ from .state import (
 )
 
 ADAPT = ("", "overlap", "zeros")
-FRONT_END_TRAITS = frozenset({"active", "adapt", "selected", "selection"})
+FRONT_END_TRAITS = frozenset({"active", "adapt", "selected", "selection", "rules_text"})
 """The synced traits the front end may set; the others are the kernel's to set."""
 SHOWN = (
     "sources", "active", "selection", "selected", "owners", "ticks", "tickable", "header",
@@ -115,6 +115,10 @@ class CheckpointWidget(anywidget.AnyWidget):
     """The last error, one sentence; empty when the last action succeeded."""
     notice = traitlets.Unicode("").tag(sync=True)
     """What the last action changed that was not asked for (e.g. ticks dropped), or ``""``."""
+    rules_text = traitlets.Unicode("").tag(sync=True)
+    """The Rules box's text for the active source; setting it (the box does, as you type)
+    pairs by those rules as :meth:`set_rules` does. Kept per source and synced, so the box
+    shows it again when the widget is displayed again."""
     busy = traitlets.Bool(False).tag(sync=True)
     progress = traitlets.Dict().tag(sync=True)
     """``{"done": n, "total": m}`` while a restore started from the front end runs."""
@@ -135,6 +139,7 @@ class CheckpointWidget(anywidget.AnyWidget):
         self._tree: tuple[Match, Any] | None = None  # the active match and its tree
         self._naming_error = ""  # the error line's sentence about a tick naming nothing
         self._shown: dict[str, Any] | None = None  # the preview on show, drawn again on change
+        self._rules_text: dict[str, str] = {}  # the Rules box's text per source letter
         super().__init__(**kwargs)
         self.model = model
         self.report: RestoreReport | CombinedReport | None = None
@@ -276,7 +281,10 @@ class CheckpointWidget(anywidget.AnyWidget):
 
     def set_rules(self, text: str) -> int:
         """Pair by regex rules, one ``pattern => replacement`` per line (the Rules box)."""
-        return self._run(lambda: self._apply_rules(text))
+        paired = self._run(lambda: self._apply_rules(text))
+        self._rules_text[self.active] = text
+        self.rules_text = text  # the box shows what is in force (no second match)
+        return paired
 
     def preview(
         self, path: str, limit: int = 6, theme: dict[str, str] | None = None, log: bool = False
@@ -521,7 +529,7 @@ class CheckpointWidget(anywidget.AnyWidget):
         except ValueError as exc:
             raise traitlets.TraitError(str(exc)) from None
 
-    @traitlets.validate("adapt", "selected")
+    @traitlets.validate("adapt", "selected", "rules_text")
     def _valid_while_idle(self, proposal: Any) -> Any:
         self._refuse_change()
         return proposal["value"]
@@ -542,6 +550,13 @@ class CheckpointWidget(anywidget.AnyWidget):
         with self.hold_sync():
             self._draw()
             self._sync_ticks()
+            self.rules_text = self._rules_text.get(self.active, "")
+
+    @traitlets.observe("rules_text")
+    def _on_rules_text(self, change: Any) -> None:
+        """Text typed in the Rules box: pair by it (what is in force already is not redone)."""
+        if change["new"] != self._rules_text.get(self.active, ""):
+            self.set_rules(change["new"])
 
     @traitlets.validate("selection")
     def _valid_selection(self, proposal: Any) -> dict[str, list[str]]:
@@ -845,6 +860,7 @@ def _check_update(name: str, value: Any) -> None:
         "adapt": isinstance(value, str),
         "selected": texts(value),
         "selection": isinstance(value, dict) and all(map(texts, value.values())),
+        "rules_text": isinstance(value, str),
     }[name]
     if not ok:
         raise ValueError(f"The front end sent {_short(value)} as '{name}', which does not fit.")

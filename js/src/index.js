@@ -5,6 +5,7 @@
 import { createContext } from "./core/context.js";
 import { h } from "./core/dom.js";
 import { focusedRow, refocus } from "./core/focus.js";
+import { createScheduler } from "./core/schedule.js";
 import { buildTree } from "./model/tree.js";
 import { createErrorBanner, createHintBanner, createNoticeBanner } from "./views/banners.js";
 import { createHeader } from "./views/header.js";
@@ -17,7 +18,19 @@ import { createTable } from "./views/table.js";
 import { createToolbar } from "./views/toolbar.js";
 
 /** Synced traits whose change only needs everything drawn again. */
-const REDRAWS = ["ticks", "header", "result", "error", "notice", "busy", "adapt", "ckpt_rows", "progress", "plan"];
+const REDRAWS = [
+  "ticks",
+  "header",
+  "result",
+  "error",
+  "notice",
+  "busy",
+  "adapt",
+  "ckpt_rows",
+  "progress",
+  "rules_text",
+  "plan",
+];
 
 /**
  * anywidget's entry point: draw the widget into `el`; returns the cleanup anywidget calls.
@@ -38,7 +51,6 @@ export function render({ model, el }) {
     histogram: null,
     logCounts: false,
     enlarged: false,
-    rules: {},
   };
   if (state.tree.nodes.length <= 200) {
     for (const node of state.tree.nodes) if (node.kind === "module") state.expanded.add(node.id);
@@ -55,7 +67,7 @@ export function render({ model, el }) {
   const hintBanner = createHintBanner(ctx);
   const noticeBanner = createNoticeBanner(ctx);
   const rulesPanel = createRules(ctx);
-  const table = createTable(ctx);
+  const { table, drawBody } = createTable(ctx);
   const preview = createPreview(ctx);
   const resultPanel = createResult(ctx);
   const planPanel = createPlan(ctx);
@@ -76,7 +88,9 @@ export function render({ model, el }) {
     root.replaceChildren(.../** @type {Node[]} */ (parts.filter(Boolean)));
   }
 
-  ctx.draw = () => {
+  let alive = true; // until anywidget calls the cleanup
+  function drawNow() {
+    if (!alive) return;
     const focus = focusedRow(root);
     // A box that lives across redraws (rules, add source) keeps its focus and caret.
     const active = /** @type {HTMLInputElement | null} */ (document.activeElement);
@@ -88,7 +102,10 @@ export function render({ model, el }) {
       typing.focus();
       typing.setSelectionRange(start, end);
     }
-  };
+  }
+
+  // Every draw goes through the scheduler: one per turn, whatever asked for it.
+  Object.assign(ctx, createScheduler({ all: drawNow, body: drawBody }));
 
   const onRows = () => {
     state.tree = buildTree(model.get("rows"));
@@ -138,8 +155,9 @@ export function render({ model, el }) {
     ...REDRAWS.map((name) => /** @type {[string, () => void]} */ ([`change:${name}`, ctx.draw])),
   ];
   for (const [event, listener] of listeners) model.on(event, listener);
-  ctx.draw();
+  drawNow();
   return () => {
+    alive = false;
     for (const [event, listener] of listeners) model.off(event, listener);
     themeWatch.disconnect();
     if (state.histogram?.url) URL.revokeObjectURL(state.histogram.url);

@@ -129,7 +129,7 @@ def test_dark_theme(demo, page, color_scheme):
     row(widget, "backbone").locator(".ckw-label").click()  # a layer: several plots
     histogram = widget.get_by_test_id("histogram")
     image = histogram.get_by_test_id("histogram-image")
-    expect(image).to_be_visible()
+    expect(image).to_be_visible(timeout=30_000)  # six plots: slow on a loaded machine
     page.wait_for_function(
         "img => img.complete && img.naturalWidth > 0", arg=image.element_handle()
     )
@@ -262,6 +262,21 @@ def test_rename_rules_box(demo, page):
     rules.fill("^model/head/ => backbone/")  # pairs nothing that fits: no error
     expect(widget.get_by_test_id("error")).to_have_count(0)
     expect(rules).to_be_focused()
+
+
+def test_rules_text_survives_a_redisplay(jupyter_server, page):
+    cells = [SETUP, "print('RULES', repr(w.rules_text))", "w"]
+    write_notebook(jupyter_server.root_dir, "rules.ipynb", cells)
+    open_notebook(page, jupyter_server, "rules.ipynb")
+    run_cell(page, 0, timeout=180)  # imports TensorFlow and writes the demo checkpoint
+    first = page.get_by_test_id("ckpt-widget")
+    first.locator(".ckw-rules-panel summary").click()
+    first.get_by_test_id("rules").fill("^model/head/ => backbone/")
+    expect(first.get_by_test_id("notice")).to_contain_text("pair no variable")  # applied
+    assert "RULES '^model/head/ => backbone/'" in run_cell(page, 1)
+    run_cell(page, 2)  # the same widget shown again
+    second = page.get_by_test_id("ckpt-widget").nth(1)
+    expect(second.get_by_test_id("rules")).to_have_value("^model/head/ => backbone/")
 
 
 def test_checkpoint_view_shows_the_files_tree(demo, page):

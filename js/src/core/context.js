@@ -38,7 +38,6 @@ import { themeColours } from "./theme.js";
  * @property {Histogram | null} histogram
  * @property {boolean} logCounts      histograms with log-scaled counts
  * @property {boolean} enlarged       the preview image shown over the page
- * @property {Record<string, string>} rules  rename rules typed per source letter
  *
  * @typedef {object} Context
  * @property {AnyModel} model

@@ -15,7 +15,7 @@ const HEADS = {
 };
 
 /**
- * The table view: draws it whole; `ctx.drawBody` draws its rows only.
+ * The table view: `table` draws it whole, `drawBody` its rows only.
  * @param {import("../core/context.js").Context} ctx
  */
 export function createTable(ctx) {
@@ -90,6 +90,5 @@ export function createTable(ctx) {
     );
   }
 
-  ctx.drawBody = drawBody;
-  return table;
+  return { table, drawBody };
 }
