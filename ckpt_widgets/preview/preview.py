@@ -116,14 +116,9 @@ def _path(m: Match, i: int) -> str:
 
 def adapted(stored: Any, current: Any, adapt: str) -> Any:
     """``stored`` fitted into ``current``'s shape as ``restore(adapt=...)`` would write it."""
-    import numpy as np
+    from ckpt_widgets.engine.adapt import adapted as fit
 
-    if stored.shape == current.shape or stored.ndim != current.ndim:
-        return stored
-    value = current.copy() if adapt == "overlap" else np.zeros_like(current)
-    block = tuple(slice(0, min(a, b)) for a, b in zip(current.shape, stored.shape))
-    value[block] = stored[block].astype(value.dtype)
-    return value
+    return fit(stored, current, adapt)
 
 
 def _read(m: Match, i: int, adapt: str | None, slice_bytes: int) -> tuple[Any, Any]:

@@ -1,7 +1,7 @@
 """CheckpointWidget: the anywidget view over match / preview / restore / undo.
 
 It holds no logic of its own: every action calls the same functions a script would, and
-the front end (``js/widget.js``) only draws the synced state and sends requests.
+the front end (``js/src/``) only draws the synced state and sends requests.
 """
 
 from __future__ import annotations
@@ -14,6 +14,8 @@ import anywidget
 import traitlets
 
 from ckpt_widgets.engine.matching import STATUSES, Match, match
+from ckpt_widgets.engine.pairing import pairs_view, with_layer_pair, without_layer_pair
+from ckpt_widgets.engine.rename import add_pairs, as_pairs, parse_rules
 from ckpt_widgets.engine.restore_many import CombinedReport
 from ckpt_widgets.engine.transaction import RestoreReport
 from ckpt_widgets.errors import NothingToRestoreError
@@ -27,12 +29,9 @@ from .state import (
     label_for,
     naming_error,
     owners,
-    pairs_view,
     restore_selection,
     tick_view,
     toggle,
-    with_layer_pair,
-    without_layer_pair,
 )
 
 ADAPT = ("", "overlap", "zeros")
@@ -46,17 +45,27 @@ SHOWN = (
 RUNNING = "A restore is running; wait for it to end (or press Cancel) before anything else."
 
 
-def _asset(name: str) -> pathlib.Path:
+NOT_BUILT = (
+    "export function render({ el }) { el.textContent = 'ckpt-widgets: the front end is not "
+    "built; run npm ci && npm run build in js/ (scripts/setup.sh does).'; }"
+)
+"""What the widget shows in a source checkout whose js/dist/widget.js was never built."""
+
+
+def _asset(name: str, source: str) -> pathlib.Path | str:
+    """A front-end file: the wheel's ``static/<name>``, else ``js/<source>`` of the checkout."""
     package = pathlib.Path(__file__).parents[1]
-    packaged = package / "static" / name
-    return packaged if packaged.exists() else package.parent / "js" / name
+    for path in (package / "static" / name, package.parent / "js" / source):
+        if path.exists():
+            return path
+    return NOT_BUILT
 
 
 class CheckpointWidget(anywidget.AnyWidget):
     """Explore a checkpoint against a live model, tick submodules, preview, restore."""
 
-    _esm = _asset("widget.js")
-    _css = _asset("widget.css")
+    _esm = _asset("widget.js", "dist/widget.js")  # the bundle of js/src/ (see hatch_build.py)
+    _css = _asset("widget.css", "widget.css")
 
     header = traitlets.Dict().tag(sync=True)
     """Checkpoint path, detected root, candidate roots, counts per status."""
@@ -239,9 +248,7 @@ class CheckpointWidget(anywidget.AnyWidget):
 
         def run() -> int:
             suggestions = suggest_rename(self.model, self.match)
-            pairs = dict(zip(suggestions["ckpt_path"], suggestions["model_path"]))
-            if isinstance(self.rename, dict):
-                pairs = {**self.rename, **pairs}
+            pairs = add_pairs(self.rename, as_pairs(suggestions))
             self._rematch(self.match.root, pairs or self.rename)
             return len(suggestions)
 
@@ -251,9 +258,7 @@ class CheckpointWidget(anywidget.AnyWidget):
         """Pair one model variable (path or Keras name) with a stored one (the Pair box)."""
 
         def run() -> None:
-            pairs = dict(self.rename) if isinstance(self.rename, dict) else {}
-            pairs[ckpt_path] = model_variable
-            self._rematch(self.match.root, pairs)
+            self._rematch(self.match.root, add_pairs(self.rename, {ckpt_path: model_variable}))
 
         self._run(run)
 
@@ -784,25 +789,6 @@ def _summary(report: RestoreReport | CombinedReport, chosen: int) -> str:
     """The result line: what was restored, and how many ticked variables were not (the
     widget counts ticks the restore could not take, e.g. a shape that differs, too)."""
     return restored_line(len(report.restored), report.nbytes, report.origin, chosen, report.undone)
-
-
-def parse_rules(text: str) -> list[tuple[str, str]]:
-    """``pattern => replacement`` lines as ``(regex, replacement)`` pairs; bad regex raise."""
-    import re
-
-    rules = []
-    for number, line in enumerate(text.splitlines(), 1):
-        if not line.strip() or line.lstrip().startswith("#"):
-            continue
-        pattern, arrow, replacement = line.partition("=>")
-        if not arrow:
-            raise ValueError(f"Rule {number} needs the form 'pattern => replacement'.")
-        try:
-            re.compile(pattern.strip())
-        except re.error as exc:
-            raise ValueError(f"Rule {number}: '{pattern.strip()}' is no regex ({exc}).") from None
-        rules.append((pattern.strip(), replacement.strip()))
-    return rules
 
 
 def _path(value: Any) -> str:
