@@ -2,6 +2,24 @@
 
 from __future__ import annotations
 
+STATUS_WORDS = {
+    "match": "matched",
+    "shape_mismatch": "shape differs",
+    "dtype_mismatch": "dtype differs",
+    "missing": "model only",
+    "unused": "checkpoint only",
+    "untracked": "untracked",
+    "optimizer": "optimizer",
+}
+"""The words people read for each status (the API's value, pinned in DESIGN.md, is the
+key): the widget's chips and badges, the README's status table and the reports use these.
+``optimizer`` is the widget's chip for stored optimizer state (status ``unused``)."""
+
+
+def status_word(status: str) -> str:
+    """The word people read for an API status (``missing`` -> ``model only``)."""
+    return STATUS_WORDS.get(status, status)
+
 
 def plural(n: int, word: str) -> str:
     """``1 variable``, ``2 variables``."""
@@ -22,3 +40,14 @@ def restored_line(restored: int, nbytes: int, where: str, not_restored: int, und
     line = f"Restored {plural(restored, 'variable')} ({human_bytes(nbytes)}) from {where}"
     line += f"; {not_restored} selected not restored." if not_restored else "."
     return line + (" Undone." if undone else "")
+
+
+def plan_line(variables: int, params: int, nbytes: int, where: str, skipped: int) -> str:
+    """A dry run's one line: what a restore would restore, and how many selected it would
+    skip."""
+    line = (
+        f"Would restore {plural(variables, 'variable')} ({params:,} "
+        f"parameter{'' if params == 1 else 's'}, "
+        f"{human_bytes(nbytes)}) from {where}"
+    )
+    return line + (f"; {skipped} selected would be skipped." if skipped else ".")

@@ -5,7 +5,15 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 echo "start.sh: setting up .venv with ckpt-widgets, TensorFlow (CPU) and JupyterLab;"
 echo "          the first run downloads about 1 GB and takes a few minutes."
-bash scripts/setup.sh
+bash scripts/setup.sh &
+setup=$!
+while kill -0 "$setup" 2>/dev/null; do  # pip is quiet for minutes: say it still works
+    sleep 20
+    if kill -0 "$setup" 2>/dev/null; then
+        echo "start.sh: still installing (${SECONDS} s so far)..."
+    fi
+done
+wait "$setup"
 args=(
     --ServerApp.ip=127.0.0.1
     --ServerApp.root_dir=notebooks  # the notebook's URL is then .../lab/tree/quickstart.ipynb

@@ -12,7 +12,9 @@ NOTEBOOKS = sorted((Path(__file__).parent.parent / "notebooks").glob("*.ipynb"))
 
 pytestmark = pytest.mark.notebook
 
-ENDS_WITH_THE_WIDGET = {"legacy_tf1", "widening_a_layer", "transfer_learning"}
+ENDS_WITH_THE_WIDGET = {
+    "legacy_tf1", "widening_a_layer", "transfer_learning", "keras2_to_keras3", "two_checkpoints",
+}  # fmt: skip
 WIDGET = "application/vnd.jupyter.widget-view+json"
 
 
@@ -42,4 +44,4 @@ def test_notebook_runs(path, tmp_path):
     if path.stem in ENDS_WITH_THE_WIDGET:
         last = [c for c in notebook.cells if c.cell_type == "code"][-1]
         assert any(WIDGET in output.get("data", {}) for output in last.outputs)
-        assert not list(tmp_path.iterdir())  # checkpoints go to a temporary folder
+    assert not list(tmp_path.iterdir())  # checkpoints go to a temporary folder

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -75,7 +76,7 @@ def test_restore_the_ticked_submodule_then_undo(widget, net_ckpt):
         assert_same(v.numpy(), s.numpy())
     assert_same(model.head.kernel.numpy(), before[4])
     assert widget.result["restored"] == 4 and widget.result["can_undo"]
-    assert "backbone=model.backbone" in widget.result["code"]
+    assert "'backbone': model.backbone" in widget.result["code"]
     widget.undo()
     for v, old in zip(model.weights, before):
         assert_same(v.numpy(), old)
@@ -465,3 +466,122 @@ def test_a_good_match_gives_no_hint(widget):
 def test_rules_that_pair_nothing_say_so(widget):
     widget._on_message(widget, {"type": "rules", "text": "^nowhere/ => head/"}, [])
     assert widget.error == "" and widget.notice.startswith("The 1 rule pair no variable")
+
+
+def test_preview_by_keras_layer_name_and_variable_path(widget):
+    first = widget.model.backbone.layers[0]
+    _, stats = widget.preview(first.name)  # a Keras layer name, as include= takes
+    assert list(stats["path"].unique()) == [
+        "backbone/_functional/_operations/1/_kernel",
+        "backbone/_functional/_operations/1/bias",
+    ]
+    _, stats = widget.preview(first.kernel.path)  # a Keras variable path
+    assert list(stats["path"].unique()) == ["backbone/_functional/_operations/1/_kernel"]
+    _, stats = widget.preview(f"backbone/{first.name}/{first.kernel.name}")  # readable name
+    assert list(stats["path"].unique()) == ["backbone/_functional/_operations/1/_kernel"]
+    with pytest.raises(KeyError, match=rf"did you mean .*'{first.name}'"):
+        widget.preview(first.name + "x")
+    assert widget.error.startswith("KeyError: ")
+
+
+def test_errors_and_the_skipped_list_name_variables_readably(widget):
+    head = widget.model.head
+    want = (
+        rf"'head/{head.kernel.name}' \(model \(5, 7\) float32, checkpoint \(5, 3\) float32; "
+        r"object path 'head/_kernel'\)"
+    )
+    with pytest.raises(cw.ShapeMismatchError, match=want):
+        cw.restore(widget.model, widget.match, include=["head"])
+    widget.selected = ["backbone/_functional/_operations/1/_kernel", "head"]
+    click_restore(widget)
+    labels = sorted(r["label"] for r in widget.result["skipped"])
+    assert labels == sorted(f"head/{v.name}" for v in head.weights)
+
+
+def test_status_words_are_one_vocabulary_for_widget_and_readme(widget):
+    from ckpt_widgets.words import STATUS_WORDS
+
+    words = widget.header["status_words"]
+    assert words == STATUS_WORDS and set(widget.header["statuses"]) <= set(words)
+    readme = (Path(__file__).parent.parent / "README.md").read_text()
+    table = readme.split("## What the statuses mean", 1)[1].split("\n\n", 2)[1]
+    rows = [line.split("|")[1:3] for line in table.splitlines()[2:]]
+    shown = {status.strip().strip("`"): word.strip() for status, word in rows}
+    assert set(shown) == set(widget.header["statuses"])
+    for status, word in shown.items():
+        assert word.split(" (")[0] == STATUS_WORDS[status]
+
+
+def test_root_select_of_the_demo_lists_where_its_weights_sit(tmp_path):
+    from ckpt_widgets.demo import make_demo
+
+    model, directory = make_demo(tmp_path / "demo")
+    widget = cw.CheckpointWidget(model, directory)
+    # The demo's new head has other units: the backbone's weights are what match.
+    assert widget.header["roots"] == ["model"]
+    assert widget.header["root_counts"] == {"model": len(model.backbone.weights)}
+
+
+def test_root_select_of_a_keras_hub_backbone(tf, tmp_path):
+    keras_hub = pytest.importorskip("keras_hub")
+    from tests.test_real_models import TINY
+
+    writer = keras_hub.models.BertBackbone(**TINY)
+    prefix = tf.train.Checkpoint(model=writer).write(str(tmp_path / "ckpt"))
+    model = keras_hub.models.BertBackbone(**TINY)
+    widget = cw.CheckpointWidget(model, prefix)
+    assert widget.header["roots"] == ["model"]
+    assert widget.header["root_counts"] == {"model": len(model.weights)}
+
+
+def test_dry_run_shows_the_plan_and_changes_nothing(widget, net_ckpt):
+    _, saved = net_ckpt
+    model = widget.model
+    before = models.values(model)
+    widget.selected = ["backbone", "head"]
+    widget._on_message(widget, {"type": "dry_run"}, [])  # the Dry run button
+    for v, old in zip(model.weights, before):
+        assert_same(v.numpy(), old)
+    plan = widget.plan
+    assert plan["variables"] == 4 == len(saved.backbone.weights)
+    assert plan["params"] == sum(int(np.prod(v.shape)) for v in saved.backbone.weights)
+    [source] = plan["sources"]
+    assert source["label"] == "A" and [layer["layer"] for layer in source["layers"]] == ["d1", "d2"]
+    assert [layer["params"] for layer in source["layers"]] == [2 * 4 + 4, 4 * 5 + 5]
+    assert plan["skipped_count"] == 2 and {s["layer"] for s in plan["skipped"]} == {"head"}
+    assert "shape" in plan["skipped"][0]["reason"]
+    assert "'backbone': model.backbone" in plan["code"]
+    assert widget.result == {}
+
+    widget.tick("backbone/_functional/_operations/2", False)  # the shown plan follows the ticks
+    assert widget.plan["variables"] == 2
+    report = widget.restore()
+    assert set(report.restored["model_path"]) == {
+        "backbone/_functional/_operations/1/_kernel",
+        "backbone/_functional/_operations/1/bias",
+    }
+    assert widget.plan == {}
+
+
+def test_dry_run_with_nothing_ticked_says_so(widget):
+    with pytest.raises(ValueError, match="Nothing is ticked"):
+        widget.dry_run()
+    assert "Nothing is ticked" in widget.error
+    widget.selected = ["backbone"]
+    widget.dry_run()
+    widget.selected = []
+    assert "Nothing is ticked" in widget.plan["error"]
+    widget._on_message(widget, {"type": "close_plan"}, [])
+    assert widget.plan == {}
+
+
+def test_rows_and_header_count_parameters(widget):
+    model = widget.model
+    rows = dict(zip(widget.rows["id"], widget.rows["params"]))
+    assert rows["backbone/_functional/_operations/1/_kernel"] == 2 * 4
+    assert rows["backbone"] == sum(int(np.prod(v.shape)) for v in model.backbone.weights)
+    assert rows["head"] == 5 * 7 + 7
+    assert widget.header["params"] == sum(int(np.prod(v.shape)) for v in model.weights)
+    assert widget.header["nbytes"] == sum(v.numpy().nbytes for v in model.weights)
+    ckpt = dict(zip(widget.ckpt_rows["id"], widget.ckpt_rows["params"]))
+    assert ckpt["model/head"] == 5 * 3 + 3

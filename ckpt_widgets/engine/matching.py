@@ -119,9 +119,12 @@ class Match:
     def rollup(self) -> pd.DataFrame:
         """Counts per status for every submodule of the model (its object path).
 
-        Indexed by path (``""`` is the model itself); ``worst`` is the most severe status.
+        Indexed by path (``""`` is the model itself); ``label`` (first) is its readable
+        name (``backbone/conv1``, see :mod:`.names`); ``worst`` is the most severe status.
         """
         import pandas as pd
+
+        from .names import readable_module_names
 
         counts: dict[str, Counter[str]] = {}
         model_rows = self.table.iloc[: len(self.variables)]
@@ -140,6 +143,7 @@ class Match:
             max((s for s in STATUSES if row[s]), key=SEVERITY.__getitem__)
             for _, row in frame.iterrows()
         ]
+        frame.insert(0, "label", readable_module_names(self.graph, frame.index.tolist()))
         return frame.sort_index()
 
     def __repr__(self) -> str:

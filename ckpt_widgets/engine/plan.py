@@ -19,9 +19,11 @@ from ckpt_widgets.errors import (
     ShapeMismatchError,
 )
 from ckpt_widgets.files.graph import join, relative
+from ckpt_widgets.words import status_word
 
 from .adapt import check_mode
 from .model import is_trackable, is_variable
+from .names import model_labels
 from .selection import select
 
 if TYPE_CHECKING:
@@ -29,7 +31,7 @@ if TYPE_CHECKING:
 
     from .matching import Match
 
-SKIPPED_COLUMNS = ["model_path", "name", "layer", "status", "reason", "selected"]
+SKIPPED_COLUMNS = ["label", "model_path", "name", "layer", "status", "reason", "selected"]
 UNBUILT_OPTIMIZER = (
     "The model's optimizer has no variables yet; build it first with "
     "model.optimizer.build(model.trainable_variables)."
@@ -88,7 +90,7 @@ def make_plan(
     if not is_trackable(m.model):  # JAX or PyTorch backend: read and assign every value
         for step in steps:
             step.mirror_path = None
-    return Plan(m, steps, _skipped(m.columns, reasons, choice.chosen))
+    return Plan(m, steps, _skipped(m, reasons, choice.chosen))
 
 
 @dataclass
@@ -140,7 +142,7 @@ def _variable_steps(
             reasons[i] = "excluded" if i in choice.excluded else _unchosen_reason(cols, i)
             continue
         if cols["status"][i] in ("missing", "untracked"):
-            reasons[i] = cols["reason"][i] or cols["status"][i]
+            reasons[i] = cols["reason"][i] or status_word(cols["status"][i])
             continue
         step = _step(m, i)
         if cols["status"][i] == "shape_mismatch":
@@ -159,12 +161,12 @@ def _variable_steps(
         steps.append(step)
     if shape_errors:
         raise ShapeMismatchError(
-            _listing(cols, shape_errors, "shape does not fit")
+            _listing(cols, model_labels(m), shape_errors, "shape does not fit")
             + "; pass adapt='overlap' or adapt='zeros', or exclude them."
         )
     if dtype_errors:
         raise DtypeMismatchError(
-            _listing(cols, dtype_errors, "stored dtype differs")
+            _listing(cols, model_labels(m), dtype_errors, "stored dtype differs")
             + "; pass cast=True to convert the stored values, or exclude them."
         )
     return steps, reasons
@@ -179,7 +181,7 @@ def _step(m: Match, i: int) -> Step:
         key=cols["key"][i],
         mirror_path=_mirror_path(m, i),
         node_id=int(cols["node_id"][i]),
-        label=cols["model_path"][i] or cols["name"][i],
+        label=model_labels(m)[i],
     )
 
 
@@ -210,13 +212,16 @@ def _optimizer_part(m: Match, restored: list[Step], optimizer: bool | str) -> li
     return []
 
 
-def _skipped(cols: dict[str, list[Any]], reasons: dict[int, str], chosen: set[int]) -> pd.DataFrame:
-    """One row per model variable not restored, with why (``selected``: it was chosen)."""
+def _skipped(m: Match, reasons: dict[int, str], chosen: set[int]) -> pd.DataFrame:
+    """One row per model variable not restored, by readable name first, with why
+    (``selected``: it was chosen)."""
     import pandas as pd
 
+    cols, labels = m.columns, model_labels(m)
     return pd.DataFrame(
         [
             {
+                "label": labels[i],
                 "model_path": cols["model_path"][i],
                 "name": cols["name"][i],
                 "layer": cols["layer"][i],
@@ -267,16 +272,19 @@ def _unchosen_reason(cols: dict[str, list[Any]], i: int) -> str:
     s = cols["status"][i]
     if s == "match":
         return "not selected"
-    return cols["reason"][i] or s
+    return cols["reason"][i] or status_word(s)
 
 
-def _listing(cols: dict[str, list[Any]], rows: list[int], what: str) -> str:
-    shown = [
-        f"'{cols['model_path'][i] or cols['name'][i]}' "
-        f"(model {cols['model_shape'][i]} {cols['model_dtype'][i]}, "
-        f"checkpoint {cols['ckpt_shape'][i]} {cols['ckpt_dtype'][i]})"
-        for i in rows[:3]
-    ]
+def _listing(cols: dict[str, list[Any]], labels: list[str], rows: list[int], what: str) -> str:
+    """The first rows, each by its readable name, shapes and dtypes, and object path."""
+    shown = []
+    for i in rows[:3]:
+        path = cols["model_path"][i]
+        where = f"; object path '{path}'" if path and path != labels[i] else ""
+        shown.append(
+            f"'{labels[i]}' (model {cols['model_shape'][i]} {cols['model_dtype'][i]}, "
+            f"checkpoint {cols['ckpt_shape'][i]} {cols['ckpt_dtype'][i]}{where})"
+        )
     more = f" and {len(rows) - 3} more" if len(rows) > 3 else ""
     return f"{len(rows)} selected variable(s) whose {what}: {', '.join(shown)}{more}"
 

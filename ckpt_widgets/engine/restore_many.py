@@ -8,8 +8,9 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from ckpt_widgets.errors import SelectionError, UndoError
-from ckpt_widgets.words import restored_line
+from ckpt_widgets.words import plan_line, restored_line
 
+from .codegen import join_code
 from .transaction import RestoreReport, execute, match_for, roll_back, undo_where
 
 if TYPE_CHECKING:
@@ -24,7 +25,9 @@ OPTIONS = frozenset(
 """What each part may set: the keyword arguments of :func:`~ckpt_widgets.restore`."""
 
 
-def restore_many(model: Any, parts: Sequence[tuple[Any, Mapping[str, Any]]]) -> CombinedReport:
+def restore_many(
+    model: Any, parts: Sequence[tuple[Any, Mapping[str, Any]]], *, dry_run: bool = False
+) -> CombinedReport:
     """Run ``restore(model, source, **options)`` for each ``(source, options)``, atomically.
 
     As in :func:`~ckpt_widgets.restore`, a source may be a :class:`~ckpt_widgets.Match`
@@ -32,7 +35,8 @@ def restore_many(model: Any, parts: Sequence[tuple[Any, Mapping[str, Any]]]) -> 
     are). A variable chosen from two sources is an error before anything changes. Every
     part's old values are kept until all parts have succeeded (also with ``undo=False``):
     if a later part fails or is cancelled, every earlier one is put back and the error
-    that stopped it propagates.
+    that stopped it propagates. ``dry_run=True`` changes nothing and reports what would be
+    restored from each source (the checks above still apply).
     """
     from .plan import make_plan
 
@@ -67,6 +71,8 @@ def restore_many(model: Any, parts: Sequence[tuple[Any, Mapping[str, Any]]]) -> 
                     f"'{step.label}' is selected from both '{earlier}' and "
                     f"'{plan.source.prefix}'; choose one source per variable."
                 )
+    if dry_run:
+        return CombinedReport([execute(plan, dry_run=True) for plan, _ in plans])
     reports: list[RestoreReport] = []
     try:
         for plan, running in plans:
@@ -116,6 +122,16 @@ class CombinedReport:
         return sum(r.nbytes for r in self.reports)
 
     @property
+    def params(self) -> int:
+        """Parameters (elements) restored from every source."""
+        return sum(r.params for r in self.reports)
+
+    @property
+    def dry_run(self) -> bool:
+        """True for ``restore_many(..., dry_run=True)``: nothing changed."""
+        return all(r.dry_run for r in self.reports)
+
+    @property
     def undone(self) -> bool:
         """Whether :meth:`undo` has run."""
         return all(r.undone for r in self.reports)
@@ -124,6 +140,10 @@ class CombinedReport:
         """One line: how many variables and bytes in all and per source, how many selected
         were not restored."""
         not_restored = int(self.skipped["selected"].astype(bool).sum())
+        if self.dry_run:
+            return plan_line(
+                len(self.restored), self.params, self.nbytes, self.origin, not_restored
+            )
         return restored_line(
             len(self.restored), self.nbytes, self.origin, not_restored, self.undone
         )
@@ -136,8 +156,8 @@ class CombinedReport:
 
     @property
     def code(self) -> str:
-        """One snippet doing every restore, in order."""
-        return "\n".join(r.code for r in self.reports)
+        """One snippet doing every restore, in order, with its imports once at the top."""
+        return join_code([r.code for r in self.reports])
 
     def undo(self, force: bool = False) -> None:
         """Undo every restore, last first; nothing is undone if any would refuse."""

@@ -2,8 +2,8 @@
 
 An entry is a Keras layer or model, a variable, or a string: an object path from the
 model (``"backbone"``, ``"backbone/_functional/_operations/1"``), a Keras layer name
-(``"conv1"``), a Keras variable path (``"net/conv1/kernel"``), or a glob of any of those
-(``"conv*"``).
+(``"conv1"``), a Keras variable path (``"net/conv1/kernel"``), a readable name
+(``"backbone/conv1/kernel"``, see :mod:`.names`), or a glob of any of those (``"conv*"``).
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 from ckpt_widgets.errors import SelectionError, did_you_mean
 
 from .model import is_variable
+from .names import model_labels
 
 if TYPE_CHECKING:
     from .matching import Match
@@ -68,10 +69,11 @@ def names_of_rows(m: Match) -> list[set[str]]:
     """Every name each model row answers to (cached per match as ``Match.names_per_row``)."""
     cols = m.columns
     enclosing = _enclosing_layer_names(m.model)
+    readable = model_labels(m)
     out = []
     for i in range(len(m.variables)):
         names: set[str] = set()
-        for value in (cols["model_path"][i], cols["name"][i]):
+        for value in (cols["model_path"][i], cols["name"][i], readable[i]):
             if value:
                 parts = value.split("/")
                 names.update("/".join(parts[: k + 1]) for k in range(len(parts)))

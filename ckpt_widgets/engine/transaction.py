@@ -32,12 +32,13 @@ from ckpt_widgets.errors import (
     WorkerRestoreError,
     first_line,
 )
-from ckpt_widgets.words import restored_line
+from ckpt_widgets.words import plan_line, restored_line
 
 from .adapt import adapted
 from .codegen import restore_code
 from .matching import Match, Rename, match
 from .mirror import build_mirror
+from .names import model_labels, node_labels
 from .plan import Plan, Step, make_plan
 from .snapshot import (
     PutBackFailed,
@@ -61,7 +62,7 @@ GROUP_BYTES = 4 * 2**20
 the whole restore's 1/64th when that is more, to bound the number of reads."""
 
 RESTORED_COLUMNS = [
-    "model_path", "name", "layer", "ckpt_path", "key", "shape", "dtype", "nbytes", "how",
+    "label", "model_path", "name", "layer", "ckpt_path", "key", "shape", "dtype", "nbytes", "how",
     "adapted",
 ]  # fmt: skip
 
@@ -81,8 +82,12 @@ def restore(
     undo: bool | Where = True,
     progress: Callable[[int, int], None] | None = None,
     cancel: Any = None,
+    dry_run: bool = False,
 ) -> RestoreReport:
     """Restore part of a checkpoint into ``model``; see DESIGN.md for every argument.
+
+    ``dry_run=True`` changes nothing: the report lists what would be restored, what would
+    be skipped and why, and the code (``report.dry_run`` is True; there is no undo).
 
     ``cast=True`` converts stored values of another dtype; ``optimizer=True`` also
     restores the optimizer's own state (its step count and slots), ``"restored"`` only
@@ -90,35 +95,49 @@ def restore(
     the old values in a temporary folder instead of memory, ``undo=False`` drops them
     after the restore (see :func:`execute`). Raises a ``ValueError``
     subclass for a bad selection and :class:`RestoreError` if the restore itself failed;
-    in both cases every model variable keeps the value it had.
+    in both cases every model variable keeps the value it had. A model built under a
+    ``MultiWorkerMirroredStrategy`` is restored on every worker or on none (every worker
+    runs the same call; :class:`WorkerRestoreError` names the workers that failed).
     """
     undo_where(undo)
-
-    def restore_here(undo: bool | Where) -> RestoreReport:
+    try:
         m = match_for(model, src_or_path, root=root, rename=rename, align=align)
         plan = make_plan(m, include, exclude, adapt=adapt, cast=cast, optimizer=optimizer)
-        return execute(plan, undo=undo, progress=progress, cancel=cancel)
+    except BaseException as exc:
+        strategy = multi_worker_strategy(model)  # the other workers may wait for this one
+        if strategy is None or dry_run:
+            raise
+        return restore_on_every_worker(strategy, exc, undo)
 
-    strategy = multi_worker_strategy(model)
-    if strategy is None:
-        return restore_here(undo)
-    return restore_on_every_worker(strategy, restore_here, undo)
+    def execute_plan(undo: bool | Where) -> RestoreReport:
+        return execute(plan, undo=undo, progress=progress, cancel=cancel, dry_run=dry_run)
+
+    strategy = multi_worker_strategy(plan.steps[0].variable)  # a plan has steps
+    if strategy is None or dry_run:  # a dry run changes nothing: nothing to agree on
+        return execute_plan(undo)
+    return restore_on_every_worker(strategy, execute_plan, undo)
 
 
 def restore_on_every_worker(
-    strategy: Any, restore_here: Callable[[Where], RestoreReport], undo: bool | Where
+    strategy: Any,
+    restore_here: Callable[[Where], RestoreReport] | BaseException,
+    undo: bool | Where,
 ) -> RestoreReport:
     """``restore_here`` on this worker, kept only if it succeeded on every worker.
 
+    ``restore_here`` may be the exception that already stopped this worker's restore.
     The old values are kept until the workers agree (see :mod:`.workers`); if any worker
     failed, each puts its variables back and raises :class:`WorkerRestoreError` naming
     the workers that failed.
     """
     report, failure = None, None
-    try:
-        report = restore_here(undo_where(undo))
-    except BaseException as exc:  # Ctrl-C included: the other workers wait for this one
-        failure = exc
+    if isinstance(restore_here, BaseException):
+        failure = restore_here
+    else:
+        try:
+            report = restore_here(undo_where(undo))
+        except BaseException as exc:  # Ctrl-C included: the other workers wait for this one
+            failure = exc
     try:
         failed = agree_across_workers(strategy, failure)
     except BaseException as exc:
@@ -188,8 +207,10 @@ def execute(
     undo: bool | Where = True,
     progress: Callable[[int, int], None] | None = None,
     cancel: Any = None,
+    dry_run: bool = False,
 ) -> RestoreReport:
-    """Carry out ``plan`` transactionally and return its report.
+    """Carry out ``plan`` transactionally and return its report (``dry_run``: only the
+    report, nothing read or changed).
 
     ``undo``: ``True`` / ``"memory"`` keeps the old values in memory for ``undo()``,
     ``"disk"`` keeps them in a temporary folder, ``False`` drops them once the restore
@@ -205,6 +226,8 @@ def execute(
     # done without its report (and its undo).
     code = restore_code(plan, mirror)
     restored = _restored_table(plan, mirror)
+    if dry_run:
+        return RestoreReport(restored, plan.skipped, code, plan.source.prefix, None, plan, True)
     before = Snapshot(touched, where)
     source = plan.source
     groups = _groups(plan, PARTS if progress is not None or cancel is not None else 1)
@@ -284,16 +307,23 @@ class RestoreReport:
     """Model variables not restored, with ``reason``; ``selected`` tells those the selection
     named (not restored, for ``reason``) from those it did not name."""
     code: str
-    """Plain TensorFlow doing the same restore; expects ``tf`` and ``model`` in scope."""
+    """Plain TensorFlow doing the same restore, with its imports; expects ``model`` in scope."""
     source: str
     _snapshot: Snapshot | None = field(repr=False)
     _plan: Plan | None = field(repr=False, default=None)
+    dry_run: bool = False
+    """True for ``restore(..., dry_run=True)``: what a restore would do; nothing changed."""
     _undone: bool = field(repr=False, default=False)
 
     @property
     def nbytes(self) -> int:
         """Bytes restored."""
         return int(self.restored["nbytes"].sum()) if len(self.restored) else 0
+
+    @property
+    def params(self) -> int:
+        """Parameters (elements) restored."""
+        return sum(math.prod(shape) for shape in self.restored["shape"])
 
     @property
     def undone(self) -> bool:
@@ -330,6 +360,8 @@ class RestoreReport:
 
     def _undo_refusal(self, force: bool) -> str | None:
         """Why :meth:`undo` would refuse (one sentence), or None if it can go ahead."""
+        if self.dry_run:
+            return "This was a dry run: nothing was restored, so there is nothing to undo."
         if self._undone:
             return "This restore was already undone."
         if self._snapshot is None:
@@ -363,6 +395,10 @@ class RestoreReport:
     def summary(self) -> str:
         """One line: how many variables and bytes, how many selected were not restored."""
         not_restored = int(self.skipped["selected"].astype(bool).sum())
+        if self.dry_run:
+            return plan_line(
+                len(self.restored), self.params, self.nbytes, self.origin, not_restored
+            )
         return restored_line(
             len(self.restored), self.nbytes, self.origin, not_restored, self.undone
         )
@@ -535,7 +571,10 @@ def _restored_table(plan: Plan, mirror: Any) -> pd.DataFrame:
     import pandas as pd
 
     fallback = {id(s) for s in mirror.fallback}
-    cols = plan.match.columns
+    m = plan.match
+    cols = m.columns
+    labels = model_labels(m)
+    slots = node_labels(m.source, m) if any(s.row < 0 for s in plan.steps) else {}
     rows = []
     for s in plan.steps:
         adapted = " ".join(
@@ -543,15 +582,18 @@ def _restored_table(plan: Plan, mirror: Any) -> pd.DataFrame:
         )
         shape = tuple(int(d) for d in s.variable.shape)
         if s.row >= 0:  # a model variable
+            label = labels[s.row]
             names = (cols["model_path"][s.row], cols["name"][s.row], cols["layer"][s.row])
             ckpt_path, dtype = cols["ckpt_path"][s.row], cols["model_dtype"][s.row]
             nbytes = int(cols["nbytes"][s.row])
         else:  # optimizer state
+            label = slots.get(s.node_id, s.label)
             names = (s.label, s.label, "")
             ckpt_path, dtype = s.mirror_path, str(s.variable.dtype)
             nbytes = int(s.variable.numpy().nbytes)
         rows.append(
             {
+                "label": label,
                 "model_path": names[0],
                 "name": names[1],
                 "layer": names[2],

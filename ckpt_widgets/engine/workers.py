@@ -17,21 +17,28 @@ MESSAGE_BYTES = 512
 """Room for each worker's one-line error in the all-reduce (UTF-8, cut beyond)."""
 
 
-def multi_worker_strategy(model: Any) -> Any | None:
-    """The strategy of more than one worker that ``model``'s variables belong to, or None."""
+def multi_worker_strategy(obj: Any) -> Any | None:
+    """The ``MultiWorkerMirroredStrategy`` of more than one worker that ``obj`` (a model
+    or one of its variables) belongs to, or None. Other strategies, ParameterServerStrategy
+    included (one client restores for all), need no agreement."""
     import tensorflow as tf
+    from tensorflow.python.distribute.collective_all_reduce_strategy import (
+        CollectiveAllReduceExtended,
+    )
 
     if tf.distribute.has_strategy():
         strategy = tf.distribute.get_strategy()
     else:
-        weights = getattr(model, "weights", None) or getattr(model, "variables", None) or []
-        first = weights[0] if len(weights) else None
+        weights = getattr(obj, "weights", None)  # a model: its first variable
+        first = obj if weights is None else (weights[0] if len(weights) else None)
         inner = getattr(first, "value", None)  # a Keras 3 variable's TensorFlow variable
         strategy = getattr(inner, "_distribute_strategy", None) or getattr(
             first, "_distribute_strategy", None
         )
-    workers = getattr(getattr(strategy, "extended", None), "_num_workers", 1)
-    return strategy if workers > 1 else None
+    extended = getattr(strategy, "extended", None)
+    if isinstance(extended, CollectiveAllReduceExtended) and extended._num_workers > 1:
+        return strategy
+    return None
 
 
 def agree_across_workers(strategy: Any, failure: BaseException | None) -> str | None:

@@ -92,10 +92,39 @@ def _rows(m: Match, paths: list[str]) -> list[int]:
         if not hits:
             hits = [i for i, cp in enumerate(ckpt_paths) if p and cp == p]
         if not hits:
-            hint = did_you_mean(str(p), [x for x in model_paths + ckpt_paths if x])
-            raise KeyError(f"'{p}' is no model variable, submodule or checkpoint path{hint}")
+            hits = _rows_by_name(m, p)
+        if not hits:
+            known = dict.fromkeys(x for x in model_paths + ckpt_paths + _keras_names(m) if x)
+            hint = did_you_mean(str(p), known)
+            raise KeyError(
+                f"'{p}' is no model variable, submodule, Keras layer or checkpoint path{hint}"
+            )
         chosen.update(dict.fromkeys(hits))
     return list(chosen)
+
+
+def _rows_by_name(m: Match, name: str) -> list[int]:
+    """Model rows a Keras layer name, Keras variable path or readable name (``conv1``,
+    ``backbone/conv1/kernel``, ``conv*``) names, as ``include=`` reads it; none for
+    anything else."""
+    from ckpt_widgets.engine.selection import select
+    from ckpt_widgets.errors import SelectionError
+
+    if not name:
+        return []
+    try:
+        return sorted(select(m, [name]))
+    except SelectionError:
+        return []
+
+
+def _keras_names(m: Match) -> list[str]:
+    """The Keras and readable names of the model's variables and layers, for hints."""
+    from ckpt_widgets.engine.names import model_labels
+
+    cols = m.columns
+    n = len(m.variables)
+    return [*model_labels(m), *cols["name"][:n], *(x for x in cols["layer"][:n] if x)]
 
 
 def _title(m: Match, i: int) -> str:

@@ -20,7 +20,7 @@ from ckpt_widgets.engine.restore_many import CombinedReport
 from ckpt_widgets.engine.transaction import RestoreReport
 from ckpt_widgets.errors import NothingToRestoreError
 from ckpt_widgets.files.checkpoint import open_checkpoint
-from ckpt_widgets.words import plural, restored_line
+from ckpt_widgets.words import STATUS_WORDS, plural, restored_line
 
 from .state import (
     Source,
@@ -68,7 +68,9 @@ class CheckpointWidget(anywidget.AnyWidget):
     _css = _asset("widget.css", "widget.css")
 
     header = traitlets.Dict().tag(sync=True)
-    """Checkpoint path, detected root, candidate roots, counts per status."""
+    """Checkpoint path, detected root, candidate roots, counts per status, the words people
+    read for each status (``status_words``, :data:`~ckpt_widgets.words.STATUS_WORDS`), and
+    the model's ``params`` and ``nbytes`` in total."""
     rows = traitlets.Dict().tag(sync=True)
     """The model tree, column-oriented (see :func:`ckpt_widgets.tree.model_tree`)."""
     ckpt_rows = traitlets.Dict().tag(sync=True)
@@ -102,6 +104,11 @@ class CheckpointWidget(anywidget.AnyWidget):
     result = traitlets.Dict().tag(sync=True)
     """The last restore's summary, the selected rows it skipped (and why), how many were
     not selected, its code, and whether undo is possible."""
+    plan = traitlets.Dict().tag(sync=True)
+    """What Restore would do now (the Dry run panel, see :meth:`dry_run`): per source and
+    layer the variables and parameters it would restore, the ticked variables it would
+    skip and why, and the code; kept up to date with the ticks while shown, ``{}`` when
+    closed or after a restore."""
     restored = traitlets.List(traitlets.Unicode()).tag(sync=True)
     """Tree rows the last restore wrote (marked in the tree); emptied by Undo or a new match."""
     error = traitlets.Unicode("").tag(sync=True)
@@ -165,6 +172,11 @@ class CheckpointWidget(anywidget.AnyWidget):
         several restore them all or nothing and give a :class:`~ckpt_widgets.CombinedReport`.
         """
         return self._run(self._restore)
+
+    def dry_run(self) -> RestoreReport | CombinedReport:
+        """What :meth:`restore` would do now, changing nothing (the Dry run button): the
+        report of ``restore(..., dry_run=True)``, also shown in the widget (:attr:`plan`)."""
+        return self._run(self._dry_run)
 
     def add_source(
         self, src_or_path: Any, root: str | None = None, rename: Any = None, align: bool = False
@@ -481,6 +493,8 @@ class CheckpointWidget(anywidget.AnyWidget):
         )
         counts["renamed"] = int((table["paired_by"] == "rename").sum())
         roots = root_choices(m)
+        tree = self._active_tree()
+        variables = tree[tree["kind"] == "variable"]
         self.header = {
             "checkpoint": m.source.prefix,
             "root": m.root,
@@ -490,10 +504,13 @@ class CheckpointWidget(anywidget.AnyWidget):
             "hint": nothing_matches_hint(m, self.aligned, counts),
             "counts": counts,
             "statuses": list(STATUSES),
+            "status_words": STATUS_WORDS,
             "align": self.aligned,
+            "params": int(variables["params"].sum()),
+            "nbytes": int(variables["nbytes"].sum()),
         }
         self.pairs = pairs_view(m)
-        self.rows = _columns(self._active_tree())
+        self.rows = _columns(tree)
         self.ckpt_rows = _columns(checkpoint_tree(m))
 
     @traitlets.validate("active")
@@ -588,6 +605,7 @@ class CheckpointWidget(anywidget.AnyWidget):
                 self._say_naming_error(naming_error(matches, selection))
         finally:
             self._resolving = False
+        self._plan_again()
 
     def _say_naming_error(self, sentence: str | None) -> None:
         """Show at once a tick that names nothing; clear it once the ticks are fixed."""
@@ -665,8 +683,29 @@ class CheckpointWidget(anywidget.AnyWidget):
         }
         restored = report.restored
         self.restored = [p or n for p, n in zip(restored["model_path"], restored["name"])]
+        self.plan = {}
         self._preview_again()
         return report
+
+    def _dry_run(self) -> RestoreReport | CombinedReport:
+        from .dry_run import plan_view
+
+        self._check_fresh()
+        report = restore_selection(
+            self.model, self._sources, self.selection, adapt=self.adapt or None, dry_run=True
+        )
+        chosen = report.skipped[self._ticked_and_skipped(report.skipped)]
+        self.plan = plan_view(report, chosen, self._sources)
+        return report
+
+    def _plan_again(self) -> None:
+        """Keep a shown dry run in step with the ticks; a plan that cannot be made says why."""
+        if not self.plan:
+            return
+        try:
+            self._dry_run()
+        except Exception as exc:
+            self.plan = {"error": str(exc)}
 
     def _ticked_and_skipped(self, skipped: Any) -> Any:
         """Which skipped rows the ticks cover (a tick names them, the restore could not
@@ -872,6 +911,8 @@ REQUESTS: dict[str, Any] = {
     "preview": lambda w, c: w.preview(_text(c, "path"), _limit(c), _theme(c), _flag(c, "log")),
     "tick": lambda w, c: w.tick(_paths(c), _flag(c, "on")),
     "clear": lambda w, c: w._clear(),
+    "dry_run": lambda w, c: w.dry_run(),
+    "close_plan": lambda w, c: setattr(w, "plan", {}),
     "set_root": lambda w, c: w.set_root(_text(c, "root")),
     "refresh": lambda w, c: w.refresh(),
     "align": lambda w, c: w.align(),

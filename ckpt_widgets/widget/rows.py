@@ -2,7 +2,11 @@
 
 Pure data from a :class:`~ckpt_widgets.matching.Match`; the front end only draws it.
 A row's ``id`` is a string ``include=`` accepts: the object path, or the Keras variable
-path for a variable TensorFlow's object graph cannot reach.
+path for a variable TensorFlow's object graph cannot reach. People read ``label`` (the
+attribute name the user wrote, ``backbone``, else the Keras layer name, ``conv1``), with
+``keras_name`` beside it and the full readable ``name`` (``backbone/conv1/kernel``, or
+``adam momentum of backbone/conv1/kernel`` for an optimizer slot); ``title`` (the hover
+text) keeps the object path.
 """
 
 from __future__ import annotations
@@ -10,6 +14,12 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from ckpt_widgets.engine.matching import SEVERITY
+from ckpt_widgets.engine.names import (
+    checkpoint_labels,
+    model_labels,
+    module_label,
+    readable_module_names,
+)
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -17,9 +27,10 @@ if TYPE_CHECKING:
     from ckpt_widgets.engine.matching import Match
 
 COLUMNS = [
-    "id", "parent", "kind", "label", "title", "status", "model_shape", "ckpt_shape",
-    "dtype", "nbytes", "layer", "group",
+    "id", "parent", "kind", "label", "keras_name", "name", "title", "status", "model_shape",
+    "ckpt_shape", "dtype", "nbytes", "params", "layer", "group",
 ]  # fmt: skip
+"""``params``: elements (parameters) of the variable, or of every variable below a module."""
 
 
 def model_tree(m: Match) -> pd.DataFrame:
@@ -32,6 +43,7 @@ def model_tree(m: Match) -> pd.DataFrame:
 
     cols = m.columns
     graph = m.graph
+    readable = model_labels(m)
     is_layer: dict[str, bool] = {}
 
     def layer_at(path: str) -> bool:
@@ -67,13 +79,16 @@ def model_tree(m: Match) -> pd.DataFrame:
                 "id": node,
                 "parent": enclosing_layer(node),
                 "kind": "module",
-                "label": getattr(obj, "name", node.rsplit("/", 1)[-1]),
+                "label": module_label(graph, node),
+                "keras_name": getattr(obj, "name", ""),
+                "name": "",
                 "title": node,
                 "status": "match",
                 "model_shape": None,
                 "ckpt_shape": None,
                 "dtype": "",
                 "nbytes": 0,
+                "params": 0,
                 "layer": getattr(obj, "name", ""),
                 "group": "model",
             }
@@ -84,12 +99,15 @@ def model_tree(m: Match) -> pd.DataFrame:
                 "parent": parent,
                 "kind": "variable",
                 "label": name.rsplit("/", 1)[-1],
+                "keras_name": name,
+                "name": readable[i],
                 "title": path or f"{name} (untracked)",
                 "status": row["status"],
                 "model_shape": _shape(row["model_shape"]),
                 "ckpt_shape": _shape(row["ckpt_shape"]),
                 "dtype": row["model_dtype"],
                 "nbytes": int(row["nbytes"]),
+                "params": _size(row["model_shape"]),
                 "layer": row["layer"],
                 "group": "model",
             }
@@ -98,9 +116,12 @@ def model_tree(m: Match) -> pd.DataFrame:
         while node:
             module = modules[node]
             module["nbytes"] += int(row["nbytes"])
+            module["params"] += variables[-1]["params"]
             if SEVERITY[row["status"]] > SEVERITY[module["status"]]:
                 module["status"] = row["status"]
             node = module["parent"]
+    for module, name in zip(modules.values(), readable_module_names(graph, list(modules))):
+        module["name"] = name
     ordered = _parents_first(list(modules.values()) + variables)
     return pd.DataFrame(ordered, columns=COLUMNS)
 
@@ -113,6 +134,8 @@ def checkpoint_tree(m: Match) -> pd.DataFrame:
     import pandas as pd
 
     table = m.table
+    names = checkpoint_labels(m.source, m)
+    keras = _stored_layer_names(m)
     used = {
         key: status
         for key, status in zip(table["key"], table["status"])
@@ -126,18 +149,22 @@ def checkpoint_tree(m: Match) -> pd.DataFrame:
     ):
         status = used.get(key, "unused")
         parent = path.rpartition("/")[0]
+        name = names.get(path, "")
         variables.append(
             {
                 "id": path,
                 "parent": parent,
                 "kind": "variable",
-                "label": path.rsplit("/", 1)[-1],
+                "label": name if " of " in name else (name or path).rsplit("/", 1)[-1],
+                "keras_name": "",
+                "name": name,
                 "title": f"{path} ({key})",
                 "status": status,
                 "model_shape": None,
                 "ckpt_shape": _shape(shape),
                 "dtype": dtype,
                 "nbytes": int(nbytes),
+                "params": _size(shape),
                 "layer": "",
                 "group": group,
             }
@@ -149,22 +176,47 @@ def checkpoint_tree(m: Match) -> pd.DataFrame:
                     "id": parent,
                     "parent": parent.rpartition("/")[0],
                     "kind": "module",
-                    "label": parent.rsplit("/", 1)[-1],
+                    "label": keras.get(parent) or parent.rsplit("/", 1)[-1],
+                    "keras_name": keras.get(parent, ""),
+                    "name": "",
                     "title": parent,
                     "status": "match",
                     "model_shape": None,
                     "ckpt_shape": None,
                     "dtype": "",
                     "nbytes": 0,
+                    "params": 0,
                     "layer": "",
                     "group": "",
                 },
             )
             node["nbytes"] += int(nbytes)
+            node["params"] += variables[-1]["params"]
             if SEVERITY[status] > SEVERITY[node["status"]]:
                 node["status"] = status
             parent = node["parent"]
     return pd.DataFrame(_parents_first(list(objects.values()) + variables), columns=COLUMNS)
+
+
+def _stored_layer_names(m: Match) -> dict[str, str]:
+    """``{checkpoint object path: Keras name}`` of the stored objects under the match's
+    root that the live model holds as a Keras layer reached only by Keras's own lists
+    (``_operations/1`` -> ``conv1``): the file stores no layer names."""
+    from ckpt_widgets.engine.names import is_internal
+    from ckpt_widgets.files.graph import is_under, join, relative
+
+    out: dict[str, str] = {}
+    if m.source.format != "tf2":
+        return out
+    for path in m.source.object_paths():
+        edge = path.rsplit("/", 1)[-1]
+        if not path or not is_internal(edge) or not is_under(path, m.root) or path == m.root:
+            continue
+        obj = m.graph.object_at(join(m.model_root, relative(path, m.root)))
+        name = getattr(obj, "name", None)
+        if hasattr(obj, "weights") and isinstance(name, str) and edge != "_functional":
+            out[path] = name
+    return out
 
 
 def _parents_first(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -183,3 +235,10 @@ def _parents_first(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 def _shape(shape: Any) -> list[int] | None:
     return list(shape) if isinstance(shape, tuple) else None
+
+
+def _size(shape: Any) -> int:
+    """Elements of a variable of ``shape`` (a tuple of ints), 0 when there is none."""
+    import math
+
+    return math.prod(int(n) for n in shape) if isinstance(shape, tuple) else 0

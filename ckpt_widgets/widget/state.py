@@ -288,9 +288,11 @@ def restore_selection(
     adapt: str | None = None,
     progress: Callable[[int, int], None] | None = None,
     cancel: Any = None,
+    dry_run: bool = False,
 ) -> RestoreReport | CombinedReport:
     """Restore what ``selection`` ticks: one source with :func:`~ckpt_widgets.restore`,
-    several with :func:`~ckpt_widgets.restore_many` (all or nothing, one undo)."""
+    several with :func:`~ckpt_widgets.restore_many` (all or nothing, one undo);
+    ``dry_run``: only report what that would do."""
     from ckpt_widgets.engine.restore_many import restore_many
     from ckpt_widgets.engine.transaction import restore
 
@@ -300,7 +302,15 @@ def restore_selection(
     if len(ticked) == 1:
         m = ticked[0].match
         include = included_variables(m, selection[ticked[0].label], adapt)
-        return restore(model, m, include=include, adapt=adapt, progress=progress, cancel=cancel)
+        return restore(
+            model,
+            m,
+            include=include,
+            adapt=adapt,
+            progress=progress,
+            cancel=cancel,
+            dry_run=dry_run,
+        )
     parts = []
     for k, s in enumerate(ticked):
         options = {
@@ -311,7 +321,7 @@ def restore_selection(
         if progress is not None:
             options["progress"] = _part_progress(progress, k, len(ticked))
         parts.append((s.match, options))
-    return restore_many(model, parts)
+    return restore_many(model, parts, dry_run=dry_run)
 
 
 def _part_progress(

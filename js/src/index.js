@@ -8,6 +8,7 @@ import { focusedRow, refocus } from "./core/focus.js";
 import { buildTree } from "./model/tree.js";
 import { createErrorBanner, createHintBanner, createNoticeBanner } from "./views/banners.js";
 import { createHeader } from "./views/header.js";
+import { createPlan } from "./views/plan.js";
 import { createPreview, receiveHistogram } from "./views/preview.js";
 import { createResult } from "./views/result.js";
 import { createRules } from "./views/rules.js";
@@ -16,7 +17,7 @@ import { createTable } from "./views/table.js";
 import { createToolbar } from "./views/toolbar.js";
 
 /** Synced traits whose change only needs everything drawn again. */
-const REDRAWS = ["ticks", "header", "result", "error", "notice", "busy", "adapt", "ckpt_rows", "progress"];
+const REDRAWS = ["ticks", "header", "result", "error", "notice", "busy", "adapt", "ckpt_rows", "progress", "plan"];
 
 /**
  * anywidget's entry point: draw the widget into `el`; returns the cleanup anywidget calls.
@@ -57,6 +58,7 @@ export function render({ model, el }) {
   const table = createTable(ctx);
   const preview = createPreview(ctx);
   const resultPanel = createResult(ctx);
+  const planPanel = createPlan(ctx);
 
   function drawAll() {
     const parts = [
@@ -68,6 +70,7 @@ export function render({ model, el }) {
       noticeBanner(),
       rulesPanel(),
       h("div", { class: "ckw-main" }, table(), preview()),
+      planPanel(),
       resultPanel(),
     ];
     root.replaceChildren(.../** @type {Node[]} */ (parts.filter(Boolean)));

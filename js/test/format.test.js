@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { bytesText, hexColour, plural, shapeText, statText, statusLabel } from "../src/core/format.js";
+import { bytesText, hexColour, plural, setStatusWords, shapeText, statText, statusLabel } from "../src/core/format.js";
 
 test("statText keeps about 8 characters: 4 significant digits or e-notation", () => {
   assert.equal(statText(0), "0");
@@ -44,7 +44,9 @@ test("hexColour reads computed rgb() and rgba() colours", () => {
   assert.equal(hexColour(""), null);
 });
 
-test("statusLabel uses the widget's words, else the status", () => {
+test("statusLabel uses the kernel's words, else the status", () => {
+  assert.equal(statusLabel("missing"), "missing"); // before the header arrives
+  setStatusWords({ missing: "model only", unused: "checkpoint only" }); // header.status_words
   assert.equal(statusLabel("missing"), "model only");
   assert.equal(statusLabel("unused"), "checkpoint only");
   assert.equal(statusLabel("new_status"), "new_status");

@@ -63,7 +63,7 @@ def test_tick_restore_check_kernel_undo(demo, page):
 
     widget.get_by_test_id("show-code").click()
     code = widget.get_by_test_id("restore-code")
-    expect(code).to_contain_text("backbone=model.backbone")
+    expect(code).to_contain_text("'backbone': model.backbone")
     expect(code).to_contain_text("expect_partial()")
     copy = widget.get_by_test_id("copy-code")
     copy.click()

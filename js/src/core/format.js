@@ -1,18 +1,17 @@
 // Words and numbers as the widget shows them. Pure functions: unit tested in js/test/.
 
 /**
- * The words shown for the API's statuses (README's status table lists both).
+ * The words shown for the API's statuses: the kernel's `STATUS_WORDS` (ckpt_widgets/words.py),
+ * sent in the header as `status_words` and kept here by `setStatusWords`.
  * @type {Record<string, string>}
  */
-export const STATUS_LABELS = {
-  match: "matched",
-  shape_mismatch: "shape differs",
-  dtype_mismatch: "dtype differs",
-  missing: "model only",
-  unused: "checkpoint only",
-  untracked: "untracked",
-  optimizer: "optimizer",
-};
+export const STATUS_LABELS = {};
+
+/** Take the kernel's words for the statuses, in the kernel's order. @param {Record<string, string> | undefined} words */
+export function setStatusWords(words) {
+  for (const key of Object.keys(STATUS_LABELS)) delete STATUS_LABELS[key];
+  Object.assign(STATUS_LABELS, words || {});
+}
 
 /**
  * A status in the widget's words (the status itself when it has none).
@@ -74,4 +73,15 @@ export function hexColour(css) {
   const [r, g, b] = parts[1].split(/[ ,/]+/).map(Number);
   if ([r, g, b].some((c) => !Number.isFinite(c))) return null;
   return `#${[r, g, b].map((c) => Math.round(c).toString(16).padStart(2, "0")).join("")}`;
+}
+
+/**
+ * A parameter count: exact up to 9,999, then "12.3K", "4.5M", "1.2B".
+ * @param {number} n
+ */
+export function paramsText(n) {
+  if (n < 1e4) return n.toLocaleString("en-US");
+  if (n >= 1e9) return `${(n / 1e9).toFixed(1)}B`;
+  if (n >= 1e6) return `${(n / 1e6).toFixed(1)}M`;
+  return `${(n / 1e3).toFixed(1)}K`;
 }

@@ -7,13 +7,16 @@
  * @property {string} id           the row's path, as in w.selected
  * @property {string} parent       the parent row's id ("" at the top)
  * @property {string} kind         "module" | "variable"
- * @property {string} label
- * @property {string} title
+ * @property {string} label      the attribute name the user wrote, else the Keras name
+ * @property {string} kerasName  the Keras name (shown beside a differing label)
+ * @property {string} name       the readable full name (backbone/conv1/kernel)
+ * @property {string} title      the object path (hover)
  * @property {string} status
  * @property {number[] | null} modelShape
  * @property {number[] | null} ckptShape
  * @property {string} dtype
  * @property {number} nbytes
+ * @property {number} params
  * @property {string} layer
  * @property {string} group
  * @property {TreeNode[]} children
@@ -22,7 +25,7 @@
  *
  * @typedef {{ nodes: TreeNode[], index: Map<string, TreeNode>, roots: TreeNode[] }} Tree
  * @typedef {{ label: string, title: string, id: string, layer?: string, kind?: string,
- *   status?: string }} Filterable
+ *   status?: string, name?: string }} Filterable
  */
 
 /**
@@ -42,12 +45,15 @@ export function buildTree(columns) {
       parent: columns.parent[i],
       kind: columns.kind[i],
       label: columns.label[i],
+      kerasName: columns.keras_name ? columns.keras_name[i] : "",
+      name: columns.name ? columns.name[i] : "",
       title: columns.title[i],
       status: columns.status[i],
       modelShape: columns.model_shape[i],
       ckptShape: columns.ckpt_shape[i],
       dtype: columns.dtype[i],
       nbytes: columns.nbytes[i],
+      params: columns.params ? columns.params[i] : 0,
       layer: columns.layer[i],
       group: columns.group[i],
       children: [],
@@ -86,7 +92,7 @@ export function matches(node, filter, chip) {
   if (chip && node.kind === "variable" && node.status !== chip) return false;
   if (chip && node.kind === "module") return false;
   if (!filter) return true;
-  const fields = [node.label, node.title, node.id, node.layer || ""];
+  const fields = [node.label, node.title, node.id, node.layer || "", node.name || ""];
   if (/[*?]/.test(filter)) {
     const re = globToRegExp(filter);
     return fields.some((f) => re.test(f));

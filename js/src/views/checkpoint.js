@@ -1,6 +1,6 @@
 // The Checkpoint view's rows: the file's own objects and variables.
 import { h } from "../core/dom.js";
-import { bytesText, shapeText, statusLabel } from "../core/format.js";
+import { bytesText, paramsText, shapeText, statusLabel } from "../core/format.js";
 import { matches } from "../model/tree.js";
 import { MAX_ROWS } from "../model/window.js";
 
@@ -20,7 +20,8 @@ export function checkpointRows(ctx) {
     const isObject = cols.kind[i] === "module";
     if (filtering && isObject) continue; // a filtered view lists variables only
     if (state.chip && state.chip !== status && !(state.chip === "optimizer" && group === "optimizer")) continue;
-    const node = { id: cols.id[i], label: cols.label[i], title: cols.title[i], layer: "" };
+    const name = cols.name ? cols.name[i] : "";
+    const node = { id: cols.id[i], label: cols.label[i], title: cols.title[i], layer: "", name };
     if (state.filter && !matches(node, state.filter, state.chip)) continue;
     const depth = filtering ? 0 : cols.id[i].split("/").length - 1;
     out.push(
@@ -36,11 +37,12 @@ export function checkpointRows(ctx) {
         h(
           "td",
           { class: "ckw-name", title: cols.title[i], style: `padding-left: ${0.4 + depth * 1.1}em` },
-          filtering ? node.id : node.label,
+          filtering ? name || node.id : node.label,
         ),
         h("td", {}, group),
         h("td", { class: "ckw-shape" }, shapeText(cols.ckpt_shape[i])),
         h("td", {}, cols.dtype[i]),
+        h("td", { class: "ckw-num" }, cols.params ? paramsText(cols.params[i]) : ""),
         h("td", { class: "ckw-num" }, bytesText(cols.nbytes[i])),
         h("td", {}, h("span", { class: `ckw-badge ckw-status-${status}` }, statusLabel(status))),
       ),

@@ -1,6 +1,6 @@
 // The header: checkpoint path, root chooser, status chips, Suggest renames, Refresh.
 import { h } from "../core/dom.js";
-import { plural, STATUS_LABELS } from "../core/format.js";
+import { bytesText, paramsText, plural, STATUS_LABELS, setStatusWords } from "../core/format.js";
 
 /** @param {import("../core/context.js").Context} ctx */
 export function createHeader(ctx) {
@@ -27,6 +27,7 @@ export function createHeader(ctx) {
 
   return function header() {
     const info = model.get("header");
+    setStatusWords(info.status_words);
     const counts = info.counts || {};
     const select = h(
       "select",
@@ -52,6 +53,13 @@ export function createHeader(ctx) {
       h("span", { class: "ckw-path", title: info.checkpoint }, info.checkpoint),
       h("label", { class: "ckw-field" }, "root ", select),
       info.model_root ? h("span", { class: "ckw-note" }, `→ model's ${info.model_root}`) : null,
+      info.params !== undefined
+        ? h(
+            "span",
+            { class: "ckw-note", "data-testid": "model-size", title: "the model's parameters and bytes in total" },
+            `model: ${paramsText(info.params)} parameters · ${bytesText(info.nbytes)}`,
+          )
+        : null,
       h("span", { class: "ckw-chips" }, chips),
       h(
         "button",

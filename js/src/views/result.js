@@ -44,7 +44,9 @@ export function createResult(ctx) {
             h(
               "ul",
               {},
-              result.skipped.map((/** @type {any} */ s) => h("li", {}, `${s.model_path || s.name}: ${s.reason}`)),
+              result.skipped.map((/** @type {any} */ s) =>
+                h("li", { title: s.model_path || s.name }, `${s.label || s.model_path || s.name}: ${s.reason}`),
+              ),
             ),
           )
         : null,

@@ -9,8 +9,8 @@ import { modelRows, moveCursor, treeKeydown } from "./tree.js";
 
 /** @type {Record<string, string[]>} */
 const HEADS = {
-  model: ["name", "model shape", "ckpt shape", "dtype", "size", "status"],
-  checkpoint: ["checkpoint path", "group", "shape", "dtype", "size", "status"],
+  model: ["name", "model shape", "ckpt shape", "dtype", "params", "size", "status"],
+  checkpoint: ["checkpoint path", "group", "shape", "dtype", "params", "size", "status"],
   pairs: ["restore", "checkpoint layer", "model layer", "kind", "paired by", "pair with"],
 };
 
@@ -50,7 +50,7 @@ export function createTable(ctx) {
       { "data-testid": "no-rows" },
       h(
         "td",
-        { colspan: "6", class: "ckw-note" },
+        { colspan: String(HEADS[state.view].length), class: "ckw-note" },
         `No row matches ${what}; clear the filter or the status chip to see every row.`,
       ),
     );

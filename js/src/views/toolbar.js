@@ -1,6 +1,7 @@
 // The toolbar: view tabs, Align layers, filter, Select matching, Clear, adapt, Restore.
 import { h } from "../core/dom.js";
 import { matchingIds } from "../model/tree.js";
+import { dryRunButton } from "./plan.js";
 
 /** @param {import("../core/context.js").Context} ctx */
 export function createToolbar(ctx) {
@@ -122,6 +123,7 @@ export function createToolbar(ctx) {
           : `Restore ${total} variable${total === 1 ? "" : "s"}` +
               (fromSources > 1 ? ` from ${fromSources} checkpoints` : ""),
       ),
+      dryRunButton(ctx, total),
       busy ? progressBar() : null,
       busy
         ? h(

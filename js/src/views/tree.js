@@ -2,7 +2,7 @@
 // The tree is an ARIA treegrid: one Tab stop (the cursor row), arrow keys move and expand,
 // Space ticks, Enter shows the preview (see model/keys.js).
 import { h } from "../core/dom.js";
-import { bytesText, shapeText, statusLabel } from "../core/format.js";
+import { bytesText, paramsText, shapeText, statusLabel } from "../core/format.js";
 import { treeKey } from "../model/keys.js";
 import { restoredRow, visibleRows } from "../model/tree.js";
 import { rowWindow } from "../model/window.js";
@@ -24,7 +24,7 @@ export function modelRows(ctx) {
   if (!shown.some(([node]) => node.id === state.cursor)) state.cursor = shown.length ? shown[0][0].id : null;
   const rows = shown.map(([node, depth]) => modelRow(ctx, node, depth));
   if (more) {
-    rows.push(h("tr", {}, h("td", { colspan: "6", class: "ckw-note" }, `${more} more rows: narrow the filter`)));
+    rows.push(h("tr", {}, h("td", { colspan: "7", class: "ckw-note" }, `${more} more rows: narrow the filter`)));
   }
   return rows;
 }
@@ -89,11 +89,19 @@ function modelRow(ctx, node, depth) {
         },
         node.label,
       ),
+      isModule && node.kerasName && node.kerasName !== node.label
+        ? h("span", { class: "ckw-note", "data-testid": "keras-name", title: "Keras name" }, node.kerasName)
+        : null,
       others.map((label) => sourceBadge(label, `ticked under source ${label}; ticking it here moves it`)),
     ),
     h("td", { class: "ckw-shape" }, shapeText(node.modelShape)),
     h("td", { class: "ckw-shape" }, shapeText(node.ckptShape)),
     h("td", {}, node.dtype || ""),
+    h(
+      "td",
+      { class: "ckw-num", "data-testid": "params", title: `${node.params.toLocaleString("en-US")} parameters` },
+      paramsText(node.params),
+    ),
     h("td", { class: "ckw-num" }, bytesText(node.nbytes)),
     h(
       "td",
