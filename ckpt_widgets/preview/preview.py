@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
+from ckpt_widgets.engine.snapshot import current_value
 from ckpt_widgets.errors import did_you_mean
 from ckpt_widgets.files.slices import SLICE_BYTES, read_slices
 
@@ -157,7 +158,7 @@ def _read(m: Match, i: int, adapt: str | None, slice_bytes: int) -> tuple[Any, A
     tensor over ``slice_bytes`` that needs no adapting is returned as a :class:`Streamed`.
     """
     key = m.table["key"].iat[i]
-    current = m.variables[i].numpy() if i < len(m.variables) else None
+    current = current_value(m.variables[i]) if i < len(m.variables) else None
     if not (isinstance(key, str) and key):
         return None, current
     shape = tuple(m.table["ckpt_shape"].iat[i])

@@ -1,0 +1,289 @@
+"""A checkpoint of 2 GB and more, against plain TensorFlow in the same run.
+
+    .venv/bin/python benchmarks/bench_gigabyte.py [--gb 2.2] [--repeat 3]
+    CKPT_BENCH_GB=0.1 .venv/bin/python benchmarks/bench_gigabyte.py   # a quick check
+
+A Keras model of an ``Embedding`` (about 46 % of the bytes: 1 GB at the default size)
+and pairs of ``Dense`` layers (1024 -> 4096 -> 1024) is written with
+``tf.train.Checkpoint(model=m)`` into a temporary folder, in several ``.data`` shards
+(``MaxShardSizePolicy`` just above the embedding's size, so no tensor is split), and
+deleted at the end. Measured, each in a fresh process so that memory figures are not
+blurred by earlier work:
+
+- listing (``open_checkpoint().variables`` vs ``list_variables`` + parsing the graph),
+  ``match``, the widget's first paint on the Python side (building
+  ``CheckpointWidget(model, src)`` and its rows);
+- a full restore vs ``Checkpoint(model=m).read()``, a ~10 % restore vs TensorFlow's
+  nested ``Checkpoint`` of the same layers, and ``report.undo()``;
+- peak extra memory (``VmHWM`` after resetting it, or RSS sampled every ms) of a full
+  restore with ``undo="disk"`` against TensorFlow's own full read;
+- the preview and ``variable_stats`` of the embedding, read in 64 MB pieces, against
+  ``CheckpointReader.get_tensor`` of it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import multiprocessing
+import os
+import shutil
+import tempfile
+import time
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+from timing import paired_times  # benchmarks/ is on sys.path when a script runs
+
+HIDDEN, INNER = 1024, 4096
+PAIR_BYTES = 2 * HIDDEN * INNER * 4
+
+
+def sizes(gigabytes: float) -> tuple[int, int]:
+    """Embedding rows and Dense pairs for about ``gigabytes`` GiB in all."""
+    vocab = max(64, round(gigabytes * 0.46 * 2**30 / (HIDDEN * 4)))
+    pairs = max(2, round(gigabytes * 0.54 * 2**30 / PAIR_BYTES))
+    return vocab, pairs
+
+
+def build(gigabytes: float, random: bool):
+    """The model; ``random=False`` fills it with zeros (fast: it is restored into)."""
+    import keras
+
+    vocab, pairs = sizes(gigabytes)
+    init = "uniform" if random else "zeros"
+    dense = "glorot_uniform" if random else "zeros"
+    inputs = keras.Input((8,), dtype="int32")
+    x = keras.layers.Embedding(vocab, HIDDEN, embeddings_initializer=init, name="embedding")(inputs)
+    for i in range(pairs):
+        x = keras.layers.Dense(INNER, kernel_initializer=dense, name=f"up{i}")(x)
+        x = keras.layers.Dense(HIDDEN, kernel_initializer=dense, name=f"down{i}")(x)
+    return keras.Model(inputs, x)
+
+
+def write(directory: str, gigabytes: float, queue) -> None:
+    import tensorflow as tf
+
+    model = build(gigabytes, random=True)
+    largest = max(v.numpy().nbytes for v in model.weights)
+    policy = tf.train.experimental.MaxShardSizePolicy(max_shard_size=largest + (8 << 20))
+    options = tf.train.CheckpointOptions(experimental_sharding_callback=policy)
+    start = time.perf_counter()
+    prefix = tf.train.Checkpoint(model=model).write(
+        os.path.join(directory, "ckpt"), options=options
+    )
+    took = time.perf_counter() - start
+    total = sum(v.numpy().nbytes for v in model.weights)
+    queue.put((prefix, total, largest, len(model.weights), took))
+
+
+# -- memory ---------------------------------------------------------------------------------
+
+
+def release_freed_memory() -> None:
+    """Return freed heap memory to the system, so that reusing it shows in the RSS."""
+    import ctypes
+
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+
+
+def _status(field: str) -> int:
+    with open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith(field + ":"):
+                return int(line.split()[1]) * 1024
+    return 0
+
+
+def peak_extra(fn) -> tuple[int, float, object]:
+    """Peak resident memory above the start while ``fn`` runs, its seconds and result.
+
+    The kernel's high-water mark is reset first (``/proc/self/clear_refs``); where that
+    is refused, the RSS is sampled every millisecond in a thread.
+    """
+    import gc
+    import threading
+
+    import psutil
+
+    gc.collect()
+    release_freed_memory()
+    base = _status("VmRSS")
+    try:
+        with open("/proc/self/clear_refs", "w") as f:
+            f.write("5")
+        exact = True
+    except OSError:
+        exact = False
+    process, peak, done = psutil.Process(), base, threading.Event()
+
+    def sample():
+        nonlocal peak
+        while not done.is_set():
+            peak = max(peak, process.memory_info().rss)
+            time.sleep(0.001)
+
+    thread = threading.Thread(target=sample)
+    thread.start()
+    start = time.perf_counter()
+    try:
+        result = fn()
+    finally:
+        took = time.perf_counter() - start
+        done.set()
+        thread.join()
+    if exact:
+        peak = max(peak, _status("VmHWM"))
+    return max(0, peak - base), took, result
+
+
+def memory_case(prefix: str, gigabytes: float, case: str, queue) -> None:
+    import tensorflow as tf
+
+    import ckpt_widgets as cw
+    from ckpt_widgets.preview.preview import preview
+
+    listing = cw.open_checkpoint(prefix).variables
+    embedding_key = listing["key"][listing["nbytes"].idxmax()]
+    if case == "plain get_tensor(embedding)":
+        reader = tf.train.load_checkpoint(prefix)
+        run = lambda: reader.get_tensor(embedding_key).shape  # noqa: E731
+    elif case == "variable_stats(embedding)":
+        src = cw.open_checkpoint(prefix)
+        run = lambda: cw.variable_stats(src, [embedding_key])  # noqa: E731
+    else:
+        model = build(gigabytes, random=False)
+        m = cw.match(model, prefix)
+        if case == "plain Checkpoint(model=m).read()":
+            run = lambda: tf.train.Checkpoint(model=model).read(prefix).expect_partial()  # noqa: E731
+        elif case == 'restore(undo="disk"), everything':
+            run = lambda: cw.restore(model, m, undo="disk")  # noqa: E731
+        else:  # the preview of the embedding, with the live model's side
+            path = m.table["model_path"][m.table["key"] == embedding_key].iat[0]
+            run = lambda: preview(m, path)  # noqa: E731
+    extra, took, _ = peak_extra(run)
+    queue.put((case, extra, took))
+
+
+# -- speed ----------------------------------------------------------------------------------
+
+
+def speed(prefix: str, gigabytes: float, repeat: int, queue) -> None:
+    import tensorflow as tf
+    from tensorflow.core.protobuf.trackable_object_graph_pb2 import TrackableObjectGraph
+
+    import ckpt_widgets as cw
+
+    model = build(gigabytes, random=False)
+    rows = []
+
+    def list_baseline():
+        tf.train.list_variables(prefix)
+        graph = TrackableObjectGraph()
+        graph.ParseFromString(
+            tf.train.load_checkpoint(prefix).get_tensor("_CHECKPOINTABLE_OBJECT_GRAPH")
+        )
+
+    ours, base = paired_times(lambda: cw.open_checkpoint(prefix).variables, list_baseline, 5)
+    rows.append(("open_checkpoint().variables vs list_variables + graph", ours, base))
+    src = cw.open_checkpoint(prefix)
+    ours, _ = paired_times(lambda: cw.match(model, src), list_baseline, 5)
+    rows.append(("match(model, src) vs the same listing", ours, base))
+    ours, _ = paired_times(lambda: cw.CheckpointWidget(model, src), list_baseline, 3)
+    rows.append(("widget first paint (Python: match + rows) vs listing", ours, base))
+
+    m = cw.match(model, src)
+    plain_full = lambda: tf.train.Checkpoint(model=model).read(prefix).expect_partial()  # noqa: E731
+    ours, full = paired_times(lambda: cw.restore(model, m), plain_full, repeat)
+    rows.append(("full restore() vs Checkpoint(model=m).read()", ours, full))
+
+    layers = [layer for layer in model.layers if layer.weights]
+    total = sum(v.numpy().nbytes for v in model.weights)
+    subset, chosen = [], 0
+    for layer in layers[::-1]:  # the last Dense layers, about 10 % of the bytes
+        nbytes = sum(v.numpy().nbytes for v in layer.weights)
+        if chosen + nbytes <= 0.1 * total or not subset:
+            subset.append(layer)
+            chosen += nbytes
+    nested = {str(model._operations.index(layer)): layer for layer in subset}
+
+    def plain_subset():
+        node = tf.train.Checkpoint(_operations=tf.train.Checkpoint(**nested))
+        tf.train.Checkpoint(model=node).read(prefix).expect_partial()
+
+    ours, base_subset = paired_times(
+        lambda: cw.restore(model, m, include=subset), plain_subset, repeat
+    )
+    share = f"{100 * chosen / total:.0f} %"
+    rows.append((f"{share} restore vs nested Checkpoint of the same", ours, base_subset))
+    rows.append((f"{share} restore vs the full plain read", ours, full))
+    report = cw.restore(model, m)
+    start = time.perf_counter()
+    report.undo()
+    rows.append(
+        ("undo() of a full restore vs the full plain read", time.perf_counter() - start, full)
+    )
+    queue.put(rows)
+
+
+def in_process(target, *args):
+    context = multiprocessing.get_context("spawn")
+    queue = context.Queue()
+    process = context.Process(target=target, args=(*args, queue))
+    process.start()
+    while True:
+        with contextlib.suppress(Exception):  # queue.Empty
+            result = queue.get(timeout=1)
+            process.join()
+            return result
+        if not process.is_alive():
+            raise RuntimeError(f"{target.__name__}{args[1:]} failed; see above")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--gb", type=float, default=float(os.environ.get("CKPT_BENCH_GB", 2.2)))
+    parser.add_argument("--repeat", type=int, default=3)
+    args = parser.parse_args()
+
+    directory = tempfile.mkdtemp(prefix="ckpt-bench-gb-")
+    try:
+        prefix, total, largest, count, took = in_process(write, directory, args.gb)
+        shards = len([n for n in os.listdir(directory) if ".data-" in n])
+        print(
+            f"checkpoint: {count} variables, {total / 2**30:.2f} GiB in {shards} data files, "
+            f"largest {largest / 2**20:.0f} MiB (written in {took:.0f} s)"
+        )
+        print(f"{'measure':58} {'ours':>9} {'plain TF':>9} {'ratio':>6}")
+        for name, ours, base in in_process(speed, prefix, args.gb, args.repeat):
+            print(f"{name:58} {ours * 1e3:7.0f}ms {base * 1e3:7.0f}ms {ours / base:5.2f}x")
+
+        print(f"\n{'peak extra resident memory':40} {'extra':>10} {'time':>8}")
+        memory = {}
+        for case in (
+            "plain Checkpoint(model=m).read()",
+            'restore(undo="disk"), everything',
+            "plain get_tensor(embedding)",
+            "preview(embedding)",
+            "variable_stats(embedding)",
+        ):
+            name, extra, seconds = in_process(memory_case, prefix, args.gb, case)
+            memory[name] = extra
+            print(f"{name:40} {extra / 2**20:8.0f}MB {seconds:7.2f}s")
+        plain = memory["plain Checkpoint(model=m).read()"]
+        ours = memory['restore(undo="disk"), everything']
+        print(
+            f'\nrestore(undo="disk") extra memory = {(ours - plain) / largest:.2f}x the largest '
+            f"variable + TensorFlow's own (target <= 1.5x)"
+        )
+        print(
+            f"preview of the {largest / 2**20:.0f} MiB embedding: "
+            f"{memory['preview(embedding)'] / 2**20:.0f} MB extra (target < 200 MB)"
+        )
+    finally:
+        shutil.rmtree(directory, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
