@@ -202,8 +202,8 @@ def compare_rows(table: pd.DataFrame) -> pd.DataFrame:
 
     Variables carry :func:`cw.compare`'s status and measures; a subtree its
     :func:`compare_rollup` (counts per status, ``rel_change`` over its variables,
-    largest ``max_abs_diff``) and the worst status below it. Non-finite measures are
-    None (the status says why).
+    largest ``max_abs_diff``; None when none is on both sides) and the worst status below
+    it. Non-finite measures are None (the status says why).
     """
     import pandas as pd
 
@@ -239,6 +239,7 @@ def compare_rows(table: pd.DataFrame) -> pd.DataFrame:
         while parent and parent not in modules:
             totals = rollup.loc[parent]
             worst = max((s for s in STATUSES if totals[s]), key=SEVERITY.__getitem__)
+            measured = totals["same"] + totals["changed"] > 0
             modules[parent] = {
                 "id": parent,
                 "parent": parent.rpartition("/")[0],
@@ -252,8 +253,8 @@ def compare_rows(table: pd.DataFrame) -> pd.DataFrame:
                 "size": int(totals["size"]),
                 "group": "",
                 "layer": record["layer"] if parent == record["module"] else "",
-                "rel_change": _finite(totals["rel_change"]),
-                "max_abs_diff": _finite(totals["max_abs_diff"]),
+                "rel_change": _finite(totals["rel_change"]) if measured else None,
+                "max_abs_diff": _finite(totals["max_abs_diff"]) if measured else None,
                 "cosine": None,
                 "variables": int(totals["variables"]),
                 **{s: int(totals[s]) for s in STATUSES},
