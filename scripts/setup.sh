@@ -44,3 +44,11 @@ echo "setup: installing jax (CPU; the JAX-backend tests and notebook)"
 # the CPU build (~190 MB); an unpinned `torch` pulls a CUDA build of several GB.
 echo "setup: installing torch 2.13.0 (CPU; the PyTorch-backend tests)"
 .venv/bin/python -m pip install --quiet "torch==2.13.0"
+# The widget's front end: ES modules in js/src/, bundled by esbuild into js/dist/widget.js
+# (what the widget serves). Node.js and npm are needed; .ci/run installs Debian's.
+if ! command -v npm >/dev/null; then
+    echo "setup: npm not found; install Node.js and npm (Debian: apt-get install nodejs npm)" >&2
+    exit 1
+fi
+echo "setup: installing the front end's build tools (npm ci in js/) and bundling js/src/ into js/dist/widget.js"
+(cd js && npm ci --no-audit --no-fund --loglevel=error && npm run --silent build)

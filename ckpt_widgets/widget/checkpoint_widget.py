@@ -1,7 +1,7 @@
 """CheckpointWidget: the anywidget view over match / preview / restore / undo.
 
 It holds no logic of its own: every action calls the same functions a script would, and
-the front end (``js/widget.js``) only draws the synced state and sends requests.
+the front end (``js/src/``) only draws the synced state and sends requests.
 """
 
 from __future__ import annotations
@@ -47,10 +47,20 @@ SHOWN = (
 RUNNING = "A restore is running; wait for it to end (or press Cancel) before anything else."
 
 
-def _asset(name: str) -> pathlib.Path:
+NOT_BUILT = (
+    "export function render({ el }) { el.textContent = 'ckpt-widgets: the front end is not "
+    "built; run npm ci && npm run build in js/ (scripts/setup.sh does).'; }"
+)
+"""What the widget shows in a source checkout whose js/dist/widget.js was never built."""
+
+
+def _asset(name: str, source: str) -> pathlib.Path | str:
+    """A front-end file: the wheel's ``static/<name>``, else ``js/<source>`` of the checkout."""
     package = pathlib.Path(__file__).parents[1]
-    packaged = package / "static" / name
-    return packaged if packaged.exists() else package.parent / "js" / name
+    for path in (package / "static" / name, package.parent / "js" / source):
+        if path.exists():
+            return path
+    return NOT_BUILT
 
 
 class CheckpointWidget(ExploreView, anywidget.AnyWidget):
@@ -60,8 +70,8 @@ class CheckpointWidget(ExploreView, anywidget.AnyWidget):
     explores checkpoints alone and compares them (see :class:`ExploreView`).
     """
 
-    _esm = _asset("widget.js")
-    _css = _asset("widget.css")
+    _esm = _asset("widget.js", "dist/widget.js")  # the bundle of js/src/ (see hatch_build.py)
+    _css = _asset("widget.css", "widget.css")
 
     header = traitlets.Dict().tag(sync=True)
     """Checkpoint path, detected root, candidate roots, counts per status."""

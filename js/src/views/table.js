@@ -1,0 +1,56 @@
+// The main table: the Model, Checkpoint or Pairs view's rows under one head. Its body is
+// redrawn alone (ctx.drawBody) when only the rows change: filter, expand, restored marks.
+import { h } from "../core/dom.js";
+import { focusedRow, refocus } from "../core/focus.js";
+import { STATUS_LABELS } from "../core/format.js";
+import { checkpointRows } from "./checkpoint.js";
+import { pairRows } from "./pairs.js";
+import { modelRows } from "./tree.js";
+
+const HEADS = {
+  model: ["name", "model shape", "ckpt shape", "dtype", "size", "status"],
+  checkpoint: ["checkpoint path", "group", "shape", "dtype", "size", "status"],
+  pairs: ["restore", "checkpoint layer", "model layer", "kind", "paired by", "pair with"],
+};
+
+/** @param {import("../core/context.js").Context} ctx */
+export function createTable(ctx) {
+  const { state } = ctx;
+  const body = h("tbody");
+
+  function fillBody() {
+    let rows;
+    if (state.view === "model") rows = modelRows(ctx);
+    else if (state.view === "pairs") rows = pairRows(ctx);
+    else rows = checkpointRows(ctx);
+    if (!rows.length && (state.filter || state.chip)) rows.push(emptyRow());
+    body.replaceChildren(...rows);
+  }
+
+  /** What an empty filter result says: nothing matches, and how to see everything again. */
+  function emptyRow() {
+    const what = [state.filter ? `'${state.filter}'` : null, state.chip ? STATUS_LABELS[state.chip] : null]
+      .filter(Boolean)
+      .join(" and ");
+    return h(
+      "tr",
+      { "data-testid": "no-rows" },
+      h("td", { colspan: "6", class: "ckw-note" }, `No row matches ${what}; clear the filter or the status chip to see every row.`),
+    );
+  }
+
+  ctx.drawBody = () => {
+    const focus = focusedRow(ctx.root);
+    fillBody();
+    refocus(ctx.root, focus, ctx.model.get("active"));
+  };
+
+  return function table() {
+    fillBody();
+    return h(
+      "div",
+      { class: "ckw-scroll" },
+      h("table", { class: "ckw-table" }, h("thead", {}, h("tr", {}, HEADS[state.view].map((t) => h("th", {}, t)))), body),
+    );
+  };
+}
