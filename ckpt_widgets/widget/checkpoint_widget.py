@@ -949,6 +949,7 @@ REQUESTS: dict[str, Any] = {
     "remove_source": lambda w, c: w.remove_source(_text(c, "label")),
     "compare": lambda w, c: w._compare_in_background(_side(c, "a"), _side(c, "b"), _theme(c)),
     "overlay": lambda w, c: w.overlay(_text(c, "path"), _limit(c), _theme(c), _flag(c, "log")),
+    "chart": lambda w, c: w._run(lambda: w._send_chart(_theme(c))),
 }
 """Every request the front end can send, by ``type``; each checks its fields."""
 

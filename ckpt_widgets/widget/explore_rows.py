@@ -21,11 +21,13 @@ if TYPE_CHECKING:
     from ckpt_widgets.engine.compare import Entry
 
 EXPLORE_COLUMNS = [
-    "id", "parent", "kind", "label", "title", "status", "shape", "dtype", "size", "nbytes",
-    "group", "layer", "variables", "params_model", "params_optimizer", "params_other",
+    "id", "parent", "kind", "label", "title", "status", "shape", "model_shape", "ckpt_shape",
+    "dtype", "size", "nbytes", "group", "layer", "variables", "params_model",
+    "params_optimizer", "params_other",
 ]  # fmt: skip
 """A row of :func:`explore_rows`; ``status`` is the group (model / optimizer / other), or
-``"mixed"`` for a subtree holding several."""
+``"mixed"`` for a subtree holding several. ``ckpt_shape`` repeats ``shape`` and
+``model_shape`` is None, as in the model tree's rows, so one front end walks both."""
 COMPARE_COLUMNS = [
     "id", "parent", "kind", "label", "title", "status", "shape_a", "shape_b", "dtype", "size",
     "group", "layer", "rel_change", "max_abs_diff", "cosine", "variables", "same", "changed",
@@ -72,6 +74,8 @@ def explore_rows(src: Any) -> pd.DataFrame:
                 "title": path if path == key else f"{path} ({key})",
                 "status": group,
                 "shape": list(shape),
+                "model_shape": None,
+                "ckpt_shape": list(shape),
                 "dtype": dtype,
                 "size": int(size),
                 "nbytes": int(nbytes),
@@ -99,6 +103,8 @@ def _module_row(path: str, totals: Any, layer: str) -> dict[str, Any]:
         "title": path,
         "status": groups[0] if len(groups) == 1 else "mixed",
         "shape": None,
+        "model_shape": None,
+        "ckpt_shape": None,
         "dtype": totals["dtypes"],
         "size": int(totals["params"]),
         "nbytes": int(totals["nbytes"]),

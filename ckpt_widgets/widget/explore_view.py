@@ -182,7 +182,6 @@ class ExploreView(traitlets.HasTraits):
             root_b = self._source(self._label(b)).match.root
         comparison = Comparison.of(side_a, side_b, (a, b), root_b=root_b)
         self._comparison = comparison
-        chart = comparison.chart(theme=theme, scale=2)
         with self.hold_sync():
             self.comparison = {
                 "a": a,
@@ -190,8 +189,17 @@ class ExploreView(traitlets.HasTraits):
                 "rows": _columns(comparison.rows()),
                 "layers": _columns(change_by_layer(comparison.table)),
             }
-        self.send({"type": "compare_chart", "a": a, "b": b, "scale": 2}, buffers=[chart])
+        self._send_chart(theme)
         return comparison
+
+    def _send_chart(self, theme: dict[str, str] | None) -> bytes:
+        """The change-per-layer chart of the comparison on show (again, in a new theme)."""
+        if self._comparison is None:
+            raise ValueError("Open the Compare view first (w.compare()); nothing is compared yet.")
+        a, b = self._comparison.labels
+        chart = self._comparison.chart(theme=theme, scale=2)
+        self.send({"type": "compare_chart", "a": a, "b": b, "scale": 2}, buffers=[chart])
+        return chart
 
     def _compare_in_background(
         self, a: str | None, b: str | None, theme: dict[str, str] | None

@@ -3,10 +3,12 @@
 // Each part of the widget is a view module in views/ (see js/README.md); this file builds
 // the shared context, lays the views out in order and redraws them on the kernel's changes.
 import { createContext } from "./core/context.js";
+import { themeColours } from "./core/theme.js";
 import { h } from "./core/dom.js";
 import { focusedRow, refocus } from "./core/focus.js";
 import { buildTree } from "./model/tree.js";
 import { createErrorBanner, createHintBanner, createNoticeBanner } from "./views/banners.js";
+import { createCompareBar, receiveChart } from "./views/compare.js";
 import { createHeader } from "./views/header.js";
 import { createPreview, receiveHistogram } from "./views/preview.js";
 import { createResult } from "./views/result.js";
@@ -56,12 +58,14 @@ export function render({ model, el }) {
   const table = createTable(ctx);
   const preview = createPreview(ctx);
   const resultPanel = createResult(ctx);
+  const compareBar = createCompareBar(ctx);
 
   function drawAll() {
     const parts = [
       sourceBar(),
       header(),
       toolbar(),
+      compareBar(),
       errorBanner(),
       hintBanner(),
       noticeBanner(),
@@ -111,11 +115,13 @@ export function render({ model, el }) {
   };
   const onMessage = (/** @type {any} */ message, /** @type {any[]} */ buffers) => {
     if (message.type === "histogram") receiveHistogram(ctx, message, buffers);
+    if (message.type === "compare_chart") receiveChart(ctx, message, buffers);
   };
   // The plots follow the theme: draw them again when JupyterLab switches it.
   const themeWatch = new MutationObserver(() => {
     const hist = state.histogram;
     if (hist && !hist.loading) ctx.requestPreview(hist.path, hist.limit);
+    if (state.view === "compare" && (model.get("comparison") || {}).rows) ctx.send({ type: "chart", theme: themeColours(root) });
   });
   themeWatch.observe(document.body, { attributes: true, attributeFilter: ["data-jp-theme-name", "data-jp-theme-light"] });
   /** @type {[string, (...args: any[]) => void][]} */
@@ -128,6 +134,7 @@ export function render({ model, el }) {
     ["change:pairs", onPairs],
     ["change:adapt", onAdapt],
     ["change:restored", onRestored],
+    ["change:comparison", ctx.draw],
     ...REDRAWS.map((name) => /** @type {[string, () => void]} */ ([`change:${name}`, ctx.draw])),
   ];
   for (const [event, listener] of listeners) model.on(event, listener);

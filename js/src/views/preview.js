@@ -176,7 +176,8 @@ export function createPreview(ctx) {
     const hist = state.histogram;
     const panel = h("div", { class: "ckw-histogram", "data-testid": "histogram" });
     if (!hist) {
-      panel.append(h("p", { class: "ckw-note" }, "Click a name to compare the checkpoint's values with the model's."));
+      const what = model.get("header").explore ? "see its stored values" : "compare the checkpoint's values with the model's";
+      panel.append(h("p", { class: "ckw-note" }, `Click a name to ${what}.`));
       return panel;
     }
     const chosen = state.tree.index.get(hist.path);
@@ -200,7 +201,8 @@ export function createPreview(ctx) {
         h("label", { class: "ckw-field", title: "Count axis on a log scale: shows rare values" }, log, " log counts"),
       ),
     );
-    if (chosen && chosen.kind === "variable" && chosen.status !== "match") panel.append(pairEditor(chosen));
+    const pairing = !model.get("header").explore && state.view !== "compare";
+    if (pairing && chosen && chosen.kind === "variable" && chosen.status !== "match") panel.append(pairEditor(chosen));
     if (hist.loading) {
       panel.append(h("p", { class: "ckw-note" }, "Rendering…"));
       return panel;

@@ -25,6 +25,7 @@ export function createRules(ctx) {
   let shownFor = model.get("active");
 
   return function rulesPanel() {
+    if (model.get("header").explore) return null; // no model to rename into
     const active = model.get("active");
     if (active !== shownFor) rulesBox.value = state.rules[active] || ""; // another source's rules
     shownFor = active;

@@ -4,6 +4,8 @@ import { h } from "../core/dom.js";
 import { focusedRow, refocus } from "../core/focus.js";
 import { STATUS_LABELS } from "../core/format.js";
 import { checkpointRows } from "./checkpoint.js";
+import { compareHead, compareRows } from "./compare.js";
+import { EXPLORE_HEADS, exploreRows, exploring } from "./explore.js";
 import { pairRows } from "./pairs.js";
 import { modelRows } from "./tree.js";
 
@@ -20,7 +22,9 @@ export function createTable(ctx) {
 
   function fillBody() {
     let rows;
-    if (state.view === "model") rows = modelRows(ctx);
+    if (state.view === "compare") rows = compareRows(ctx);
+    else if (state.view === "model" && exploring(ctx)) rows = exploreRows(ctx);
+    else if (state.view === "model") rows = modelRows(ctx);
     else if (state.view === "pairs") rows = pairRows(ctx);
     else rows = checkpointRows(ctx);
     if (!rows.length && (state.filter || state.chip)) rows.push(emptyRow());
@@ -45,12 +49,18 @@ export function createTable(ctx) {
     refocus(ctx.root, focus, ctx.model.get("active"));
   };
 
+  function head() {
+    if (state.view === "compare") return compareHead(ctx);
+    const heads = state.view === "model" && exploring(ctx) ? EXPLORE_HEADS : HEADS[state.view];
+    return h("tr", {}, heads.map((t) => h("th", {}, t)));
+  }
+
   return function table() {
     fillBody();
     return h(
       "div",
       { class: "ckw-scroll" },
-      h("table", { class: "ckw-table" }, h("thead", {}, h("tr", {}, HEADS[state.view].map((t) => h("th", {}, t)))), body),
+      h("table", { class: "ckw-table" }, h("thead", {}, head()), body),
     );
   };
 }
