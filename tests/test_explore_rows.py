@@ -151,6 +151,19 @@ def test_frozen_backbone_rows_same_trained_head_changed(run):
     )
 
 
+def test_a_change_from_all_zeros_is_infinite_and_sorts_first(tf, tmp_path):
+    zeros = tf.Variable(np.zeros(3, "float32"))
+    other = tf.Variable(np.ones(2, "float32"))
+    a = tf.train.Checkpoint(bias=zeros, other=other).write(str(tmp_path / "a"))
+    zeros.assign([0.0, 0.5, 0.0])
+    other.assign([1.0, 1.5])
+    b = tf.train.Checkpoint(bias=zeros, other=other).write(str(tmp_path / "b"))
+    rows = by_id(compare_rows(cw.compare(a, b)))
+    assert rows.loc["bias", "status"] == "changed" and rows.loc["bias", "rel_change"] == "inf"
+    assert rows.loc["other", "rel_change"] == pytest.approx(0.5 / np.sqrt(2), rel=1e-12)
+    assert rows.loc["bias", "max_abs_diff"] == 0.5
+
+
 def test_change_by_layer_and_chart(run):
     prefixes, _ = run
     a, b = prefixes[0], prefixes[-1]

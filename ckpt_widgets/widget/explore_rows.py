@@ -209,7 +209,8 @@ def compare_rows(table: pd.DataFrame) -> pd.DataFrame:
     Variables carry :func:`cw.compare`'s status and measures; a subtree its
     :func:`compare_rollup` (counts per status, ``rel_change`` over its variables,
     largest ``max_abs_diff``; None when none is on both sides) and the worst status below
-    it. Non-finite measures are None (the status says why).
+    it. Non-finite measures are None (the status says why), except ``rel_change``, which
+    is ``"inf"`` where ``a`` is all zeros and ``b`` is not.
     """
     import pandas as pd
 
@@ -235,7 +236,7 @@ def compare_rows(table: pd.DataFrame) -> pd.DataFrame:
                 "size": int(record["size"]),
                 "group": record["group"],
                 "layer": record["layer"],
-                "rel_change": _finite(record["rel_change"]),
+                "rel_change": _measure(record["rel_change"]),
                 "max_abs_diff": _finite(record["max_abs_diff"]),
                 "cosine": _finite(record["cosine"]),
                 "variables": 1,
@@ -259,7 +260,7 @@ def compare_rows(table: pd.DataFrame) -> pd.DataFrame:
                 "size": int(totals["size"]),
                 "group": "",
                 "layer": record["layer"] if parent == record["module"] else "",
-                "rel_change": _finite(totals["rel_change"]) if measured else None,
+                "rel_change": _measure(totals["rel_change"]) if measured else None,
                 "max_abs_diff": _finite(totals["max_abs_diff"]) if measured else None,
                 "cosine": None,
                 "variables": int(totals["variables"]),
@@ -425,6 +426,11 @@ def _dtype(record: dict[str, Any]) -> str:
 
 def _shape(shape: Any) -> list[int] | None:
     return list(shape) if isinstance(shape, tuple) else None
+
+
+def _measure(value: Any) -> float | str | None:
+    """A relative change as JSON carries it: ``"inf"`` where ``a`` was all zeros and moved."""
+    return "inf" if float(value) == math.inf else _finite(value)
 
 
 def _finite(value: Any) -> float | None:

@@ -69,7 +69,8 @@ export function buildCompareTree(columns) {
 
 /**
  * The variables that pass the filter, ordered by `sort.key` (`sort.dir` -1: largest
- * first); rows without a value (only on one side, shape changed) come last, in tree order.
+ * first; ``"inf"``, a change from all zeros, is the largest); rows without a value (only
+ * on one side, shape changed) come last, in tree order.
  * @param {CompareTree} tree
  * @param {Sort} sort
  * @param {string} filter
@@ -77,9 +78,10 @@ export function buildCompareTree(columns) {
  */
 export function sortedVariables(tree, sort, filter) {
   const shown = tree.nodes.filter((node) => node.kind === "variable" && matches(node, filter, null));
-  const valued = shown.filter((node) => typeof node.row[sort.key] === "number");
-  const empty = shown.filter((node) => typeof node.row[sort.key] !== "number");
-  valued.sort((x, y) => sort.dir * (x.row[sort.key] - y.row[sort.key]));
+  const value = (/** @type {CompareNode} */ node) => (node.row[sort.key] === "inf" ? Infinity : node.row[sort.key]);
+  const valued = shown.filter((node) => typeof value(node) === "number");
+  const empty = shown.filter((node) => typeof value(node) !== "number");
+  valued.sort((x, y) => (value(x) === value(y) ? 0 : sort.dir * (value(x) < value(y) ? -1 : 1)));
   return [...valued, ...empty];
 }
 

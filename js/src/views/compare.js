@@ -269,7 +269,11 @@ function compareRow(ctx, view, info, node, depth, flat) {
     h("td", {}, h("span", { class: `ckw-badge ckw-compare-${node.status}`, title: `status '${node.status}'` }, statusText(node.status, info))),
     h("td", { class: "ckw-shape" }, shapeText(row.shape_a)),
     h("td", { class: "ckw-shape" }, shapeText(row.shape_b)),
-    h("td", { class: "ckw-num", "data-testid": "rel_change" }, statText(row.rel_change)),
+    h(
+      "td",
+      { class: "ckw-num", "data-testid": "rel_change", title: row.rel_change === "inf" ? `${info.a} is all zeros here` : null },
+      row.rel_change === "inf" ? "∞" : statText(row.rel_change),
+    ),
     h("td", { class: "ckw-num" }, statText(row.max_abs_diff)),
     h("td", { class: "ckw-num" }, statText(row.cosine)),
   );

@@ -134,7 +134,9 @@ export function createPreview(ctx) {
     const rows = [];
     stats.forEach((row, k) => {
       const first = k === 0 || stats[k - 1].path !== row.path;
-      const span = first && stats[k + 1] && stats[k + 1].path === row.path ? "2" : null;
+      let rowsOfPath = 1; // its sides (and a difference row, in the Compare view)
+      while (first && stats[k + rowsOfPath] && stats[k + rowsOfPath].path === row.path) rowsOfPath += 1;
+      const span = rowsOfPath > 1 ? String(rowsOfPath) : null;
       rows.push(
         h(
           "tr",
