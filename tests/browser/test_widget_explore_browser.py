@@ -156,7 +156,7 @@ def test_explore_a_checkpoint_without_a_model(jupyter_server, page):
 
     row(widget, HEAD_KERNEL).locator(".ckw-label").click()
     histogram = widget.get_by_test_id("histogram")
-    expect(histogram.get_by_test_id("histogram-image")).to_be_visible()
+    expect(histogram.get_by_test_id("histogram-image")).to_be_visible(timeout=60_000)
     expect(histogram.get_by_test_id("stats")).to_contain_text("checkpoint")
     expect(histogram.get_by_test_id("pair-select")).to_have_count(0)
     assert printed(run_cell(page, 2), "KERNEL") == [True, "A", HEAD_KERNEL, "", None]
@@ -184,10 +184,8 @@ def test_compare_two_checkpoints_of_a_frozen_backbone_run(jupyter_server, page, 
     moved = sorted((k for k in rel if rel[k] > 0), key=lambda k: -rel[k])
     still = {k for k in rel if rel[k] == 0}
     assert rel["model/head/bias"] == float("inf")  # Dense biases start at zeros
-    expect(rows.first).to_have_attribute(
-        "data-path",
-        re.compile("^(" + "|".join(re.escape(k) for k in moved if rel[k] == rel[moved[0]])),
-    )
+    largest = "|".join(re.escape(k) for k in moved if rel[k] == rel[moved[0]])
+    expect(rows.first).to_have_attribute("data-path", re.compile(f"^({largest})$"))
     drawn = rows.evaluate_all("rs => rs.map(r => r.dataset.path)")
     assert set(drawn[: len(moved)]) == set(moved)
     assert [rel[k] for k in drawn[: len(moved)]] == [rel[k] for k in moved]
@@ -199,7 +197,7 @@ def test_compare_two_checkpoints_of_a_frozen_backbone_run(jupyter_server, page, 
 
     row(widget, HEAD_KERNEL).locator(".ckw-label").click()
     histogram = widget.get_by_test_id("histogram")
-    expect(histogram.get_by_test_id("histogram-image")).to_be_visible()
+    expect(histogram.get_by_test_id("histogram-image")).to_be_visible(timeout=60_000)
     stats = histogram.get_by_test_id("stats")
     expect(stats).to_contain_text("B - A")
     sides = stats.locator(".ckw-stats-side").all_inner_texts()
