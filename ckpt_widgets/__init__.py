@@ -32,6 +32,7 @@ from .errors import (
     ShapeMismatchError,
     UnbuiltModelError,
     UndoError,
+    WorkerRestoreError,
 )
 from .files.checkpoint import CheckpointSource, open_checkpoint
 from .preview.explore import checkpoint_summary, variable_stats
@@ -64,6 +65,7 @@ __all__ = [
     "ShapeMismatchError",
     "UnbuiltModelError",
     "UndoError",
+    "WorkerRestoreError",
     "checkpoint_summary",
     "compare",
     "compare_rollup",

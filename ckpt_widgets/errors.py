@@ -60,6 +60,11 @@ class RollbackError(RestoreError):
     """A failed restore whose rollback could not put back some variables; it names them."""
 
 
+class WorkerRestoreError(RestoreError):
+    """A restore run by every worker of a ``MultiWorkerMirroredStrategy`` that failed on
+    one or more of them; it names them, and every worker put its variables back."""
+
+
 class UndoError(RuntimeError):
     """An undo that cannot be done (already undone, or the values changed since)."""
 

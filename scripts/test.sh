@@ -12,6 +12,8 @@ if [ ! -x /usr/bin/chromium ] && command -v apt-get >/dev/null && [ "$(id -u)" =
     echo "Installing Debian's chromium for the browser tests..."
     apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
 fi
+echo "Checking the front end in js/: biome (lint, format), tsc (JSDoc types), node --test"
+(cd js && npm run --silent lint && npm run --silent typecheck && npm test --silent)
 .venv/bin/ruff check .
 .venv/bin/ruff format --check .
 exec .venv/bin/python -m pytest "$@"

@@ -286,3 +286,51 @@ def test_weights_file_against_keras_archive_of_the_same_model(tmp_path):
     table = cw.compare(tmp_path / "cnn.weights.h5", tmp_path / "cnn.keras")
     assert len(table) == len(model.weights) and set(table["status"]) == {"same"}
     assert (table["rel_change"] == 0.0).all()
+
+
+# -- tensors over slice_bytes: read and measured piece by piece ------------------------------
+
+TINY = 12  # bytes per piece: 3 float32, which divides none of the shapes
+
+
+def test_sliced_compare_equals_numpy_and_the_whole_compare(run):
+    from ckpt_widgets.engine.compare import compare_pairs, pair_variables
+
+    _, prefixes, model = run
+    whole = cw.compare(prefixes[1], prefixes[-1])
+    sliced = compare_pairs(pair_variables(prefixes[1], prefixes[-1]), slice_bytes=TINY)
+    assert sliced["status"].tolist() == whole["status"].tolist()
+    assert_measures_match_numpy(sliced, prefixes[1], prefixes[-1])
+    live = compare_pairs(pair_variables(prefixes[1], model), slice_bytes=TINY)
+    assert live["status"].tolist() == cw.compare(prefixes[1], model)["status"].tolist()
+
+
+def test_sliced_same_compares_every_byte(tf, tmp_path):
+    """Two tensors differing only in their last element, or only in the sign of a zero,
+    are "changed" piece by piece; equal bytes (NaN included) are "same"."""
+    from ckpt_widgets.engine.compare import compare_pairs, pair_variables
+
+    base = np.arange(1001, dtype="float32")
+    base[5] = np.nan
+    last = base.copy()
+    last[-1] += 1
+    signed = base.copy()
+    signed[0] = -0.0
+
+    def write(name, values):
+        return tf.train.Checkpoint(v=tf.Variable(values)).write(str(tmp_path / name))
+
+    a = write("a", base)
+    for name, values, status in [("same", base.copy(), "same"), ("last", last, "changed"),
+                                 ("signed", signed, "changed")]:  # fmt: skip
+        b = write(name, values)
+        row = compare_pairs(pair_variables(a, b), slice_bytes=TINY).set_index("path").loc["v"]
+        assert row["status"] == status, name
+    row = compare_pairs(pair_variables(a, a), slice_bytes=TINY).set_index("path").loc["v"]
+    assert row["rel_change"] == 0.0 and row["max_abs_diff"] == 0.0
+    clean_a, clean_b = np.arange(1001, dtype="float32"), np.arange(1001, dtype="float32") * 1.5
+    a, b = write("clean_a", clean_a), write("clean_b", clean_b)
+    row = compare_pairs(pair_variables(a, b), slice_bytes=TINY).set_index("path").loc["v"]
+    want = expected(clean_a, clean_b)
+    for column in MEASURES:
+        np.testing.assert_allclose(row[column], want[column], rtol=1e-12, atol=0)

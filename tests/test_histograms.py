@@ -1,4 +1,4 @@
-"""histograms: summary statistics, compare, PNG rendering and preview of a Match."""
+"""preview: summary statistics (stats), PNG rendering (figures) and the preview of a Match."""
 
 from __future__ import annotations
 
@@ -9,7 +9,9 @@ import numpy as np
 import pytest
 
 import ckpt_widgets as cw
-from ckpt_widgets.preview import histograms as h
+from ckpt_widgets.preview import figures
+from ckpt_widgets.preview import preview as pv
+from ckpt_widgets.preview import stats as st
 from tests import models
 
 KEYS = ["mean", "std", "min", "max", "zeros_pct", "nan", "inf", "l2"]
@@ -31,7 +33,7 @@ def net_match(net_ckpt):
 
 
 def test_summary_of_plain_values():
-    s = h.summary(np.array([[1.0, -1.0], [3.0, 0.0]], "float32"))
+    s = st.summary(np.array([[1.0, -1.0], [3.0, 0.0]], "float32"))
     assert list(s) == KEYS
     assert s == pytest.approx(
         {
@@ -49,7 +51,7 @@ def test_summary_of_plain_values():
 
 def test_summary_counts_nan_inf_and_uses_finite_values_only():
     values = np.array([np.nan, np.inf, -np.inf, 0.0, 0.0, 2.0, 4.0, np.nan])
-    s = h.summary(values)
+    s = st.summary(values)
     assert s["nan"] == 2 and s["inf"] == 2
     assert s["zeros_pct"] == 25.0  # 2 zeros among 8 elements
     assert s["mean"] == 1.5 and s["min"] == 0.0 and s["max"] == 4.0
@@ -63,7 +65,7 @@ def test_summary_counts_nan_inf_and_uses_finite_values_only():
     ids=["empty", "all-non-finite", "empty-int"],
 )
 def test_summary_without_finite_values(values):
-    s = h.summary(values)
+    s = st.summary(values)
     assert all(math.isnan(s[k]) for k in ("mean", "std", "min", "max"))
     assert s["l2"] == 0.0 and s["zeros_pct"] == 0.0
     assert s["nan"] + s["inf"] == values.size
@@ -74,14 +76,14 @@ def test_summary_of_other_dtypes(dtype):
     if dtype == "bfloat16":  # numpy has no bfloat16; TensorFlow's arrays use ml_dtypes'
         dtype = pytest.importorskip("ml_dtypes").bfloat16
     values = np.array([1, 2, 3, 0], dtype)
-    s = h.summary(values)
+    s = st.summary(values)
     assert s["mean"] == 1.5 and s["max"] == 3.0 and s["zeros_pct"] == 25.0
     assert s["l2"] == pytest.approx(math.sqrt(14.0))
 
 
 def test_summary_of_a_large_array_is_exact():
     values = np.arange(3 * 2**20 + 7, dtype="float32")  # several float64 blocks
-    s = h.summary(values)
+    s = st.summary(values)
     n = values.size
     assert s["mean"] == (n - 1) / 2 and s["zeros_pct"] == pytest.approx(100 / n)
     assert s["std"] == pytest.approx(math.sqrt((n * n - 1) / 12), rel=1e-12)
@@ -94,7 +96,7 @@ def test_compare_on_overlapping_shapes():
     stored = np.arange(6, dtype="float32").reshape(2, 3)
     current = np.zeros((3, 2), "float32")
     current[1, 0] = -10.0
-    frame = h.compare(stored, current)
+    frame = st.compare(stored, current)
     assert list(frame.index) == ["checkpoint", "model"]
     assert list(frame.columns) == [*KEYS, "max_abs_diff"]
     # overlap is [:2, :2]: |stored| there is 0, 1, 3, 4; at [1, 0]: |3 - -10| = 13
@@ -103,9 +105,9 @@ def test_compare_on_overlapping_shapes():
 
 
 def test_compare_with_a_missing_side_or_other_rank():
-    only_model = h.compare(None, np.ones(3))
+    only_model = st.compare(None, np.ones(3))
     assert list(only_model.index) == ["model"] and math.isnan(only_model["max_abs_diff"].iat[0])
-    ranks = h.compare(np.ones(3), np.ones((3, 1)))
+    ranks = st.compare(np.ones(3), np.ones((3, 1)))
     assert ranks["max_abs_diff"].isna().all() and len(ranks) == 2
 
 
@@ -116,21 +118,21 @@ def test_compare_with_a_missing_side_or_other_rank():
 def test_png_size(count, size):
     rng = np.random.default_rng(0)
     panels = [(f"v{i}", rng.standard_normal(50), rng.standard_normal(40)) for i in range(count)]
-    data = h.png(panels)
+    data = figures.png(panels)
     assert data.startswith(b"\x89PNG")
     assert decode(data).shape[:2] == size
 
 
 def test_more_panels_than_max_draws_max():
     panels = [(f"v{i}", np.arange(4.0), None) for i in range(9)]
-    fig, shown = h.figure(panels, max_panels=4)
+    fig, shown = figures.figure(panels, max_panels=4)
     assert shown == 4
     assert sum(ax.get_visible() and ax.axison for ax in fig.axes) == 4
-    assert decode(h.png(panels, max_panels=4)).shape[:2] == (480, 960)
+    assert decode(figures.png(panels, max_panels=4)).shape[:2] == (480, 960)
 
 
 def test_same_bins_and_labels():
-    fig, _ = h.figure([("a/b", np.array([0.0, 1.0]), np.array([3.0, 4.0]))], bins=8)
+    fig, _ = figures.figure([("a/b", np.array([0.0, 1.0]), np.array([3.0, 4.0]))], bins=8)
     ax = fig.axes[0]
     ckpt, model = ax.patches
     assert ckpt.get_label() == "checkpoint" and model.get_label() == "model"
@@ -145,7 +147,7 @@ def test_bars_are_the_share_of_values_per_bin(dtype):
     stored = (rng.standard_normal(10_000) * 100).astype(dtype)
     current = (rng.standard_normal(3_000) * 50).astype(dtype)
     current[:3] = [np.nan, np.inf, 0] if dtype != "int16" else 0
-    fig, _ = h.figure([("v", stored, current)], bins=20)
+    fig, _ = figures.figure([("v", stored, current)], bins=20)
     bars = {p.get_label(): p.get_data() for p in fig.axes[0].patches}
     edges = bars["checkpoint"].edges
     for side, values in (("checkpoint", stored), ("model", current)):
@@ -156,7 +158,7 @@ def test_bars_are_the_share_of_values_per_bin(dtype):
 
 def test_values_on_the_edges_fall_as_in_numpy():
     for values in (np.repeat(np.arange(11.0) / 10, 3), np.arange(-20, 21, dtype="float32")):
-        fig, _ = h.figure([("ties", values, None)], bins=10)  # values on (or next to) edges
+        fig, _ = figures.figure([("ties", values, None)], bins=10)  # values on (or next to) edges
         bars = fig.axes[0].patches[0].get_data()
         assert np.array_equal(bars.edges, np.linspace(values.min(), values.max(), 11))
         expected, _ = np.histogram(values, bars.edges)  # the same float64 edges
@@ -179,13 +181,13 @@ def test_values_on_the_edges_fall_as_in_numpy():
     ids=lambda p: p[0],
 )
 def test_degenerate_panels_render(panel):
-    assert h.png([panel]).startswith(b"\x89PNG")
+    assert figures.png([panel]).startswith(b"\x89PNG")
 
 
 def test_no_panels():
-    _, shown = h.figure([])
+    _, shown = figures.figure([])
     assert shown == 0
-    assert h.png([]).startswith(b"\x89PNG")
+    assert figures.png([]).startswith(b"\x89PNG")
 
 
 # -- preview ------------------------------------------------------------------------------
@@ -195,7 +197,7 @@ STATS = ["path", "side", *KEYS, "max_abs_diff"]
 
 def test_preview_of_one_variable(net_match):
     m = net_match
-    data, stats = h.preview(m, "head/_kernel")
+    data, stats = pv.preview(m, "head/_kernel")
     assert decode(data).shape[:2] == (240, 320)
     assert list(stats.columns) == STATS
     assert list(stats["side"]) == ["checkpoint", "model"]
@@ -207,12 +209,12 @@ def test_preview_of_one_variable(net_match):
     expected = np.abs(stored - current[:, :3]).max()
     assert stats["max_abs_diff"].tolist() == pytest.approx([expected, expected])
     model_side = stats.iloc[1][KEYS].to_dict()
-    assert model_side == pytest.approx(h.summary(current))
+    assert model_side == pytest.approx(st.summary(current))
 
 
 def test_preview_of_a_submodule(net_match):
     m = net_match
-    data, stats = h.preview(m, ["backbone"])
+    data, stats = pv.preview(m, ["backbone"])
     backbone = [
         p for p in m.table["model_path"].iloc[: len(m.variables)] if p.startswith("backbone/")
     ]
@@ -221,7 +223,7 @@ def test_preview_of_a_submodule(net_match):
     assert decode(data).shape[:2] == (480, 960)  # 4 panels: 3 columns, 2 rows
     for _, row in stats[stats["side"] == "checkpoint"].iterrows():
         key = m.table.loc[m.table["model_path"] == row["path"], "key"].iat[0]
-        assert row[KEYS].to_dict() == h.summary(m.source.read(key))
+        assert row[KEYS].to_dict() == st.summary(m.source.read(key))
     # a restore-free match of another seed: the values differ
     assert (stats["max_abs_diff"] > 0).all()
 
@@ -230,14 +232,14 @@ def test_preview_of_an_unused_checkpoint_variable(net_match):
     m = net_match
     unused = m.table[m.table["status"] == "unused"]
     path = unused["ckpt_path"].iat[-1]
-    _, stats = h.preview(m, path)
+    _, stats = pv.preview(m, path)
     assert stats["side"].tolist() == ["checkpoint"]
     assert stats["path"].tolist() == [path]
     assert math.isnan(stats["max_abs_diff"].iat[0])
 
 
 def test_preview_caps_panels_and_skips_repeats(net_match):
-    data, stats = h.preview(net_match, ["backbone", "head", "head/bias"], max_panels=2)
+    data, stats = pv.preview(net_match, ["backbone", "head", "head/bias"], max_panels=2)
     assert decode(data).shape[:2] == (240, 640)
     assert len(stats) == 2 * 6
 
@@ -246,7 +248,7 @@ def test_preview_stats_stop_at_50_variables(tf, keras, tmp_path):
     model = keras.Sequential([keras.Input((2,)), *(keras.layers.Dense(2) for _ in range(30))])
     prefix = tf.train.Checkpoint(model=model).write(str(tmp_path / "ckpt"))
     m = cw.match(model, prefix)
-    data, stats = h.preview(m, "_functional", max_panels=3)
+    data, stats = pv.preview(m, "_functional", max_panels=3)
     assert len(m.variables) == 60 and stats["path"].nunique() == 50 and len(stats) == 100
     assert (stats["max_abs_diff"] == 0).all()  # the model is the one saved
     assert decode(data).shape[:2] == (240, 960)
@@ -266,26 +268,27 @@ def test_preview_of_an_untracked_variable_by_its_keras_name(tf, keras, tmp_path)
     model(np.zeros((1, 2), "float32"))
     m = cw.match(model, tf.train.Checkpoint(model=model).write(str(tmp_path / "ckpt")))
     name = m.table.loc[m.table["status"] == "untracked", "name"].iat[0]
-    _, stats = h.preview(m, name)
+    _, stats = pv.preview(m, name)
     assert stats["path"].tolist() == [name] and stats["side"].tolist() == ["model"]
 
 
 def test_preview_of_a_missing_path(net_match):
     with pytest.raises(KeyError, match="'backbone/nope'"):
-        h.preview(net_match, "backbone/nope")
+        pv.preview(net_match, "backbone/nope")
     with pytest.raises(KeyError, match="'back'"):  # a prefix of a name is not a submodule
-        h.preview(net_match, "back")
+        pv.preview(net_match, "back")
 
 
 def test_preview_shows_the_adapted_tensor(net_ckpt):
     import ckpt_widgets as cw
-    from ckpt_widgets.preview.histograms import adapted, summary
+    from ckpt_widgets.preview.preview import adapted
+    from ckpt_widgets.preview.stats import summary
     from tests import models
 
     prefix, saved = net_ckpt
     m = cw.match(models.net(head_units=7, seed=5), prefix)
-    _, plain = h.preview(m, "head/_kernel")
-    _, zeros = h.preview(m, "head/_kernel", adapt="zeros")
+    _, plain = pv.preview(m, "head/_kernel")
+    _, zeros = pv.preview(m, "head/_kernel", adapt="zeros")
     stored = saved.head.kernel.numpy()
     fitted = adapted(stored, m.variables[4].numpy(), "zeros")
     assert fitted.shape == (5, 7) and not fitted[:, 3:].any()
@@ -306,22 +309,24 @@ DARK = {
 
 def test_a_dark_theme_draws_a_dark_image_not_a_white_rectangle():
     panels = [("a/kernel", np.arange(100.0), np.arange(50.0))]
-    image = decode(h.png(panels, theme=DARK))
+    image = decode(figures.png(panels, theme=DARK))
     rgb = image[..., :3].astype(float) * (255 if image.dtype.kind == "f" else 1)
     assert (rgb.mean(axis=-1) > 200).mean() < 0.05  # hardly any near-white pixel
-    light = decode(h.png(panels))[..., :3].astype(float) * (255 if image.dtype.kind == "f" else 1)
+    light = decode(figures.png(panels))[..., :3].astype(float) * (
+        255 if image.dtype.kind == "f" else 1
+    )
     assert (light.mean(axis=-1) > 200).mean() > 0.5
 
 
 def test_scale_2_doubles_the_pixels_for_hidpi():
     panels = [("v", np.arange(4.0), None)]
-    assert decode(h.png(panels, scale=2)).shape[:2] == (480, 640)
+    assert decode(figures.png(panels, scale=2)).shape[:2] == (480, 640)
 
 
 def test_log_counts_draw_a_log_axis():
-    fig, _ = h.figure([("v", np.arange(10.0), np.arange(5.0))], log=True)
+    fig, _ = figures.figure([("v", np.arange(10.0), np.arange(5.0))], log=True)
     assert fig.axes[0].get_yscale() == "log"
-    fig, _ = h.figure([("v", np.arange(10.0), np.arange(5.0))])
+    fig, _ = figures.figure([("v", np.arange(10.0), np.arange(5.0))])
     assert fig.axes[0].get_yscale() == "linear"
 
 
@@ -336,4 +341,4 @@ def test_log_counts_draw_a_log_axis():
 )
 def test_a_bad_theme_is_one_clear_error(theme, net_match):
     with pytest.raises(ValueError, match=r"[Tt]heme"):
-        h.preview(net_match, "head/_kernel", theme=theme)
+        pv.preview(net_match, "head/_kernel", theme=theme)

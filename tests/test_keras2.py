@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import numpy as np
-import pandas as pd
 import pytest
 
 import ckpt_widgets as cw
@@ -124,33 +123,6 @@ def test_legacy_h5_matches_by_layer_name_without_align(keras2_dir, keras):
     m = cw.match(model, src)
     paired = m.table[m.table["paired_by"] == "name"]
     assert set(paired["layer"]) == names & set(src.variables["layer"])
-
-
-def test_pairs_table_and_pairing_a_layer_by_hand(keras2_dir, keras):
-    from ckpt_widgets.engine.pairing import layer_pairs, pair_layer
-
-    path = str(keras2_dir / "functional" / "ckpt")
-    model = keras2_models.branched(keras)
-    m = cw.match(model, path, align=True)
-    pairs = layer_pairs(m).set_index("model_layer")
-    assert pairs.loc["_operations/1", "paired_by"] == "ambiguous"
-    assert pd.isna(pairs.loc["_operations/1", "ckpt_layer"])
-    assert pairs.loc["_operations/1", "candidates"] == ["model/layer_with_weights-0"]
-    assert pairs.loc["_operations/4", "ckpt_layer"] == "model/layer_with_weights-1"
-    rename = pair_layer(m, "_operations/2", "model/layer_with_weights-0")
-    assert rename == {
-        "model/layer_with_weights-0/kernel": "_operations/2/_kernel",
-        "model/layer_with_weights-0/bias": "_operations/2/bias",
-    }
-    m = cw.match(model, path, align=True, rename=rename)
-    pairs = layer_pairs(m).set_index("model_layer")
-    assert pairs.loc["_operations/2", "paired_by"] == "rename"
-    assert pairs.loc["_operations/1", "paired_by"] == "unpaired"
-    assert pairs.loc["_operations/1", "candidates"] == ["model/layer_with_weights-0"]
-    with pytest.raises(cw.SelectionError, match="not of one kind"):
-        pair_layer(m, "_operations/4", "model/layer_with_weights-0")
-    with pytest.raises(cw.SelectionError, match="did you mean"):
-        pair_layer(m, "_operations/9", "model/layer_with_weights-0")
 
 
 def test_legacy_model_file_config_is_never_read(keras2_dir, keras, tmp_path):

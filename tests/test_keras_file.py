@@ -132,14 +132,14 @@ def test_adapt_reads_only_the_block_that_fits(wide_top):
 
     import h5py
 
-    from ckpt_widgets.preview import histograms
+    from ckpt_widgets.preview import preview as pv
 
     model = models.cnn(seed=66)
     m = cw.match(model, wide_top)
     top = m.table[(m.table["layer"] == "top") & (m.table["status"] == "shape_mismatch")]
     tracemalloc.start()
     try:
-        histograms.preview(m, top["model_path"].iat[0], adapt="overlap")
+        pv.preview(m, top["model_path"].iat[0], adapt="overlap")
         cw.restore(model, m, include="top", adapt="overlap")
         _, peak = tracemalloc.get_traced_memory()
     finally:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+
 import numpy as np
 import pytest
 
@@ -12,10 +14,26 @@ from tests.conftest import assert_same
 
 
 def click_restore(widget):
-    """What the Restore button does: a restore in a thread; wait for it."""
+    """What the Restore button does: a restore in a thread; wait for it to end."""
     widget._on_message(widget, {"type": "restore"}, [])
-    if widget._job is not None:
-        widget._job.join(timeout=60)
+    wait_until_idle(widget)
+
+
+def wait_until_idle(widget, timeout: float = 60) -> None:
+    """Wait for the background restore to end (``busy`` turns false); fail if it never does."""
+    idle = threading.Event()
+
+    def on_busy(change):
+        if not change["new"]:
+            idle.set()
+
+    widget.observe(on_busy, names="busy")
+    try:
+        if not widget.busy:
+            idle.set()
+        assert idle.wait(timeout), "the background restore did not end"
+    finally:
+        widget.unobserve(on_busy, names="busy")
 
 
 @pytest.fixture
@@ -178,7 +196,6 @@ def test_a_stale_widget_refuses_until_refreshed(keras, tf, tmp_path):
 
 
 def test_cancel_from_the_front_end_rolls_back(widget):
-    import threading
 
     before = models.values(widget.model)
     widget.selected = ["backbone"]
@@ -250,7 +267,6 @@ def test_widget_over_a_keras_weights_file(tmp_path):
 
 def test_requests_while_a_restore_runs_are_refused_and_busy_stays(widget, net_ckpt):
     """A restore job blocked in its progress hook; every request fired at it is refused."""
-    import threading
 
     import traitlets
 
@@ -299,7 +315,7 @@ def test_requests_while_a_restore_runs_are_refused_and_busy_stays(widget, net_ck
     assert widget.busy and widget.report is None
     assert (dict(widget.selection), widget.active, widget.adapt, widget.selected) == state
     gate.set()
-    widget._job.join(60)
+    wait_until_idle(widget)
     assert not widget.busy and widget.error == "" and widget.result["restored"] == 4
     for v, s in zip(widget.model.backbone.weights, saved.backbone.weights):
         assert_same(v.numpy(), s.numpy())  # restored, and no undo ran alongside

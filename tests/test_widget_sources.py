@@ -5,6 +5,7 @@ from __future__ import annotations
 import shutil
 import threading
 
+import numpy as np
 import pytest
 
 import ckpt_widgets as cw
@@ -203,7 +204,11 @@ def test_adapt_given_when_the_widget_is_made(net_ckpt):
     widget = cw.CheckpointWidget(models.net(head_units=7, seed=61), prefix, adapt="zeros")
     widget.selected = ["head"]
     widget.restore()
-    assert_same(widget.model.head.kernel.numpy()[:, :3], saved.head.kernel.numpy())
+    head = widget.model.head
+    assert_same(head.kernel.numpy()[:, :3], saved.head.kernel.numpy())
+    assert_same(head.kernel.numpy()[:, 3:], np.zeros((head.kernel.shape[0], 4), "float32"))
+    zeros = np.zeros(4, "float32")
+    assert_same(head.bias.numpy(), np.concatenate([saved.head.bias.numpy(), zeros]))
 
 
 def test_removing_b_keeps_a_ticks_and_restores_only_them(two):

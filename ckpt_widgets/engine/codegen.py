@@ -7,7 +7,10 @@ the restore the plan describes (the tests run it on a fresh model and compare).
 from __future__ import annotations
 
 import keyword
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from .accessors import object_expr
+from .adapt import block_code, start_code
 
 if TYPE_CHECKING:
     from .mirror import Mirror, MirrorNode
@@ -44,7 +47,7 @@ def restore_code(plan: Plan, mirror: Mirror) -> str:
             lines.append(f"reader = tf.train.load_checkpoint({prefix!r})")
         for step in mirror.fallback:
             read = f"reader[{step.key!r}][()]" if keras_file else f"reader.get_tensor({step.key!r})"
-            lines.extend(_assign(step, _object_expr(plan, step.variable), read))
+            lines.extend(_assign(step, object_expr(plan.match.graph, step.variable), read))
         if imports:
             lines[:0] = [*imports, ""]
     return "\n".join(lines) + "\n"
@@ -63,7 +66,7 @@ def _backend_note(plan: Plan) -> str:
 
 def _node(node: MirrorNode, plan: Plan, depth: int) -> str:
     if node.attach is not None:
-        return _object_expr(plan, node.attach, node.live_path)
+        return object_expr(plan.match.graph, node.attach, node.live_path)
     plain, special = [], []
     for name, child in node.children.items():
         text = _node(child, plan, depth + 1)
@@ -77,69 +80,15 @@ def _node(node: MirrorNode, plan: Plan, depth: int) -> str:
     return f"tf.train.Checkpoint({body}\n{INDENT * depth})"
 
 
-def _object_expr(plan: Plan, obj: Any, live_path: str | None = None) -> str:
-    """A Python expression, relative to ``model``, for a live object the restore uses.
-
-    By its object path (through the model, else through its optimizer); a variable
-    TensorFlow's graph cannot reach is named by its place among the weights.
-    """
-    graph, model = plan.match.graph, plan.match.model
-    path = live_path
-    if path is None:
-        path = graph.path_of(obj) or graph.paths.get(id(obj))
-    if path is not None:
-        return graph.accessor(path)
-    owner = graph.owners.get(id(obj))
-    base = _layer_expr(model, owner) if owner is not None else None
-    if base is not None:
-        leaf = str(getattr(obj, "path", "")).rsplit("/", 1)[-1]
-        if leaf.isidentifier() and getattr(owner, leaf, None) is obj:
-            return f"{base}.{leaf}"
-        index = next(i for i, v in enumerate(owner.weights) if v is obj)
-        return f"{base}.weights[{index}]"
-    index = next((i for i, v in enumerate(model.weights) if v is obj), None)
-    if index is None:
-        raise ValueError(f"cannot express {obj!r} in Python relative to the model")
-    return f"model.weights[{index}]"
-
-
-def _layer_expr(model: Any, layer: Any) -> str | None:
-    """``model.blocks[0]`` for a layer in a public list or dict of the model, else
-    ``model.get_layer("name")`` for a name the user chose, else ``model.layers[i]``."""
-    from .model import looks_generated
-
-    for attr, value in vars(model).items():
-        if attr.startswith("_"):
-            continue
-        if isinstance(value, (list, tuple)):
-            for i, item in enumerate(value):
-                if item is layer:
-                    return f"model.{attr}[{i}]"
-        elif isinstance(value, dict):
-            for key, item in value.items():
-                if item is layer and isinstance(key, (str, int)):
-                    return f"model.{attr}[{key!r}]"
-    layers = list(getattr(model, "layers", []))
-    index = next((i for i, candidate in enumerate(layers) if candidate is layer), None)
-    if index is None:
-        return None
-    if not looks_generated(layer.name, layer):
-        return f"model.get_layer({layer.name!r})"
-    return f"model.layers[{index}]"
-
-
 def _assign(step: Step, target: str, read: str) -> list[str]:
     if step.cast:
         read += f".astype({step.cast!r})"
     if not step.adapt:
         return [f"{target}.assign({read})"]
-    shape = tuple(int(d) for d in step.variable.shape)
-    start = "np.zeros_like(current)" if step.adapt == "zeros" else "current.copy()"
+    block = block_code(step.variable.shape, step.stored_shape)
     return [
         f"stored = {read}",
-        f"current = {target}.numpy()",
-        f"value = {start}",
-        f"block = tuple(slice(0, min(a, b)) for a, b in zip({shape}, stored.shape))",
-        "value[block] = stored[block]",
+        f"value = {start_code(f'{target}.numpy()', step.adapt)}",
+        f"value{block} = stored{block}",
         f"{target}.assign(value)",
     ]

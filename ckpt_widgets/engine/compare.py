@@ -23,11 +23,12 @@ from __future__ import annotations
 
 import math
 from collections import Counter
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from ckpt_widgets.errors import NothingInCommonError
+from ckpt_widgets.files.checkpoint import SLICE_BYTES, read_slices
 from ckpt_widgets.files.graph import is_under, relative
 
 if TYPE_CHECKING:
@@ -60,6 +61,8 @@ class Entry:
     group: str
     layer: str
     read: Callable[[], np.ndarray]
+    slices: Callable[[int], Iterable[tuple[int, np.ndarray]]] | None = None
+    """The value as flat pieces of at most that many bytes (None: read whole)."""
 
 
 def compare(
@@ -84,11 +87,14 @@ def compare(
     return compare_pairs(pair_variables(a, b, root_a=root_a, root_b=root_b))
 
 
-def compare_pairs(pairs: Iterable[tuple[str, Entry | None, Entry | None]]) -> pd.DataFrame:
-    """The comparison table of already paired entries, reading each pair in turn."""
+def compare_pairs(
+    pairs: Iterable[tuple[str, Entry | None, Entry | None]], slice_bytes: int = SLICE_BYTES
+) -> pd.DataFrame:
+    """The comparison table of already paired entries, reading each pair in turn; a pair
+    over ``slice_bytes`` is read and measured piece by piece (pieces of that size)."""
     import pandas as pd
 
-    rows = [_row(path, x, y) for path, x, y in pairs]
+    rows = [_row(path, x, y, slice_bytes) for path, x, y in pairs]
     return pd.DataFrame(rows, columns=COLUMNS)
 
 
@@ -161,7 +167,7 @@ def pair_variables(
 # -- measuring one pair -----------------------------------------------------------------
 
 
-def _row(path: str, x: Entry | None, y: Entry | None) -> dict[str, Any]:
+def _row(path: str, x: Entry | None, y: Entry | None, slice_bytes: int) -> dict[str, Any]:
     first = x if x is not None else y
     assert first is not None
     row: dict[str, Any] = {
@@ -187,6 +193,8 @@ def _row(path: str, x: Entry | None, y: Entry | None) -> dict[str, Any]:
         row["status"] = "shape_changed"
     elif x.dtype != y.dtype:
         row["status"] = "dtype_changed"
+    elif row["nbytes"] > slice_bytes and x.slices is not None and y.slices is not None:
+        row.update(measure_pieces(_aligned(x.slices(slice_bytes), y.slices(slice_bytes))))
     else:
         row.update(measure(x.read(), y.read()))
     return row
@@ -200,14 +208,50 @@ def measure(a: np.ndarray, b: np.ndarray) -> dict[str, Any]:
     if a.dtype != b.dtype:
         return {"status": "dtype_changed"}
     same = _bit_equal(a, b)
+    if not _numeric(a.dtype):
+        return {"status": "same" if same else "changed"}
+    return _measures(same, a.dtype, _sums(a, None if same else b))
+
+
+def measure_pieces(pieces: Iterable[tuple[np.ndarray, np.ndarray]]) -> dict[str, Any]:
+    """:func:`measure` of two tensors given as pairs of equal-length flat pieces, one pair
+    in memory at a time: "same" compares the bytes piece by piece, the sums add up."""
+    import numpy as np
+
+    same, dtype = True, None
+    totals = [0.0, 0.0, 0.0, 0.0]  # Σa², Σb², Σab, Σ(b-a)²
+    peaks: list[float] = []
+    for a, b in pieces:
+        a, b = np.ascontiguousarray(a), np.ascontiguousarray(b)
+        if a.dtype != b.dtype:
+            return {"status": "dtype_changed"}
+        dtype = a.dtype
+        same = same and _bit_equal(a, b)
+        if _numeric(dtype):
+            *sums, peak = _sums(a, b)
+            totals = [t + x for t, x in zip(totals, sums)]
+            peaks.append(peak)
+    if dtype is None or not _numeric(dtype):
+        return {"status": "same" if same else "changed"}
+    peak = float(np.max(peaks)) if peaks else math.nan
+    aa, bb, ab, dd = totals
+    return _measures(same, dtype, (aa, bb, ab, dd, peak))
+
+
+def _numeric(dtype: np.dtype) -> bool:
+    return dtype.kind in "fiub" or dtype.name == "bfloat16"
+
+
+def _measures(
+    same: bool, dtype: np.dtype, sums: tuple[float, float, float, float, float]
+) -> dict[str, Any]:
+    """The measures from ``Σa², Σb², Σab, Σ(b-a)², max|b-a|`` (see :func:`_sums`)."""
     out: dict[str, Any] = {"status": "same" if same else "changed"}
-    kind = a.dtype.kind
-    numeric = kind in "fiub" or a.dtype.name == "bfloat16"
-    if not numeric:
-        return out
+    floating = dtype.kind == "f" or dtype.name == "bfloat16"
+    aa, bb, ab, dd, peak = sums
     if same:
-        norm = math.sqrt(_sums(a, None)[0])
-        cosine = 1.0 if kind in "f" or a.dtype.name == "bfloat16" else math.nan
+        norm = math.sqrt(aa)
+        cosine = 1.0 if floating else math.nan
         out.update(
             rel_change=0.0,
             max_abs_diff=0.0,
@@ -216,12 +260,11 @@ def measure(a: np.ndarray, b: np.ndarray) -> dict[str, Any]:
             norm_diff=0.0,
         )
         return out
-    aa, bb, ab, dd, peak = _sums(a, b)
     norm_a, norm_diff = math.sqrt(aa), math.sqrt(dd)
     cosine = math.nan
     # Σb² comes from a sum of terms: below rounding level of its terms, b is all zeros.
     b_is_zero = not bb > 1e-12 * (aa + dd)
-    if (kind == "f" or a.dtype.name == "bfloat16") and aa > 0 and not b_is_zero:
+    if floating and aa > 0 and not b_is_zero:
         cosine = min(1.0, max(-1.0, ab / (math.sqrt(aa) * math.sqrt(bb))))
         if math.isnan(ab):
             cosine = math.nan
@@ -233,6 +276,27 @@ def measure(a: np.ndarray, b: np.ndarray) -> dict[str, Any]:
         norm_diff=norm_diff,
     )
     return out
+
+
+def _aligned(
+    xs: Iterable[tuple[int, np.ndarray]], ys: Iterable[tuple[int, np.ndarray]]
+) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+    """Two flat streams of the same length cut into pairs of equal-length pieces."""
+    import numpy as np
+
+    left, right = (v for _, v in xs), (v for _, v in ys)
+    a: np.ndarray | None = np.empty(0)
+    b: np.ndarray | None = np.empty(0)
+    while True:
+        while a is not None and not a.size:
+            a = next(left, None)
+        while b is not None and not b.size:
+            b = next(right, None)
+        if a is None or b is None:
+            return
+        n = min(a.size, b.size)
+        yield a[:n], b[:n]
+        a, b = a[n:], b[n:]
 
 
 def _bit_equal(a: np.ndarray, b: np.ndarray) -> bool:
@@ -336,7 +400,16 @@ def _source_entries(src: Any) -> list[Entry]:
     cols = src.variables
     layers = cols["layer"].tolist() if "layer" in cols else [""] * len(cols)
     return [
-        Entry(path, key, tuple(shape), dtype, group, layer or "", _reader(src, key))
+        Entry(
+            path,
+            key,
+            tuple(shape),
+            dtype,
+            group,
+            layer or "",
+            _reader(src, key),
+            _slicer(src, key),
+        )
         for path, key, shape, dtype, group, layer in zip(
             cols["path"], cols["key"], cols["shape"], cols["dtype"], cols["group"], layers
         )
@@ -345,6 +418,22 @@ def _source_entries(src: Any) -> list[Entry]:
 
 def _reader(src: Any, key: str) -> Callable[[], np.ndarray]:
     return lambda: src.read(key)
+
+
+def _slicer(src: Any, key: str) -> Callable[[int], Iterable[tuple[int, np.ndarray]]]:
+    return lambda slice_bytes: read_slices(src, key, slice_bytes)
+
+
+def _live_slicer(variable: Any) -> Callable[[int], Iterable[tuple[int, np.ndarray]]]:
+    def slices(slice_bytes: int) -> Iterator[tuple[int, np.ndarray]]:
+        import numpy as np
+
+        flat = np.ascontiguousarray(variable.numpy()).reshape(-1)
+        step = max(1, slice_bytes // max(1, flat.itemsize))
+        for start in range(0, flat.size, step):
+            yield start, flat[start : start + step]
+
+    return slices
 
 
 def _model_entries(model: Any) -> list[Entry]:
@@ -357,7 +446,16 @@ def _model_entries(model: Any) -> list[Entry]:
         seen.setdefault(id(v), v)
     live = list(seen.values())
     return [
-        Entry(path or name, name, tuple(shape), dtype, "model", layer, _live_reader(v))
+        Entry(
+            path or name,
+            name,
+            tuple(shape),
+            dtype,
+            "model",
+            layer,
+            _live_reader(v),
+            _live_slicer(v),
+        )
         for v, path, name, shape, dtype, layer in zip(
             live, table["path"], table["name"], table["shape"], table["dtype"], table["layer"]
         )
@@ -442,6 +540,7 @@ def _pair_model(
                 "model",
                 t["layer"][i] or "",
                 _live_reader(m.variables[i]),
+                _live_slicer(m.variables[i]),
             )
             path = _relative_or_full(model_path, m.model_root) or t["name"][i]
         else:
@@ -456,6 +555,7 @@ def _pair_model(
                 t["group"][i] or "model",
                 str(layers.get(key) or ""),
                 _reader(source, key),
+                _slicer(source, key),
             )
             if status in _STATUS_OF_MATCH:
                 path = _relative_or_full(t["ckpt_path"][i], m.root)

@@ -52,7 +52,8 @@ class ModelGraph:
     """Owning Keras layer of each variable, keyed by ``id(variable)``."""
     own_index: dict[int, int] = field(repr=False)
     """Position of each variable among its layer's own variables (as Keras saves them)."""
-    _accessors: dict[int, str] = field(default_factory=dict, repr=False)
+    layer_accessors: dict[int, str] = field(default_factory=dict, repr=False)
+    """Python expression of each Keras layer, by ``id``: filled by :mod:`.accessors`."""
 
     @classmethod
     def of(cls, model: Any) -> ModelGraph:
@@ -122,43 +123,11 @@ class ModelGraph:
         return obj
 
     def accessor(self, path: str) -> str:
-        """A Python expression, relative to ``model``, for the object at ``path``.
+        """A Python expression, relative to ``model``, for the object at ``path`` (see
+        :func:`.accessors.path_expr`)."""
+        from .accessors import path_expr
 
-        Public attributes come first (``model.backbone``), then a layer's place in its
-        model (``.layers[2]``, or ``.get_layer("conv1")`` for a name the user chose),
-        then the raw edge.
-        """
-        expr = "model"
-        obj = self.model
-        for name in path.split("/") if path else []:
-            child = dict(self.children_of(obj))[name]
-            step = _step(expr, obj, name, child)
-            if not _is_public_attribute(step, expr):
-                step = self._layer_accessor(child) or step
-            expr, obj = step, child
-        return expr
-
-    def _layer_accessor(self, layer: Any) -> str | None:
-        if not self._accessors:
-            self._register_layer_accessors()
-        return self._accessors.get(id(layer))
-
-    def _register_layer_accessors(self) -> None:
-        self._accessors[id(self.model)] = "model"
-        for obj_id, path in sorted(self.paths.items(), key=lambda kv: kv[1].count("/")):
-            obj = self.objects[obj_id]
-            if obj_id in self.deferred or not hasattr(obj, "get_layer"):
-                continue
-            layers = list(getattr(obj, "layers", None) or [])
-            names = [getattr(layer, "name", None) for layer in layers]
-            base = self.accessor(path)
-            for index, (layer, name) in enumerate(zip(layers, names)):
-                if id(layer) in self._accessors:
-                    continue
-                if name and names.count(name) == 1 and not looks_generated(name, layer):
-                    self._accessors[id(layer)] = f"{base}.get_layer({name!r})"
-                else:
-                    self._accessors[id(layer)] = f"{base}.layers[{index}]"
+        return path_expr(self, path)
 
     # -- table ----------------------------------------------------------------------
 
@@ -299,27 +268,6 @@ def _layers_in(value: Any) -> list[Any]:
     if isinstance(value, Sequence) and not isinstance(value, str):
         return [layer for item in value for layer in _layers_in(item)]
     return []
-
-
-def _step(expr: str, parent: Any, name: str, child: Any) -> str:
-    if name.isdigit() and isinstance(parent, Sequence):
-        try:
-            if parent[int(name)] is child:
-                return f"{expr}[{name}]"
-        except Exception:
-            pass
-    if isinstance(parent, Mapping) and parent.get(name) is child:
-        return f"{expr}[{name!r}]"
-    public = name.lstrip("_")
-    for attr in (public, name):
-        if attr.isidentifier() and getattr(parent, attr, None) is child:
-            return f"{expr}.{attr}"
-    return f"tf.train.TrackableView({expr}).children({expr})[{name!r}]"
-
-
-def _is_public_attribute(step: str, base: str) -> bool:
-    rest = step[len(base) :]
-    return rest.startswith(".") and not rest.startswith("._") and rest[1:].isidentifier()
 
 
 def looks_generated(name: str, layer: Any) -> bool:

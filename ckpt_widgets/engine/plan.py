@@ -20,6 +20,7 @@ from ckpt_widgets.errors import (
 )
 from ckpt_widgets.files.graph import join, relative
 
+from .adapt import check_mode
 from .model import is_trackable, is_variable
 from .selection import select
 
@@ -28,7 +29,7 @@ if TYPE_CHECKING:
 
     from .matching import Match
 
-ADAPT_MODES = (None, "overlap", "zeros")
+SKIPPED_COLUMNS = ["model_path", "name", "layer", "status", "reason", "selected"]
 UNBUILT_OPTIMIZER = (
     "The model's optimizer has no variables yet; build it first with "
     "model.optimizer.build(model.trainable_variables)."
@@ -51,6 +52,8 @@ class Step:
     """Target dtype when the stored dtype differs and ``cast=True``."""
     label: str = ""
     """Model path or Keras name shown in reports."""
+    stored_shape: tuple[int, ...] | None = None
+    """With ``adapt``: the stored tensor's shape (the variable's may differ)."""
 
 
 @dataclass
@@ -75,61 +78,77 @@ def make_plan(
     optimizer: bool | str = False,
 ) -> Plan:
     """Resolve the selection against ``m`` and check that every chosen variable fits."""
-    import pandas as pd
+    check_mode(adapt)
+    choice = _choose(m, include, exclude, adapt, cast)
+    _refuse_ambiguous(m.columns, choice.considered(len(m.variables)), choice.excluded)
+    steps, reasons = _variable_steps(m, choice, adapt, cast)
+    steps += _optimizer_part(m, steps, optimizer)
+    if not steps:
+        raise NothingToRestoreError(_nothing_message(m, choice.explicit, choice.all_excluded))
+    if not is_trackable(m.model):  # JAX or PyTorch backend: read and assign every value
+        for step in steps:
+            step.mirror_path = None
+    return Plan(m, steps, _skipped(m.columns, reasons, choice.chosen))
 
-    if adapt not in ADAPT_MODES:
-        raise OptionError(f"adapt={adapt!r} is not one of None, 'overlap', 'zeros'.")
-    cols = m.columns
+
+@dataclass
+class _Choice:
+    """The model rows ``include`` / ``exclude`` choose."""
+
+    chosen: set[int]
+    excluded: set[int]
+    explicit: bool
+    """``include`` was given (else: every row that can be restored as it is)."""
+    all_excluded: bool
+    """``exclude`` removed every row that would have been restored."""
+
+    def considered(self, n: int) -> list[int]:
+        """The rows whose pairing matters: the chosen ones, or all without ``include``."""
+        return [i for i in range(n) if not self.explicit or i in self.chosen]
+
+
+def _choose(m: Match, include: Any, exclude: Any, adapt: str | None, cast: bool) -> _Choice:
+    """Resolve ``include`` (default: matches, plus what ``adapt`` / ``cast`` make fit)
+    minus ``exclude``."""
+    status = m.columns["status"]
     n = len(m.variables)
-    status = cols["status"]
     if include is None:
-        chosen = {i for i in range(n) if status[i] == "match"}
-        if adapt:
-            chosen |= {i for i in range(n) if status[i] == "shape_mismatch"}
-        if cast:
-            chosen |= {i for i in range(n) if status[i] == "dtype_mismatch"}
-        explicit = False
+        fits = {"match"} | ({"shape_mismatch"} if adapt else set())
+        fits |= {"dtype_mismatch"} if cast else set()
+        chosen = {i for i in range(n) if status[i] in fits}
     else:
         chosen = select(m, include, "include")
-        explicit = True
     excluded = select(m, exclude, "exclude") if exclude is not None else set()
     all_excluded = bool(chosen) and chosen <= excluded
-    chosen -= excluded
-    _refuse_ambiguous(cols, [i for i in range(n) if include is None or i in chosen], excluded)
+    return _Choice(chosen - excluded, excluded, include is not None, all_excluded)
 
+
+def _variable_steps(
+    m: Match, choice: _Choice, adapt: str | None, cast: bool
+) -> tuple[list[Step], dict[int, str]]:
+    """A step per chosen model row that can be restored, and why each other row is not.
+
+    Raises when a chosen row's shape or dtype does not fit and ``adapt`` / ``cast`` do
+    not allow it, listing every such row.
+    """
+    cols = m.columns
     steps: list[Step] = []
     reasons: dict[int, str] = {}
     shape_errors, dtype_errors = [], []
-    for i in range(n):
-        label = cols["model_path"][i] or cols["name"][i]
-        if i not in chosen:
-            reasons[i] = "excluded" if i in excluded else _unchosen_reason(cols, i)
+    for i in range(len(m.variables)):
+        if i not in choice.chosen:
+            reasons[i] = "excluded" if i in choice.excluded else _unchosen_reason(cols, i)
             continue
-        s = status[i]
-        if s in ("missing", "untracked"):
-            reasons[i] = cols["reason"][i] or s
+        if cols["status"][i] in ("missing", "untracked"):
+            reasons[i] = cols["reason"][i] or cols["status"][i]
             continue
-        step = Step(
-            row=i,
-            variable=m.variables[i],
-            key=cols["key"][i],
-            mirror_path=_mirror_path(m, i),
-            node_id=int(cols["node_id"][i]),
-            label=label,
-        )
-        if s == "shape_mismatch":
+        step = _step(m, i)
+        if cols["status"][i] == "shape_mismatch":
             if not adapt:
                 shape_errors.append(i)
                 continue
-            if len(cols["model_shape"][i]) != len(cols["ckpt_shape"][i]):
-                raise ShapeMismatchError(
-                    f"Cannot adapt '{label}': the checkpoint's shape "
-                    f"{cols['ckpt_shape'][i]} has another rank than the model's "
-                    f"{cols['model_shape'][i]}; exclude it."
-                )
-            step.adapt = adapt
-            step.mirror_path = None
-        if s == "dtype_mismatch" or (
+            _adapt_step(step, cols, adapt)
+        if cols["status"][i] == "dtype_mismatch" or (
             cols["ckpt_dtype"][i] != cols["model_dtype"][i] and step.adapt
         ):
             if not cast:
@@ -148,42 +167,85 @@ def make_plan(
             _listing(cols, dtype_errors, "stored dtype differs")
             + "; pass cast=True to convert the stored values, or exclude them."
         )
+    return steps, reasons
+
+
+def _step(m: Match, i: int) -> Step:
+    """Restore model row ``i`` from the stored tensor it is paired with, as it is."""
+    cols = m.columns
+    return Step(
+        row=i,
+        variable=m.variables[i],
+        key=cols["key"][i],
+        mirror_path=_mirror_path(m, i),
+        node_id=int(cols["node_id"][i]),
+        label=cols["model_path"][i] or cols["name"][i],
+    )
+
+
+def _adapt_step(step: Step, cols: dict[str, list[Any]], adapt: str) -> None:
+    """Make ``step`` fit its stored tensor of another shape into the variable; refuse
+    another rank."""
+    i = step.row
+    if len(cols["model_shape"][i]) != len(cols["ckpt_shape"][i]):
+        raise ShapeMismatchError(
+            f"Cannot adapt '{step.label}': the checkpoint's shape "
+            f"{cols['ckpt_shape'][i]} has another rank than the model's "
+            f"{cols['model_shape'][i]}; exclude it."
+        )
+    step.adapt = adapt
+    step.stored_shape = tuple(cols["ckpt_shape"][i])
+    step.mirror_path = None
+
+
+def _optimizer_part(m: Match, restored: list[Step], optimizer: bool | str) -> list[Step]:
+    """The optimizer's steps ``optimizer=`` asks for: none, the slots of the restored
+    variables (``"restored"``), or all of its state (``True``)."""
     if optimizer == "restored":
-        steps.extend(_slot_steps(m, steps))
-    elif optimizer is True:
-        steps.extend(_optimizer_steps(m))
-    elif optimizer is not False:
+        return _slot_steps(m, restored)
+    if optimizer is True:
+        return _optimizer_steps(m)
+    if optimizer is not False:
         raise OptionError(f"optimizer={optimizer!r} is not one of False, True, 'restored'.")
-    if not steps:
-        raise NothingToRestoreError(_nothing_message(m, explicit, all_excluded))
-    if not is_trackable(m.model):  # JAX or PyTorch backend: read and assign every value
-        for step in steps:
-            step.mirror_path = None
-    skipped = pd.DataFrame(
+    return []
+
+
+def _skipped(cols: dict[str, list[Any]], reasons: dict[int, str], chosen: set[int]) -> pd.DataFrame:
+    """One row per model variable not restored, with why (``selected``: it was chosen)."""
+    import pandas as pd
+
+    return pd.DataFrame(
         [
             {
                 "model_path": cols["model_path"][i],
                 "name": cols["name"][i],
                 "layer": cols["layer"][i],
-                "status": status[i],
+                "status": cols["status"][i],
                 "reason": reason,
                 "selected": i in chosen,
             }
             for i, reason in reasons.items()
         ],
-        columns=["model_path", "name", "layer", "status", "reason", "selected"],
+        columns=SKIPPED_COLUMNS,
     )
-    return Plan(m, steps, skipped)
 
 
 def _mirror_path(m: Match, i: int) -> str | None:
     """The checkpoint path along which an object-based restore reaches row ``i``."""
     cols = m.columns
-    if m.source.format != "tf2" or int(cols["node_id"][i]) < 0:
+    if m.source.format != "tf2" or int(cols["node_id"][i]) < 0 or _sharded(m.variables[i]):
         return None
     if cols["paired_by"][i] == "path":
         return join(m.root, relative(cols["model_path"][i], m.model_root))
     return cols["ckpt_path"][i]
+
+
+def _sharded(variable: Any) -> bool:
+    """A variable split in shards (ParameterServerStrategy's ``variable_partitioner``):
+    ``Checkpoint.read`` cannot restore it inside a Keras 3 variable, ``assign`` can."""
+    from tensorflow.python.distribute.sharded_variable import ShardedVariableMixin
+
+    return isinstance(getattr(variable, "value", variable), ShardedVariableMixin)
 
 
 def _refuse_ambiguous(cols: dict[str, list[Any]], rows: list[int], excluded: set[int]) -> None:

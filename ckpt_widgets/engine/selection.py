@@ -27,7 +27,7 @@ def select(m: Match, entries: Any, argument: str = "include") -> set[int]:
     found: set[int] = set()
     listed = _as_list(entries)
     # Names are worked out only when a name is given: layers and variables need none.
-    names = _names_per_row(m) if any(isinstance(e, str) for e in listed) else []
+    names = m.names_per_row if any(isinstance(e, str) for e in listed) else []
     for entry in listed:
         rows = _rows_for(m, entry, names)
         if not rows:
@@ -51,33 +51,21 @@ def _rows_for(m: Match, entry: Any, names: list[set[str]]) -> set[int]:
         if GLOB_CHARS & set(entry):
             return {i for i, row in enumerate(names) if any(fnmatchcase(n, entry) for n in row)}
         return {i for i, row in enumerate(names) if entry in row}
-    rows_of = _rows_of_variable(m)
+    rows_of = m.rows_of_variable
     variables = entry.weights if hasattr(entry, "weights") else [entry]
     return {i for v in variables for i in rows_of.get(id(v), ())}
 
 
-def _rows_of_variable(m: Match) -> dict[int, list[int]]:
-    """``{id(variable): its rows}``, worked out once per match (a list of 10 000 variables
-    as ``include=`` would otherwise cost 10 000 passes over the model)."""
-    cached = m.__dict__.get("_rows_of_variable")
-    if cached is None:
-        cached = {}
-        for i, v in enumerate(m.variables):
-            cached.setdefault(id(v), []).append(i)
-        m.__dict__["_rows_of_variable"] = cached
-    return cached
+def rows_of_variables(variables: list[Any]) -> dict[int, list[int]]:
+    """``{id(variable): its rows}`` (cached per match as ``Match.rows_of_variable``)."""
+    rows: dict[int, list[int]] = {}
+    for i, v in enumerate(variables):
+        rows.setdefault(id(v), []).append(i)
+    return rows
 
 
-def _names_per_row(m: Match) -> list[set[str]]:
-    """Every name each model row answers to; worked out once per match (the widget selects
-    on every tick)."""
-    cached = m.__dict__.get("_names_per_row")
-    if cached is None:
-        cached = m.__dict__["_names_per_row"] = _names_of_rows(m)
-    return cached
-
-
-def _names_of_rows(m: Match) -> list[set[str]]:
+def names_of_rows(m: Match) -> list[set[str]]:
+    """Every name each model row answers to (cached per match as ``Match.names_per_row``)."""
     cols = m.columns
     enclosing = _enclosing_layer_names(m.model)
     out = []

@@ -29,10 +29,12 @@ from ckpt_widgets.errors import (
     RestoreError,
     RollbackError,
     UndoError,
+    WorkerRestoreError,
     first_line,
 )
 from ckpt_widgets.words import restored_line
 
+from .adapt import adapted
 from .codegen import restore_code
 from .matching import Match, Rename, match
 from .mirror import build_mirror
@@ -45,6 +47,7 @@ from .snapshot import (
     describe_failures,
     interrupts_deferred,
 )
+from .workers import agree_across_workers, multi_worker_strategy, worker_name
 
 if TYPE_CHECKING:
     import numpy as np
@@ -90,9 +93,50 @@ def restore(
     in both cases every model variable keeps the value it had.
     """
     undo_where(undo)
-    m = match_for(model, src_or_path, root=root, rename=rename, align=align)
-    plan = make_plan(m, include, exclude, adapt=adapt, cast=cast, optimizer=optimizer)
-    return execute(plan, undo=undo, progress=progress, cancel=cancel)
+
+    def restore_here(undo: bool | Where) -> RestoreReport:
+        m = match_for(model, src_or_path, root=root, rename=rename, align=align)
+        plan = make_plan(m, include, exclude, adapt=adapt, cast=cast, optimizer=optimizer)
+        return execute(plan, undo=undo, progress=progress, cancel=cancel)
+
+    strategy = multi_worker_strategy(model)
+    if strategy is None:
+        return restore_here(undo)
+    return restore_on_every_worker(strategy, restore_here, undo)
+
+
+def restore_on_every_worker(
+    strategy: Any, restore_here: Callable[[Where], RestoreReport], undo: bool | Where
+) -> RestoreReport:
+    """``restore_here`` on this worker, kept only if it succeeded on every worker.
+
+    The old values are kept until the workers agree (see :mod:`.workers`); if any worker
+    failed, each puts its variables back and raises :class:`WorkerRestoreError` naming
+    the workers that failed.
+    """
+    report, failure = None, None
+    try:
+        report = restore_here(undo_where(undo))
+    except BaseException as exc:  # Ctrl-C included: the other workers wait for this one
+        failure = exc
+    try:
+        failed = agree_across_workers(strategy, failure)
+    except BaseException as exc:
+        if report is not None:
+            roll_back([report._snapshot], exc, "Agreeing with the other workers")
+        raise RestoreError(
+            f"The workers could not agree on the restore ({first_line(exc)}); "
+            f"{worker_name(strategy)} put its variables back as they were."
+        ) from exc
+    if report is None or failed:
+        if report is not None:
+            roll_back([report._snapshot], WorkerRestoreError(failed), "Another worker")
+        if isinstance(failure, KeyboardInterrupt):
+            raise failure
+        raise WorkerRestoreError(failed) from failure
+    if undo is False:
+        report._drop_undo()
+    return report
 
 
 def match_for(
@@ -351,11 +395,7 @@ def _stored_value(plan: Plan, step: Step, before: np.ndarray) -> np.ndarray:
                 "restored."
             )
         stored = cast
-    if step.adapt is None:
-        return stored
-    value = before.copy() if step.adapt == "overlap" else np.zeros_like(before)
-    value[tuple(slice(0, n) for n in stored.shape)] = stored
-    return value
+    return stored if step.adapt is None else adapted(stored, before, step.adapt)
 
 
 def _groups(plan: Plan, parts: int) -> list[list[Step]]:

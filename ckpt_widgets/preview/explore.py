@@ -11,7 +11,9 @@ from collections import Counter
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
-from .histograms import SUMMARY_KEYS, summary
+from ckpt_widgets.files.checkpoint import SLICE_BYTES, read_slices
+
+from .stats import SUMMARY_KEYS, Summary
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -23,14 +25,16 @@ STATS_COLUMNS = [
 ]  # fmt: skip
 
 
-def variable_stats(src_or_path: Any, paths: Iterable[str] | None = None) -> pd.DataFrame:
+def variable_stats(
+    src_or_path: Any, paths: Iterable[str] | None = None, *, slice_bytes: int = SLICE_BYTES
+) -> pd.DataFrame:
     """One row per variable (all, or those of ``paths``) with statistics of its values.
 
     Columns: the listing's ``path key group shape dtype size nbytes``, then
     ``mean std min max zeros_pct nan inf l2`` (``nan`` / ``inf`` count elements, the others
-    cover the finite values; see :func:`ckpt_widgets.histograms.summary`), ``all_zero``
+    cover the finite values; see :func:`ckpt_widgets.preview.stats.summary`), ``all_zero``
     and ``finite`` (no NaN or Inf). Non-numeric tensors (strings) get NaN statistics.
-    Reads one tensor at a time.
+    Reads one tensor at a time; one over ``slice_bytes`` in pieces of that size.
     """
     import pandas as pd
 
@@ -54,7 +58,7 @@ def variable_stats(src_or_path: Any, paths: Iterable[str] | None = None) -> pd.D
             "size": size,
             "nbytes": nbytes,
         }
-        row.update(_stats(src.read(key)))
+        row.update(_stats(src, key, dtype, slice_bytes))
         rows.append(row)
     return pd.DataFrame(rows, columns=STATS_COLUMNS)
 
@@ -74,7 +78,7 @@ def checkpoint_summary(src_or_path: Any, values: bool = False) -> pd.DataFrame:
 
     src = open_checkpoint(src_or_path)
     table = src.variables
-    flags = _value_flags(src, table["key"]) if values else None
+    flags = _value_flags(src, table["key"], table["dtype"]) if values else None
     acc: dict[str, dict[str, Any]] = {}
     for i, (path, size, nbytes, group, dtype) in enumerate(
         zip(*(table[c] for c in ("path", "size", "nbytes", "group", "dtype")))
@@ -104,24 +108,34 @@ def checkpoint_summary(src_or_path: Any, values: bool = False) -> pd.DataFrame:
     return frame.sort_index()
 
 
-def _stats(values: Any) -> dict[str, Any]:
-    import numpy as np
-
-    array = np.asarray(values)
-    if array.dtype.kind not in "fiub" and array.dtype.name != "bfloat16":
+def _stats(src: Any, key: str, dtype: str, slice_bytes: int) -> dict[str, Any]:
+    """Statistics of one stored tensor, read in pieces of at most ``slice_bytes``."""
+    if dtype != "bfloat16" and not _numeric(dtype):
         return {**dict.fromkeys(SUMMARY_KEYS, math.nan), "all_zero": False, "finite": True}
-    if array.dtype.kind == "b":
-        array = array.astype(np.uint8)
-    out: dict[str, Any] = summary(array)
-    out["all_zero"] = bool(array.size) and out["zeros_pct"] == 100.0
+    acc = Summary()
+    for _, values in read_slices(src, key, slice_bytes):
+        acc.add(values)
+    out: dict[str, Any] = acc.result()
+    out["all_zero"] = bool(acc.size) and out["zeros_pct"] == 100.0
     out["finite"] = out["nan"] == 0 and out["inf"] == 0
     return out
 
 
-def _value_flags(src: Any, keys: Iterable[str]) -> list[tuple[bool, bool, bool]]:
+def _numeric(dtype: str) -> bool:
+    import numpy as np
+
+    try:
+        return np.dtype(dtype).kind in "fiub"
+    except TypeError:
+        return False
+
+
+def _value_flags(
+    src: Any, keys: Iterable[str], dtypes: Iterable[str]
+) -> list[tuple[bool, bool, bool]]:
     flags = []
-    for key in keys:
-        stats = _stats(src.read(key))
+    for key, dtype in zip(keys, dtypes):
+        stats = _stats(src, key, dtype, SLICE_BYTES)
         flags.append((stats["nan"] > 0, stats["inf"] > 0, bool(stats["all_zero"])))
     return flags
 

@@ -14,6 +14,8 @@ import anywidget
 import traitlets
 
 from ckpt_widgets.engine.matching import STATUSES, Match, match
+from ckpt_widgets.engine.pairing import pairs_view, with_layer_pair, without_layer_pair
+from ckpt_widgets.engine.rename import add_pairs, as_pairs, parse_rules
 from ckpt_widgets.engine.restore_many import CombinedReport
 from ckpt_widgets.engine.transaction import RestoreReport
 from ckpt_widgets.errors import NothingToRestoreError
@@ -28,12 +30,9 @@ from .state import (
     label_for,
     naming_error,
     owners,
-    pairs_view,
     restore_selection,
     tick_view,
     toggle,
-    with_layer_pair,
-    without_layer_pair,
 )
 
 ADAPT = ("", "overlap", "zeros")
@@ -267,9 +266,7 @@ class CheckpointWidget(ExploreView, anywidget.AnyWidget):
 
         def run() -> int:
             suggestions = suggest_rename(self.model, self.match)
-            pairs = dict(zip(suggestions["ckpt_path"], suggestions["model_path"]))
-            if isinstance(self.rename, dict):
-                pairs = {**self.rename, **pairs}
+            pairs = add_pairs(self.rename, as_pairs(suggestions))
             self._rematch(self.match.root, pairs or self.rename)
             return len(suggestions)
 
@@ -279,9 +276,7 @@ class CheckpointWidget(ExploreView, anywidget.AnyWidget):
         """Pair one model variable (path or Keras name) with a stored one (the Pair box)."""
 
         def run() -> None:
-            pairs = dict(self.rename) if isinstance(self.rename, dict) else {}
-            pairs[ckpt_path] = model_variable
-            self._rematch(self.match.root, pairs)
+            self._rematch(self.match.root, add_pairs(self.rename, {ckpt_path: model_variable}))
 
         self._run(run)
 
@@ -294,7 +289,7 @@ class CheckpointWidget(ExploreView, anywidget.AnyWidget):
     ) -> tuple[bytes, Any]:
         """Histograms of the first ``limit`` variables under ``path`` and their statistics.
 
-        ``theme`` (the front end's colours, see :data:`~ckpt_widgets.histograms.THEME_KEYS`)
+        ``theme`` (the front end's colours, see :data:`~ckpt_widgets.preview.figures.THEME_KEYS`)
         and ``log`` (log-scaled counts) style the plots. The PNG (2 pixels per CSS pixel)
         and the statistics are also sent to the front end, and sent again after a restore
         or an undo changes the values.
@@ -305,7 +300,7 @@ class CheckpointWidget(ExploreView, anywidget.AnyWidget):
     def _send_preview(
         self, path: str, limit: int, theme: dict[str, str] | None, log: bool
     ) -> tuple[bytes, Any]:
-        from ckpt_widgets.preview.histograms import preview
+        from ckpt_widgets.preview.preview import preview
 
         if self._explored is not None:
             png, stats = self._explore_preview(path, limit, theme, log)
@@ -828,25 +823,6 @@ def _summary(report: RestoreReport | CombinedReport, chosen: int) -> str:
     return restored_line(len(report.restored), report.nbytes, report.origin, chosen, report.undone)
 
 
-def parse_rules(text: str) -> list[tuple[str, str]]:
-    """``pattern => replacement`` lines as ``(regex, replacement)`` pairs; bad regex raise."""
-    import re
-
-    rules = []
-    for number, line in enumerate(text.splitlines(), 1):
-        if not line.strip() or line.lstrip().startswith("#"):
-            continue
-        pattern, arrow, replacement = line.partition("=>")
-        if not arrow:
-            raise ValueError(f"Rule {number} needs the form 'pattern => replacement'.")
-        try:
-            re.compile(pattern.strip())
-        except re.error as exc:
-            raise ValueError(f"Rule {number}: '{pattern.strip()}' is no regex ({exc}).") from None
-        rules.append((pattern.strip(), replacement.strip()))
-    return rules
-
-
 def _path(value: Any) -> str:
     """A checkpoint path typed in the front end: a non-empty string."""
     if not isinstance(value, str) or not value.strip():
@@ -895,7 +871,7 @@ def _paths(content: dict[str, Any]) -> list[str]:
 
 def _theme(content: dict[str, Any]) -> dict[str, str] | None:
     """The front end's theme colours for a preview (absent: the light default)."""
-    from ckpt_widgets.preview.histograms import check_theme
+    from ckpt_widgets.preview.figures import check_theme
 
     value = content.get("theme")
     return None if value is None else check_theme(value)

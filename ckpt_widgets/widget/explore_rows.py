@@ -125,7 +125,9 @@ def source_preview(
 ) -> tuple[bytes, pd.DataFrame]:
     """Histograms of the first ``limit`` stored variables under ``path`` (a variable or a
     subtree) and the statistics of the first 50: ``path, side ("checkpoint"), mean, …``."""
-    from ckpt_widgets.preview.histograms import MAX_STATS, check_theme, compare, png
+    from ckpt_widgets.preview.figures import check_theme, png
+    from ckpt_widgets.preview.preview import MAX_STATS
+    from ckpt_widgets.preview.stats import compare
 
     check_theme(theme)
     table = src.variables
@@ -187,7 +189,8 @@ class Comparison:
         variable a row per side (``side`` is the label) and, where both sides have the
         same shape, one for ``B - A``; ``max_abs_diff`` on every row.
         """
-        from ckpt_widgets.preview.histograms import MAX_STATS, check_theme, png
+        from ckpt_widgets.preview.figures import check_theme, png
+        from ckpt_widgets.preview.preview import MAX_STATS
 
         check_theme(theme)
         chosen = _under([p for p, _, _ in self.pairs], path)
@@ -318,7 +321,7 @@ def change_chart(
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
-    from ckpt_widgets.preview.histograms import check_theme
+    from ckpt_widgets.preview.figures import check_theme
 
     colours = check_theme(theme)
     layers = change_by_layer(table, group)
@@ -359,7 +362,7 @@ def _overlay_stats(path: str, a: Any, b: Any, labels: Sequence[str]) -> pd.DataF
     """Statistics of each side, and of ``b - a`` when both have the same shape."""
     import numpy as np
 
-    from ckpt_widgets.preview.histograms import compare, summary
+    from ckpt_widgets.preview.stats import compare, summary
 
     frame = compare(a, b)
     names = {"checkpoint": labels[0], "model": labels[1]}
@@ -390,7 +393,7 @@ def _stat_rows(frame: pd.DataFrame, path: str, names: dict[str, str]) -> pd.Data
 def _concat(frames: list[pd.DataFrame]) -> pd.DataFrame:
     import pandas as pd
 
-    from ckpt_widgets.preview.histograms import SUMMARY_KEYS
+    from ckpt_widgets.preview.stats import SUMMARY_KEYS
 
     columns = ["path", "side", *SUMMARY_KEYS, "max_abs_diff"]
     if not frames:

@@ -4,8 +4,8 @@ Each source has a letter (``"A"``, ``"B"``, …), its own :class:`~ckpt_widgets.
 (root, rename and align flag included) and its own ticks. A variable comes from one source
 only: :func:`exclusive` moves a variable ticked under two sources to the one ticked last,
 and :func:`restore_selection` restores every source's ticks in one transaction.
-:func:`pairs_view`, :func:`with_layer_pair` and :func:`without_layer_pair` are the logic
-behind the Pairs view: layers paired by alignment or by hand, and re-pairing one.
+The Pairs view's logic (layers paired by alignment or by hand) is
+:mod:`ckpt_widgets.engine.pairing`.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from ckpt_widgets.engine.selection import select
-from ckpt_widgets.errors import SelectionError, did_you_mean
+from ckpt_widgets.errors import SelectionError
 
 if TYPE_CHECKING:
     from ckpt_widgets.engine.matching import Match
@@ -319,87 +319,3 @@ def _part_progress(
 ) -> Callable[[int, int], None]:
     """Progress of part ``k`` of ``parts``, reported as a share of the whole (per mille)."""
     return lambda done, total: progress(1000 * k + 1000 * done // max(total, 1), 1000 * parts)
-
-
-# -- the Pairs view: layers paired by alignment or by hand ---------------------------
-
-
-def pairs_view(m: Match) -> list[dict[str, Any]]:
-    """:func:`~ckpt_widgets.pairing.layer_pairs` as plain records, plus ``variables``:
-    the tree paths of each model layer's variables (what ticking the pair ticks)."""
-    from ckpt_widgets.engine.pairing import HOW, layer_pairs, model_layers
-
-    if not any(how in HOW for how in m.columns["paired_by"][: len(m.variables)]):
-        return []
-    layers = model_layers(m)
-    cols = m.columns
-    out = []
-    for record in layer_pairs(m).to_dict(orient="records"):
-        rows = layers[record["model_layer"]].rows
-        ckpt_layer = record["ckpt_layer"]
-        out.append(
-            {
-                **record,
-                "ckpt_layer": ckpt_layer if isinstance(ckpt_layer, str) else None,
-                "candidates": list(record["candidates"]),
-                "variables": [cols["model_path"][i] or cols["name"][i] for i in rows],
-            }
-        )
-    return out
-
-
-def hand_pairs(rename: Any, label: str) -> dict[str, Any]:
-    """The ``rename`` in force as ``{checkpoint path: model variable}`` pairs.
-
-    Regex rules do not mix with pairs (rules rewrite names before pairs are looked up),
-    so a source paired by rules is refused with a sentence saying what to do.
-    """
-    if rename is None:
-        return {}
-    if isinstance(rename, Mapping):
-        return dict(rename)
-    if hasattr(rename, "columns") and {"ckpt_path", "model_path"} <= set(rename.columns):
-        return dict(zip(rename["ckpt_path"], rename["model_path"]))  # suggest_rename()
-    raise ValueError(
-        f"Source {label} is paired by rename rules (the Rules box); a layer cannot also be "
-        "paired by hand: clear the rules first (w.set_rules('')), or write this pair as rules."
-    )
-
-
-def with_layer_pair(
-    m: Match, rename: Any, label: str, model_layer: str, ckpt_layer: str
-) -> dict[str, Any]:
-    """``rename`` where ``model_layer`` takes ``ckpt_layer``'s variables, pairs it had before
-    dropped (see :func:`~ckpt_widgets.pairing.pair_layer`); raises before any change."""
-    from ckpt_widgets.engine.pairing import pair_layer
-
-    pairs = hand_pairs(rename, label)
-    entries = pair_layer(m, model_layer, ckpt_layer)
-    return {**without_layer_pair(m, pairs, label, model_layer, strict=False), **entries}
-
-
-def without_layer_pair(
-    m: Match, rename: Any, label: str, model_layer: str, strict: bool = True
-) -> dict[str, Any]:
-    """``rename`` without the pairs whose target is a variable of ``model_layer``.
-
-    ``strict``: refuse a layer that no pair targets (it was not paired by hand).
-    """
-    from ckpt_widgets.engine.pairing import model_layers
-
-    layers = model_layers(m)
-    if model_layer not in layers:
-        raise SelectionError(f"'{model_layer}' names no layer{did_you_mean(model_layer, layers)}")
-    cols = m.columns
-    rows = layers[model_layer].rows
-    names = {cols[c][i] for i in rows for c in ("model_path", "name")} - {None, ""}
-    ids = {id(m.variables[i]) for i in rows}
-    pairs = hand_pairs(rename, label)
-    kept = {
-        path: target
-        for path, target in pairs.items()
-        if not (target in names if isinstance(target, str) else id(target) in ids)
-    }
-    if strict and len(kept) == len(pairs):
-        raise ValueError(f"'{model_layer}' is not paired by hand; nothing to undo.")
-    return kept

@@ -3,9 +3,9 @@
 // Each part of the widget is a view module in views/ (see js/README.md); this file builds
 // the shared context, lays the views out in order and redraws them on the kernel's changes.
 import { createContext } from "./core/context.js";
-import { themeColours } from "./core/theme.js";
 import { h } from "./core/dom.js";
 import { focusedRow, refocus } from "./core/focus.js";
+import { themeColours } from "./core/theme.js";
 import { buildTree } from "./model/tree.js";
 import { createErrorBanner, createHintBanner, createNoticeBanner } from "./views/banners.js";
 import { createCompareBar, receiveChart } from "./views/compare.js";
@@ -29,6 +29,7 @@ export function render({ model, el }) {
   const state = {
     tree: buildTree(model.get("rows")),
     expanded: new Set(),
+    cursor: null,
     tickable: new Set(model.get("tickable") || []),
     restored: new Set(model.get("restored") || []),
     filter: "",
@@ -84,7 +85,7 @@ export function render({ model, el }) {
     const [start, end] = typing ? [typing.selectionStart, typing.selectionEnd] : [0, 0];
     drawAll();
     refocus(root, focus, model.get("active"));
-    if (typing && typing.isConnected) {
+    if (typing?.isConnected) {
       typing.focus();
       typing.setSelectionRange(start, end);
     }
@@ -121,9 +122,13 @@ export function render({ model, el }) {
   const themeWatch = new MutationObserver(() => {
     const hist = state.histogram;
     if (hist && !hist.loading) ctx.requestPreview(hist.path, hist.limit);
-    if (state.view === "compare" && (model.get("comparison") || {}).rows) ctx.send({ type: "chart", theme: themeColours(root) });
+    if (state.view === "compare" && model.get("comparison")?.rows)
+      ctx.send({ type: "chart", theme: themeColours(root) });
   });
-  themeWatch.observe(document.body, { attributes: true, attributeFilter: ["data-jp-theme-name", "data-jp-theme-light"] });
+  themeWatch.observe(document.body, {
+    attributes: true,
+    attributeFilter: ["data-jp-theme-name", "data-jp-theme-light"],
+  });
   /** @type {[string, (...args: any[]) => void][]} */
   const listeners = [
     ["msg:custom", onMessage],
@@ -142,7 +147,7 @@ export function render({ model, el }) {
   return () => {
     for (const [event, listener] of listeners) model.off(event, listener);
     themeWatch.disconnect();
-    if (state.histogram && state.histogram.url) URL.revokeObjectURL(state.histogram.url);
+    if (state.histogram?.url) URL.revokeObjectURL(state.histogram.url);
   };
 }
 

@@ -16,19 +16,34 @@ const ROWS = {
 
 test("the tree keeps the kernel's order and links parents", () => {
   const tree = buildCompareTree(ROWS);
-  assert.deepEqual(tree.roots.map((n) => n.id), ["m", "s"]);
-  assert.deepEqual(tree.index.get("m").vars.map((n) => n.id), ["m/a", "m/b", "m/c", "m/d"]);
+  assert.deepEqual(
+    tree.roots.map((n) => n.id),
+    ["m", "s"],
+  );
+  assert.deepEqual(
+    tree.index.get("m").vars.map((n) => n.id),
+    ["m/a", "m/b", "m/c", "m/d"],
+  );
   assert.equal(tree.index.get("m/b").row.rel_change, 0.25);
 });
 
 test("variables sort by change, inf first, rows without a value last", () => {
   const tree = buildCompareTree(ROWS);
   const down = sortedVariables(tree, { key: "rel_change", dir: -1 }, "");
-  assert.deepEqual(down.map((n) => n.id), ["m/d", "s", "m/b", "m/a", "m/c"]);
+  assert.deepEqual(
+    down.map((n) => n.id),
+    ["m/d", "s", "m/b", "m/a", "m/c"],
+  );
   const up = sortedVariables(tree, { key: "rel_change", dir: 1 }, "");
-  assert.deepEqual(up.map((n) => n.id), ["m/a", "m/b", "s", "m/d", "m/c"]);
+  assert.deepEqual(
+    up.map((n) => n.id),
+    ["m/a", "m/b", "s", "m/d", "m/c"],
+  );
   const filtered = sortedVariables(tree, { key: "rel_change", dir: -1 }, "m/*");
-  assert.deepEqual(filtered.map((n) => n.id), ["m/d", "m/b", "m/a", "m/c"]);
+  assert.deepEqual(
+    filtered.map((n) => n.id),
+    ["m/d", "m/b", "m/a", "m/c"],
+  );
 });
 
 test("a heading click cycles largest first, smallest first, the tree", () => {

@@ -195,16 +195,50 @@ def test_kernel_errors_are_shown(jupyter_server, page):
     assert "CHANGED False" in run_cell(page, 1)
 
 
-def test_keyboard_ticks_and_expands(demo, page):
+def test_keyboard_treegrid(demo, page):
+    """One Tab stop into the tree; arrows move and expand, Space ticks, Enter previews."""
     widget = demo
-    head = row(widget, "backbone")
-    head.focus()
+    conv1 = "backbone/_functional/_operations/1"
+    kernel = f"{conv1}/_kernel"
+    expect(widget.get_by_role("treegrid")).to_have_count(1)
+    expect(widget.locator('[data-testid="ckpt-row"][tabindex="0"]')).to_have_count(1)
+    widget.locator(".ckw-rules-panel summary").focus()
+    page.keyboard.press("Tab")  # into the tree: its first row
+    expect(row(widget, "backbone")).to_be_focused()
+    expect(row(widget, "backbone")).to_have_attribute("aria-level", "1")
+    page.keyboard.press("ArrowDown")
+    expect(row(widget, conv1)).to_be_focused()
+    page.keyboard.press("ArrowLeft")  # collapse
+    expect(row(widget, conv1)).to_have_attribute("aria-expanded", "false")
+    expect(row(widget, kernel)).to_have_count(0)
+    page.keyboard.press("ArrowRight")  # expand
+    expect(row(widget, conv1)).to_have_attribute("aria-expanded", "true")
+    expect(row(widget, kernel)).to_have_attribute("aria-level", "3")
+    page.keyboard.press("ArrowRight")  # to the first child
+    expect(row(widget, kernel)).to_be_focused()
     page.keyboard.press(" ")
-    expect(head.locator("input[type=checkbox]")).to_be_checked()
-    page.keyboard.press("Enter")  # collapse
-    expect(row(widget, "backbone/_functional/_operations/1")).to_have_count(0)
-    page.keyboard.press("Enter")  # expand again
-    expect(row(widget, "backbone/_functional/_operations/1")).to_have_count(1)
+    expect(row(widget, kernel).locator("input[type=checkbox]")).to_be_checked()
+    expect(row(widget, kernel)).to_have_attribute("aria-selected", "true")
+    assert f"SELECTED ['{kernel}']" in run_cell(page, 1)
+    row(widget, kernel).focus()
+    page.keyboard.press("Enter")
+    image = widget.get_by_test_id("histogram").locator("img")
+    expect(image).to_have_attribute("alt", f"histograms of {kernel}")
+    expect(row(widget, kernel)).to_be_focused()
+    page.keyboard.press("Tab")  # out of the tree in one press
+    assert page.evaluate("() => document.activeElement.dataset.testid") != "ckpt-row"
+    page.keyboard.press("Shift+Tab")  # back to the row it left
+    expect(row(widget, kernel)).to_be_focused()
+    page.keyboard.press("ArrowLeft")  # a variable: to its layer
+    expect(row(widget, conv1)).to_be_focused()
+    page.keyboard.press("End")
+    expect(row(widget, "head/bias")).to_be_focused()
+    page.keyboard.press(" ")  # shape differs: not tickable, nothing sent
+    page.keyboard.press("Home")
+    expect(row(widget, "backbone")).to_be_focused()
+    page.keyboard.press(" ")
+    expect(row(widget, "backbone").locator("input[type=checkbox]")).to_be_checked()
+    assert "'backbone']" in run_cell(page, 1)  # the kernel's selection now holds backbone
 
 
 def test_quickstart_notebook_in_the_browser(jupyter_server, page):

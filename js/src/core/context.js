@@ -28,6 +28,7 @@ import { themeColours } from "./theme.js";
  * @typedef {object} ViewState  what only the front end knows
  * @property {Tree} tree
  * @property {Set<string>} expanded
+ * @property {string | null} cursor   the tree's row that holds its one Tab stop
  * @property {Set<string>} tickable   rows a tick can add to
  * @property {Set<string>} restored   rows the last restore wrote
  * @property {string} filter
@@ -70,13 +71,13 @@ export function createContext(model, root, state) {
     send,
     ticks,
     /** "all", "some" or "none": how the kernel says a row of the active source is ticked. */
-    tickState: (id) => (ticks().rows || {})[id] || "none",
+    tickState: (id) => ticks().rows?.[id] || "none",
     /** Ask the kernel to tick or untick rows; it answers with new `ticks`. */
     setTicked: (ids, on) => {
       if (ids.length) send({ type: "tick", paths: ids, on });
     },
     /** Letters of the sources ticking a variable at or below a row (the active one included). */
-    rowSources: (id) => (ticks().sources || {})[id] || [],
+    rowSources: (id) => ticks().sources?.[id] || [],
     /** Ask the kernel for histograms of `path`, drawn in the theme's colours. */
     requestPreview: (path, limit) => {
       // In the Compare view a name overlays both sides' histograms.

@@ -1,6 +1,9 @@
 // Words and numbers as the widget shows them. Pure functions: unit tested in js/test/.
 
-/** The words shown for the API's statuses (README's status table lists both). */
+/**
+ * The words shown for the API's statuses (README's status table lists both).
+ * @type {Record<string, string>}
+ */
 export const STATUS_LABELS = {
   match: "matched",
   shape_mismatch: "shape differs",
@@ -11,12 +14,18 @@ export const STATUS_LABELS = {
   optimizer: "optimizer",
 };
 
-/** A status in the widget's words (the status itself when it has none). */
+/**
+ * A status in the widget's words (the status itself when it has none).
+ * @param {string} status
+ */
 export function statusLabel(status) {
   return STATUS_LABELS[status] || status;
 }
 
-/** A statistic in at most about 8 characters: 4 significant digits, or 3 in e-notation. */
+/**
+ * A statistic in at most about 8 characters: 4 significant digits, or 3 in e-notation.
+ * @param {unknown} v
+ */
 export function statText(v) {
   if (v === null || v === undefined) return "–";
   if (typeof v !== "number") return String(v);
@@ -24,17 +33,27 @@ export function statText(v) {
   return Number(v.toPrecision(4)).toString();
 }
 
-/** "1 variable", "2 variables". */
+/**
+ * "1 variable", "2 variables".
+ * @param {number} n
+ * @param {string} word
+ */
 export function plural(n, word) {
   return `${n} ${word}${n === 1 ? "" : "s"}`;
 }
 
-/** A shape as Python prints a tuple: "(3, 4)", "(5,)", "()"; "" when there is none. */
+/**
+ * A shape as Python prints a tuple: "(3, 4)", "(5,)", "()"; "" when there is none.
+ * @param {number[] | null | undefined} shape
+ */
 export function shapeText(shape) {
   return shape ? `(${shape.join(", ")}${shape.length === 1 ? "," : ""})` : "";
 }
 
-/** Bytes in B, KB, MB or GB (powers of 1024, one decimal above bytes). */
+/**
+ * Bytes in B, KB, MB or GB (powers of 1024, one decimal above bytes).
+ * @param {number} n
+ */
 export function bytesText(n) {
   const units = ["B", "KB", "MB", "GB"];
   let i = 0;
@@ -45,11 +64,14 @@ export function bytesText(n) {
   return i === 0 ? `${n} B` : `${n.toFixed(1)} ${units[i]}`;
 }
 
-/** A computed CSS colour ("rgb(r, g, b)" or "rgba(...)") as "#rrggbb"; null if unreadable. */
+/**
+ * A computed CSS colour ("rgb(r, g, b)" or "rgba(...)") as "#rrggbb"; null if unreadable.
+ * @param {string | null | undefined} css
+ */
 export function hexColour(css) {
   const parts = /rgba?\(([^)]+)\)/.exec(css || "");
   if (!parts) return null;
   const [r, g, b] = parts[1].split(/[ ,/]+/).map(Number);
   if ([r, g, b].some((c) => !Number.isFinite(c))) return null;
-  return "#" + [r, g, b].map((c) => Math.round(c).toString(16).padStart(2, "0")).join("");
+  return `#${[r, g, b].map((c) => Math.round(c).toString(16).padStart(2, "0")).join("")}`;
 }

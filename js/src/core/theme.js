@@ -8,10 +8,14 @@ const THEME_VARIABLES = {
   model: ["--jp-warn-color1", "#ef6c00"],
 };
 
-/** The theme's colours where `el` is drawn, as the kernel's preview() takes them. */
+/**
+ * The theme's colours where `el` is drawn, as the kernel's preview() takes them.
+ * @param {HTMLElement} el
+ */
 export function themeColours(el) {
   const probe = document.createElement("span");
   el.append(probe);
+  /** @type {Record<string, string>} */
   const theme = {};
   for (const [key, [variable, fallback]] of Object.entries(THEME_VARIABLES)) {
     probe.style.color = `var(${variable}, ${fallback})`;

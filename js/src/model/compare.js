@@ -28,7 +28,7 @@ export const SORT_KEYS = ["rel_change", "max_abs_diff", "cosine"];
  * @returns {CompareTree}
  */
 export function buildCompareTree(columns) {
-  const n = columns && columns.id ? columns.id.length : 0;
+  const n = columns?.id ? columns.id.length : 0;
   const names = Object.keys(columns || {});
   /** @type {CompareNode[]} */
   const nodes = [];

@@ -73,7 +73,7 @@ export function buildTree(columns) {
 /** @param {string} text a glob: `*` any run, `?` one character; case ignored */
 export function globToRegExp(text) {
   const escaped = text.replace(/[.+^${}()|\\]/g, "\\$&");
-  return new RegExp("^" + escaped.replace(/\*/g, ".*").replace(/\?/g, ".") + "$", "i");
+  return new RegExp(`^${escaped.replace(/\*/g, ".*").replace(/\?/g, ".")}$`, "i");
 }
 
 /**

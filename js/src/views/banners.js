@@ -29,7 +29,11 @@ export function createHintBanner(ctx) {
         ? null
         : h(
             "button",
-            { class: "ckw-button", "data-testid": "hint-align", onclick: () => ctx.send({ type: "set_align", on: true }) },
+            {
+              class: "ckw-button",
+              "data-testid": "hint-align",
+              onclick: () => ctx.send({ type: "set_align", on: true }),
+            },
             "Align layers",
           ),
     );

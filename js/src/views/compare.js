@@ -39,7 +39,7 @@ const HEADS = [
 /** The Compare view's own state, kept in the view state across redraws. */
 export function compareState(/** @type {Context} */ ctx) {
   const { state, model } = ctx;
-  const rows = (model.get("comparison") || {}).rows;
+  const rows = model.get("comparison")?.rows;
   if (!state.compare || state.compare.rows !== rows) {
     const tree = buildCompareTree(rows || {});
     const expanded = new Set();
@@ -79,7 +79,7 @@ export function openCompare(ctx, a, b) {
  * Take the kernel's "compare_chart" message (its PNG in `buffers[0]`).
  * @param {Context} ctx
  * @param {Record<string, any>} message
- * @param {DataView[] | ArrayBuffer[]} buffers
+ * @param {(DataView<ArrayBuffer> | ArrayBuffer)[]} buffers
  */
 export function receiveChart(ctx, message, buffers) {
   const view = compareState(ctx);
@@ -94,7 +94,7 @@ export function createCompareBar(ctx) {
 
   function sideSelect(/** @type {string} */ which, /** @type {Record<string, any>} */ info) {
     const labels = (model.get("sources") || []).map((/** @type {{ label: string }} */ s) => s.label);
-    const sides = (model.get("header") || {}).explore ? labels : ["model", ...labels];
+    const sides = model.get("header")?.explore ? labels : ["model", ...labels];
     return h(
       "select",
       {
@@ -115,6 +115,7 @@ export function createCompareBar(ctx) {
     const info = model.get("comparison") || {};
     const view = compareState(ctx);
     const bar = h("div", { class: "ckw-compare", "data-testid": "compare-bar" });
+    /** @type {Record<string, number>} */
     const counts = {};
     for (const node of view.tree.nodes) {
       if (node.kind === "variable") counts[node.status] = (counts[node.status] || 0) + 1;
@@ -142,14 +143,15 @@ export function createCompareBar(ctx) {
         ),
       ),
     );
-    if (view.chart && info.rows) {
+    const chart = view.chart;
+    if (chart && info.rows) {
       const img = h("img", {
-        src: view.chart.url,
+        src: chart.url,
         alt: `change per layer, ${info.a} against ${info.b}`,
         "data-testid": "compare-chart",
       });
       const fit = () => {
-        img.style.width = `${img.naturalWidth / view.chart.scale}px`;
+        img.style.width = `${img.naturalWidth / chart.scale}px`;
       };
       if (img.complete && img.naturalWidth) fit();
       else img.addEventListener("load", fit);
@@ -167,7 +169,9 @@ export function compareHead(/** @type {Context} */ ctx) {
     "tr",
     {},
     HEADS.map(([text, key]) => {
-      const label = String(text).replace(" A", ` ${info.a || "A"}`).replace(" B", ` ${info.b || "B"}`);
+      const label = String(text)
+        .replace(" A", ` ${info.a || "A"}`)
+        .replace(" B", ` ${info.b || "B"}`);
       if (!key) return h("th", {}, label);
       const sorted = view.sort && view.sort.key === key ? view.sort.dir : 0;
       return h(
@@ -206,10 +210,13 @@ export function compareRows(ctx) {
   /** @type {[CompareNode, number][]} */
   const all = view.sort
     ? sortedVariables(view.tree, view.sort, state.filter).map((node) => [node, 0])
-    : /** @type {any} */ (visibleRows(/** @type {any} */ (view.tree), { expanded: view.expanded, filter: state.filter, chip: null }));
+    : /** @type {any} */ (
+        visibleRows(/** @type {any} */ (view.tree), { expanded: view.expanded, filter: state.filter, chip: null })
+      );
   const { shown, more } = rowWindow(all);
   const rows = shown.map(([node, depth]) => compareRow(ctx, view, info, node, depth, Boolean(view.sort)));
-  if (more) rows.push(h("tr", {}, h("td", { colspan: "7", class: "ckw-note" }, `${more} more rows: narrow the filter`)));
+  if (more)
+    rows.push(h("tr", {}, h("td", { colspan: "7", class: "ckw-note" }, `${more} more rows: narrow the filter`)));
   return rows;
 }
 
@@ -232,11 +239,11 @@ function compareRow(ctx, view, info, node, depth, flat) {
     else view.expanded.add(node.id);
     ctx.drawBody();
   };
-  const counts = isModule ? plural(row.variables, "variable") + `, ${row.changed} changed, ${row.same} same` : "";
+  const counts = isModule ? `${plural(row.variables, "variable")}, ${row.changed} changed, ${row.same} same` : "";
   return h(
     "tr",
     {
-      class: "ckw-row" + (state.chosen === node.id ? " ckw-chosen" : ""),
+      class: `ckw-row${state.chosen === node.id ? " ckw-chosen" : ""}`,
       "data-testid": "ckpt-row",
       "data-path": node.id,
       "data-status": node.status,
@@ -249,7 +256,13 @@ function compareRow(ctx, view, info, node, depth, flat) {
     h(
       "td",
       { class: "ckw-name", style: `padding-left: ${0.4 + depth * 1.1}em`, title: counts || null },
-      flat ? null : h("span", { class: "ckw-twisty", onclick: toggle, "aria-hidden": "true" }, isModule ? (open ? "▾" : "▸") : ""),
+      flat
+        ? null
+        : h(
+            "span",
+            { class: "ckw-twisty", onclick: toggle, "aria-hidden": "true" },
+            isModule ? (open ? "▾" : "▸") : "",
+          ),
       h(
         "button",
         {
@@ -266,12 +279,24 @@ function compareRow(ctx, view, info, node, depth, flat) {
       ),
       node.layer && !flat ? h("span", { class: "ckw-note" }, ` ${node.layer}`) : null,
     ),
-    h("td", {}, h("span", { class: `ckw-badge ckw-compare-${node.status}`, title: `status '${node.status}'` }, statusText(node.status, info))),
+    h(
+      "td",
+      {},
+      h(
+        "span",
+        { class: `ckw-badge ckw-compare-${node.status}`, title: `status '${node.status}'` },
+        statusText(node.status, info),
+      ),
+    ),
     h("td", { class: "ckw-shape" }, shapeText(row.shape_a)),
     h("td", { class: "ckw-shape" }, shapeText(row.shape_b)),
     h(
       "td",
-      { class: "ckw-num", "data-testid": "rel_change", title: row.rel_change === "inf" ? `${info.a} is all zeros here` : null },
+      {
+        class: "ckw-num",
+        "data-testid": "rel_change",
+        title: row.rel_change === "inf" ? `${info.a} is all zeros here` : null,
+      },
       row.rel_change === "inf" ? "∞" : statText(row.rel_change),
     ),
     h("td", { class: "ckw-num" }, statText(row.max_abs_diff)),

@@ -17,7 +17,7 @@ const GROUPS = ["model", "optimizer", "other"];
 
 /** Whether the widget has no model (the kernel says so in its header). */
 export function exploring(/** @type {Context} */ ctx) {
-  return Boolean((ctx.model.get("header") || {}).explore);
+  return Boolean(ctx.model.get("header")?.explore);
 }
 
 /** A parameter count as "1,234". */
@@ -33,7 +33,7 @@ export function createExploreHeader(ctx) {
     return h(
       "button",
       {
-        class: `ckw-chip ckw-group-${group}` + (state.chip === group ? " ckw-active" : ""),
+        class: `ckw-chip ckw-group-${group}${state.chip === group ? " ckw-active" : ""}`,
         "data-testid": "group-chip",
         "data-group": group,
         "aria-pressed": state.chip === group ? "true" : "false",
@@ -87,10 +87,11 @@ export function createExploreHeader(ctx) {
  */
 export function exploreRows(ctx) {
   const { state } = ctx;
-  const sizes = (ctx.model.get("rows") || {}).size || [];
+  const sizes = ctx.model.get("rows")?.size || [];
   const { shown, more } = rowWindow(visibleRows(state.tree, state));
   const rows = shown.map(([node, depth]) => exploreRow(ctx, node, depth, sizes[node.i]));
-  if (more) rows.push(h("tr", {}, h("td", { colspan: "6", class: "ckw-note" }, `${more} more rows: narrow the filter`)));
+  if (more)
+    rows.push(h("tr", {}, h("td", { colspan: "6", class: "ckw-note" }, `${more} more rows: narrow the filter`)));
   return rows;
 }
 
@@ -113,7 +114,7 @@ function exploreRow(ctx, node, depth, params) {
   return h(
     "tr",
     {
-      class: "ckw-row" + (state.chosen === node.id ? " ckw-chosen" : ""),
+      class: `ckw-row${state.chosen === node.id ? " ckw-chosen" : ""}`,
       "data-testid": "ckpt-row",
       "data-path": node.id,
       "data-status": node.status,
@@ -127,7 +128,11 @@ function exploreRow(ctx, node, depth, params) {
       "td",
       { class: "ckw-name", style: `padding-left: ${0.4 + depth * 1.1}em` },
       h("span", { class: "ckw-twisty", onclick: toggle, "aria-hidden": "true" }, isModule ? (open ? "▾" : "▸") : ""),
-      h("button", { class: "ckw-label", title: `${node.title} — show histograms`, onclick: () => choose(ctx, node) }, node.label),
+      h(
+        "button",
+        { class: "ckw-label", title: `${node.title} — show histograms`, onclick: () => choose(ctx, node) },
+        node.label,
+      ),
       node.layer ? h("span", { class: "ckw-note" }, ` ${node.layer}`) : null,
     ),
     h("td", {}, h("span", { class: `ckw-badge ckw-group-${node.group}` }, node.group)),

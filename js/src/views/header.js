@@ -11,7 +11,7 @@ export function createHeader(ctx) {
     return h(
       "button",
       {
-        class: `ckw-chip ckw-status-${s}` + (state.chip === s ? " ckw-active" : ""),
+        class: `ckw-chip ckw-status-${s}${state.chip === s ? " ckw-active" : ""}`,
         "data-testid": "status-chip",
         "data-status": s,
         "aria-pressed": state.chip === s ? "true" : "false",
@@ -42,7 +42,7 @@ export function createHeader(ctx) {
         onchange: (/** @type {any} */ e) => send({ type: "set_root", root: e.target.value }),
       },
       (info.roots || []).map((/** @type {string} */ r) => {
-        const n = (info.root_counts || {})[r];
+        const n = info.root_counts?.[r];
         const label = (r || "(root)") + (n === undefined ? "" : ` — ${plural(n, "variable")} matched`);
         return h("option", { value: r, selected: r === info.root }, label);
       }),

@@ -10,7 +10,10 @@ import { sourceBadge } from "./sources.js";
  *   paired_by: string, candidates: string[] }} LayerPair
  */
 
-/** How a layer pair was made -> [words, the status colour it is drawn in]. */
+/**
+ * How a layer pair was made -> [words, the status colour it is drawn in].
+ * @type {Record<string, [string, string]>}
+ */
 const PAIRED_BY = {
   align: ["align", "match"],
   rename: ["by hand", "unused"],
@@ -29,7 +32,11 @@ export function pairRows(ctx) {
   const shown = pairs.filter(
     (p) =>
       !state.filter ||
-      matches({ kind: "pair", label: p.layer, title: p.ckpt_layer || "", id: p.model_layer, layer: p.kind }, state.filter, state.chip),
+      matches(
+        { kind: "pair", label: p.layer, title: p.ckpt_layer || "", id: p.model_layer, layer: p.kind },
+        state.filter,
+        state.chip,
+      ),
   );
   return rowWindow(shown).shown.map((pair) => pairRow(ctx, pair));
 }
@@ -55,7 +62,9 @@ function pairRow(ctx, pair) {
   box.checked = ticked === "all";
   box.indeterminate = ticked === "some";
   const choices =
-    pair.ckpt_layer && !pair.candidates.includes(pair.ckpt_layer) ? [pair.ckpt_layer, ...pair.candidates] : pair.candidates;
+    pair.ckpt_layer && !pair.candidates.includes(pair.ckpt_layer)
+      ? [pair.ckpt_layer, ...pair.candidates]
+      : pair.candidates;
   const select = h(
     "select",
     {
@@ -64,7 +73,9 @@ function pairRow(ctx, pair) {
       onchange: (/** @type {any} */ e) =>
         e.target.value && send({ type: "pair_layer", model: pair.model_layer, ckpt: e.target.value }),
     },
-    undecided ? h("option", { value: "" }, `choose (${choices.length} candidate${choices.length === 1 ? "" : "s"})…`) : null,
+    undecided
+      ? h("option", { value: "" }, `choose (${choices.length} candidate${choices.length === 1 ? "" : "s"})…`)
+      : null,
     choices.map((c) => h("option", { value: c, selected: c === pair.ckpt_layer }, c)),
   );
   const others = ctx.rowSources(pair.model_layer).filter((l) => l !== model.get("active"));
@@ -72,7 +83,7 @@ function pairRow(ctx, pair) {
   return h(
     "tr",
     {
-      class: "ckw-row" + (undecided ? " ckw-ambiguous" : ""),
+      class: `ckw-row${undecided ? " ckw-ambiguous" : ""}`,
       "data-testid": "pair-row",
       "data-model-layer": pair.model_layer,
       "data-ckpt-layer": pair.ckpt_layer || "",
@@ -84,12 +95,21 @@ function pairRow(ctx, pair) {
         if (canTick) tick(ticked !== "all");
       },
     },
-    h("td", {}, box, others.map((label) => sourceBadge(label, `ticked under source ${label}; ticking it here moves it`))),
+    h(
+      "td",
+      {},
+      box,
+      others.map((label) => sourceBadge(label, `ticked under source ${label}; ticking it here moves it`)),
+    ),
     h(
       "td",
       { class: "ckw-shape", title: pair.ckpt_layer || "" },
       pair.ckpt_layer ||
-        h("span", { class: "ckw-note" }, `? ${pair.candidates.length} candidate${pair.candidates.length === 1 ? "" : "s"}`),
+        h(
+          "span",
+          { class: "ckw-note" },
+          `? ${pair.candidates.length} candidate${pair.candidates.length === 1 ? "" : "s"}`,
+        ),
     ),
     h(
       "td",

@@ -35,11 +35,11 @@ export function choose(ctx, node) {
  * Take the kernel's "histogram" message (its PNG in `buffers[0]`) as the preview shown.
  * @param {Context} ctx
  * @param {Record<string, any>} message
- * @param {DataView[] | ArrayBuffer[]} buffers
+ * @param {(DataView<ArrayBuffer> | ArrayBuffer)[]} buffers
  */
 export function receiveHistogram(ctx, message, buffers) {
   const { state } = ctx;
-  if (state.histogram && state.histogram.url) URL.revokeObjectURL(state.histogram.url);
+  if (state.histogram?.url) URL.revokeObjectURL(state.histogram.url);
   const blob = new Blob([buffers[0]], { type: "image/png" });
   state.histogram = {
     path: message.path,
@@ -60,14 +60,16 @@ export function createPreview(ctx) {
   /** "conv1/kernel" for a variable row of the tree, else the path's last two parts. */
   function shortName(/** @type {string} */ path) {
     const node = state.tree.index.get(path);
-    if (node && node.parentNode) return `${node.parentNode.label}/${node.label}`;
+    if (node?.parentNode) return `${node.parentNode.label}/${node.label}`;
     return path.split("/").slice(-2).join("/");
   }
 
   /** Pick the stored variable for a model variable that paths did not pair. */
   function pairEditor(/** @type {import("../model/tree.js").TreeNode} */ node) {
     const cols = model.get("ckpt_rows");
+    /** @type {string[]} */
     const same = [];
+    /** @type {string[]} */
     const other = [];
     for (let i = 0; i < (cols.id || []).length; i++) {
       if (cols.kind[i] !== "variable" || cols.group[i] !== "model") continue;
@@ -84,9 +86,14 @@ export function createPreview(ctx) {
         {
           "data-testid": "pair-select",
           "aria-label": `checkpoint variable for ${node.label}`,
-          onchange: (/** @type {any} */ e) => e.target.value && send({ type: "pair", model: node.id, ckpt: e.target.value }),
+          onchange: (/** @type {any} */ e) =>
+            e.target.value && send({ type: "pair", model: node.id, ckpt: e.target.value }),
         },
-        h("option", { value: "" }, same.length ? `${same.length} stored variables of this shape…` : "a stored variable…"),
+        h(
+          "option",
+          { value: "" },
+          same.length ? `${same.length} stored variables of this shape…` : "a stored variable…",
+        ),
         options.map((id) => h("option", { value: id }, id)),
       ),
     );
@@ -143,7 +150,9 @@ export function createPreview(ctx) {
           { class: first ? "ckw-stats-first" : null },
           first ? h("td", { class: "ckw-stats-name", rowspan: span, title: row.path }, shortName(row.path)) : null,
           h("td", { class: "ckw-stats-side" }, row.side),
-          columns.map(([key]) => h("td", { class: "ckw-num", title: String(row[String(key)]) }, statText(row[String(key)]))),
+          columns.map(([key]) =>
+            h("td", { class: "ckw-num", title: String(row[String(key)]) }, statText(row[String(key)])),
+          ),
           showDiff && first
             ? h(
                 "td",
@@ -178,7 +187,9 @@ export function createPreview(ctx) {
     const hist = state.histogram;
     const panel = h("div", { class: "ckw-histogram", "data-testid": "histogram" });
     if (!hist) {
-      const what = model.get("header").explore ? "see its stored values" : "compare the checkpoint's values with the model's";
+      const what = model.get("header").explore
+        ? "see its stored values"
+        : "compare the checkpoint's values with the model's";
       panel.append(h("p", { class: "ckw-note" }, `Click a name to ${what}.`));
       return panel;
     }

@@ -8,7 +8,7 @@ export function createResult(ctx) {
 
   return function resultPanel() {
     const result = model.get("result");
-    if (!result || !result.summary) return null;
+    if (!result?.summary) return null;
     const code = h("pre", { class: "ckw-code", "data-testid": "restore-code", hidden: true }, result.code);
     const copy = h(
       "button",

@@ -29,7 +29,7 @@ export function createRules(ctx) {
     const active = model.get("active");
     if (active !== shownFor) rulesBox.value = state.rules[active] || ""; // another source's rules
     shownFor = active;
-    const renamed = (model.get("header").counts || {}).renamed || 0;
+    const renamed = model.get("header").counts?.renamed || 0;
     rulesSummary.textContent = `Rename rules (regex)${renamed ? `: ${plural(renamed, "variable")} paired` : ""}`;
     return rulesDetails;
   };

@@ -1,7 +1,11 @@
 // The source bar: one tab per checkpoint (with its × and tick count) and the add box.
 import { h } from "../core/dom.js";
 
-/** A source's letter in a small badge. */
+/**
+ * A source's letter in a small badge.
+ * @param {string} label
+ * @param {string} [title]
+ */
 export function sourceBadge(label, title) {
   return h("span", { class: "ckw-source", title }, label);
 }
@@ -36,7 +40,7 @@ export function createSourceBar(ctx) {
   let sourceCount = (model.get("sources") || []).length;
 
   /** The × beside a source tab: drops that checkpoint and its ticks. */
-  function removeButton(label) {
+  function removeButton(/** @type {string} */ label) {
     return h(
       "button",
       {
@@ -66,7 +70,7 @@ export function createSourceBar(ctx) {
           "button",
           {
             role: "tab",
-            class: "ckw-tab ckw-source-tab" + (source.label === active ? " ckw-active" : ""),
+            class: `ckw-tab ckw-source-tab${source.label === active ? " ckw-active" : ""}`,
             "data-testid": "source-tab",
             "data-source": source.label,
             "aria-selected": source.label === active ? "true" : "false",

@@ -10,19 +10,26 @@ export function createToolbar(ctx) {
 
   function views() {
     if (exploring(ctx)) return (model.get("sources") || []).length > 1 ? ["model", "compare"] : ["model"];
-    return (model.get("pairs") || []).length ? ["model", "checkpoint", "pairs", "compare"] : ["model", "checkpoint", "compare"];
+    return (model.get("pairs") || []).length
+      ? ["model", "checkpoint", "pairs", "compare"]
+      : ["model", "checkpoint", "compare"];
   }
 
   function viewTab(/** @type {string} */ v) {
     /** @type {{ paired_by: string }[]} */
     const pairs = model.get("pairs") || [];
     const ambiguous = pairs.filter((p) => p.paired_by === "ambiguous").length;
-    const label = { model: exploring(ctx) ? "Variables" : "Model", checkpoint: "Checkpoint", pairs: `Pairs ${pairs.length}`, compare: "Compare" }[v];
+    const label = {
+      model: exploring(ctx) ? "Variables" : "Model",
+      checkpoint: "Checkpoint",
+      pairs: `Pairs ${pairs.length}`,
+      compare: "Compare",
+    }[v];
     return h(
       "button",
       {
         role: "tab",
-        class: "ckw-tab" + (state.view === v ? " ckw-active" : ""),
+        class: `ckw-tab${state.view === v ? " ckw-active" : ""}`,
         "data-testid": v === "pairs" || v === "compare" ? `${v}-tab` : null,
         "aria-selected": state.view === v ? "true" : "false",
         title: v === "pairs" ? "Checkpoint layers beside the model layers they restore into" : null,
@@ -109,7 +116,11 @@ export function createToolbar(ctx) {
         { class: "ckw-toolbar" },
         h("span", { class: "ckw-tabs", role: "tablist" }, views().map(viewTab)),
         filter,
-        h("button", { class: "ckw-button ckw-primary", "data-testid": "restore-button", disabled: true, title: reason }, "Restore (no model)"),
+        h(
+          "button",
+          { class: "ckw-button ckw-primary", "data-testid": "restore-button", disabled: true, title: reason },
+          "Restore (no model)",
+        ),
       );
     }
     const total = ctx.ticks().total || 0;

@@ -1,6 +1,9 @@
 // The Model view's rows: one per submodule or variable, with its tick box and name button.
+// The tree is an ARIA treegrid: one Tab stop (the cursor row), arrow keys move and expand,
+// Space ticks, Enter shows the preview (see model/keys.js).
 import { h } from "../core/dom.js";
 import { bytesText, shapeText, statusLabel } from "../core/format.js";
+import { treeKey } from "../model/keys.js";
 import { restoredRow, visibleRows } from "../model/tree.js";
 import { rowWindow } from "../model/window.js";
 import { choose } from "./preview.js";
@@ -18,6 +21,7 @@ import { sourceBadge } from "./sources.js";
 export function modelRows(ctx) {
   const { state } = ctx;
   const { shown, more } = rowWindow(visibleRows(state.tree, state));
+  if (!shown.some(([node]) => node.id === state.cursor)) state.cursor = shown.length ? shown[0][0].id : null;
   const rows = shown.map(([node, depth]) => modelRow(ctx, node, depth));
   if (more) {
     rows.push(h("tr", {}, h("td", { colspan: "6", class: "ckw-note" }, `${more} more rows: narrow the filter`)));
@@ -37,6 +41,7 @@ function modelRow(ctx, node, depth) {
   const box = h("input", {
     type: "checkbox",
     "aria-label": `restore ${node.label}`,
+    tabindex: "-1",
     disabled: !canTick,
     onchange: (/** @type {any} */ e) => ctx.setTicked([node.id], e.target.checked),
   });
@@ -57,29 +62,33 @@ function modelRow(ctx, node, depth) {
   return h(
     "tr",
     {
-      class: "ckw-row" + (state.chosen === node.id ? " ckw-chosen" : ""),
+      class: `ckw-row${state.chosen === node.id ? " ckw-chosen" : ""}`,
       "data-testid": "ckpt-row",
       "data-path": node.id,
       "data-status": status,
       "data-kind": node.kind,
       "data-source": from.length ? from.join(" ") : null,
       "data-restored": restored ? "true" : null,
-      tabindex: "0",
-      onkeydown: (/** @type {KeyboardEvent} */ e) => {
-        if (e.target !== e.currentTarget) return;
-        if (e.key === "Enter") toggle();
-        if (e.key === " ") {
-          e.preventDefault();
-          if (canTick) ctx.setTicked([node.id], tick !== "all");
-        }
-      },
+      tabindex: state.cursor === node.id ? "0" : "-1",
+      "aria-level": String(depth + 1),
+      "aria-expanded": isModule ? String(open) : null,
+      "aria-selected": tick === "all" ? "true" : "false",
     },
     h(
       "td",
       { class: "ckw-name", style: `padding-left: ${0.4 + depth * 1.1}em` },
       h("span", { class: "ckw-twisty", onclick: toggle, "aria-hidden": "true" }, isModule ? (open ? "▾" : "▸") : ""),
       box,
-      h("button", { class: "ckw-label", title: `${node.title} — show histograms`, onclick: () => choose(ctx, node) }, node.label),
+      h(
+        "button",
+        {
+          class: "ckw-label",
+          tabindex: "-1",
+          title: `${node.title} — show histograms`,
+          onclick: () => choose(ctx, node),
+        },
+        node.label,
+      ),
       others.map((label) => sourceBadge(label, `ticked under source ${label}; ticking it here moves it`)),
     ),
     h("td", { class: "ckw-shape" }, shapeText(node.modelShape)),
@@ -99,4 +108,62 @@ function modelRow(ctx, node, depth) {
         : null,
     ),
   );
+}
+
+/**
+ * The tree's keys (on a focused row, not inside its box or button): carries out what
+ * `treeKey` asks for. Returns whether the key was used.
+ * @param {Context} ctx
+ * @param {KeyboardEvent} e
+ * @param {HTMLElement} body the tbody holding the rows, in the order they are shown
+ */
+export function treeKeydown(ctx, e, body) {
+  const { state } = ctx;
+  const rowEl = /** @type {HTMLElement} */ (e.target);
+  if (rowEl.dataset?.testid !== "ckpt-row" || e.altKey || e.ctrlKey || e.metaKey) return false;
+  const filtering = Boolean(state.filter || state.chip);
+  const { shown } = rowWindow(visibleRows(state.tree, state));
+  const rows = shown.map(([node, depth]) => {
+    const module = node.kind === "module";
+    return { id: node.id, depth, module, open: module && (filtering || state.expanded.has(node.id)), fixed: filtering };
+  });
+  const intent = treeKey(
+    e.key,
+    rows.findIndex((r) => r.id === rowEl.dataset.path),
+    rows,
+  );
+  if (!intent) return false;
+  if (intent.type === "move") {
+    moveCursor(ctx, /** @type {HTMLElement} */ (body.children[intent.index]));
+  } else if (intent.type === "expand") {
+    state.expanded.add(intent.id);
+    ctx.drawBody();
+  } else if (intent.type === "collapse") {
+    state.expanded.delete(intent.id);
+    ctx.drawBody();
+  } else if (intent.type === "tick") {
+    if (state.tickable.has(intent.id) && !ctx.model.get("busy")) {
+      ctx.setTicked([intent.id], ctx.tickState(intent.id) !== "all");
+    }
+  } else {
+    choose(ctx, { id: intent.id });
+  }
+  return true;
+}
+
+/**
+ * Make `rowEl` the tree's one Tab stop (the cursor) and focus it.
+ * @param {Context} ctx
+ * @param {HTMLElement | null} rowEl
+ * @param {boolean} [focus]
+ */
+export function moveCursor(ctx, rowEl, focus = true) {
+  if (rowEl?.dataset.testid !== "ckpt-row") return;
+  const body = rowEl.parentElement;
+  for (const el of body?.querySelectorAll('[data-testid="ckpt-row"][tabindex="0"]') || []) {
+    if (el !== rowEl) el.setAttribute("tabindex", "-1");
+  }
+  rowEl.setAttribute("tabindex", "0");
+  ctx.state.cursor = rowEl.dataset.path || null;
+  if (focus) rowEl.focus();
 }

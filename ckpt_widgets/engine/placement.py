@@ -1,0 +1,163 @@
+"""Where the model sits in the checkpoint: its root placement.
+
+The checkpoint may hold the model at its root, under an edge (``model``, ``net``), deeper
+(``model/encoder``), or may hold a model that is now a *submodule* of the live one (a
+classifier checkpoint whose network became the new model's ``backbone``). Candidate
+placements come from aligning path suffixes on both sides (plus the default root); each
+is scored by how many variables it resolves with equal shapes. A Keras 3 weights file is
+placed by its structural paths instead (:mod:`.keras_structure`).
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from ckpt_widgets.errors import SelectionError, did_you_mean
+from ckpt_widgets.files.graph import is_under, join, relative
+
+from .keras_structure import Placement, is_structural, placements
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from .model import ModelGraph
+
+CANDIDATE_COLUMNS = ["root", "model_root", "matched", "mismatched"]
+DEFAULT_ROOTS = ("model", "net", "network")
+"""Edges a model is usually saved under, tried first when no root is given."""
+Columns = dict[str, list[Any]]
+
+
+@dataclass
+class Placed:
+    """The placements considered, best first, and for a Keras 3 file the chosen one."""
+
+    candidates: pd.DataFrame
+    """Columns ``root, model_root, matched, mismatched``; the first row wins."""
+    keras: Placement | None = None
+    """Keras 3 weights file: the structural placement chosen (pairs by Keras's own paths)."""
+    inside: set[int] = field(default_factory=set)
+    """Keras 3 weights file: ``id`` of every variable of the placed submodule."""
+
+
+def place(graph: ModelGraph, source: Any, live: Columns, ckpt: Columns, root: str | None) -> Placed:
+    """Score the placements of ``graph``'s model in ``source`` (``root`` given: only there).
+
+    ``live`` and ``ckpt`` are both sides' variables tables as plain lists per column.
+    Raises :class:`SelectionError` for a ``root`` that is no object of the checkpoint.
+    """
+    import pandas as pd
+
+    if is_structural(source):
+        return _place_keras_file(graph, ckpt, root)
+    scored = [
+        (c_root, l_root, *score(source, live, ckpt, c_root, l_root))
+        for c_root, l_root in dict.fromkeys(_offered(source, live, ckpt, root))
+    ]
+    return Placed(pd.DataFrame(rank(scored), columns=CANDIDATE_COLUMNS))
+
+
+def rank(scored: list[tuple[str, str, int, int]]) -> list[tuple[str, str, int, int]]:
+    """``(root, model_root, matched, mismatched)`` best first.
+
+    A placement where mismatches are as many as matches is a coincidence of shapes; when
+    no placement is convincing, the first one offered (the default) stays first.
+    """
+    first = scored[0]
+    ranked = sorted(
+        scored,
+        key=lambda r: (r[2] <= r[3], -r[2], r[3], r[1].count("/") + bool(r[1]), len(r[0])),
+    )
+    if ranked[0][2] <= ranked[0][3]:
+        ranked.remove(first)
+        ranked.insert(0, first)
+    return ranked
+
+
+def _offered(source: Any, live: Columns, ckpt: Columns, root: str | None) -> list[tuple[str, str]]:
+    """The (checkpoint root, model root) pairs worth scoring, the default first."""
+    if source.format != "tf2":
+        return [("", "")]
+    if root is None:
+        return [(default_root(source), ""), ("", ""), *suffix_candidates(live, ckpt)]
+    if source.resolve(root) is None:
+        hint = did_you_mean(root, source.object_paths())
+        raise SelectionError(f"root={root!r} is no object in '{source.prefix}'{hint}")
+    return [(root, ""), *(p for p in suffix_candidates(live, ckpt) if p[0] == root)]
+
+
+def default_root(source: Any) -> str:
+    """The first of :data:`DEFAULT_ROOTS` that is an edge of the checkpoint's root, else ``""``."""
+    edges = source.children[0] if source.format == "tf2" else {}
+    return next((name for name in DEFAULT_ROOTS if name in edges), "")
+
+
+def suffix_candidates(live: Columns, ckpt: Columns) -> list[tuple[str, str]]:
+    """(checkpoint root, model root) pairs under which sampled model paths and stored
+    paths share their longest suffix, most frequent first."""
+    index: dict[str, list[str]] = {}
+    for path, node in zip(ckpt["path"], ckpt["node_id"]):
+        if node >= 0:
+            index.setdefault(_tail(path), []).append(path)
+    paths = [p for p in live["path"] if p]
+    step = max(1, len(paths) // 64)
+    found: Counter[tuple[str, str]] = Counter()
+    for lp in paths[::step]:
+        lparts = lp.split("/")
+        for cp in index.get(_tail(lp), [])[:50]:
+            cparts = cp.split("/")
+            k = 0
+            while k < min(len(lparts), len(cparts)) and lparts[-1 - k] == cparts[-1 - k]:
+                k += 1
+            found["/".join(cparts[: len(cparts) - k]), "/".join(lparts[: len(lparts) - k])] += 1
+    ranked = found.most_common(12)
+    # Placements that explain under half as many sampled variables as the best one
+    # cannot win; scoring each costs a pass over every variable.
+    return [pair for pair, hits in ranked if 2 * hits >= ranked[0][1]]
+
+
+def score(source: Any, live: Columns, ckpt: Columns, c_root: str, l_root: str) -> tuple[int, int]:
+    """How many model variables under ``l_root`` find a stored variable at the same
+    relative path under ``c_root``: (with the same shape, with another shape)."""
+    matched = mismatched = 0
+    shapes = ckpt["shape"]
+    for path, shape in zip(live["path"], live["shape"]):
+        if not path or not is_under(path, l_root):
+            continue
+        node = source.resolve(join(c_root, relative(path, l_root)))
+        if node is None or not source.is_variable(node):
+            continue
+        if shapes[source.row_of(node)] == shape:
+            matched += 1
+        else:
+            mismatched += 1
+    return matched, mismatched
+
+
+def module_path(graph: ModelGraph, module: Any) -> str:
+    """Object path of a live (sub)model; ``""`` for the model or an untracked one."""
+    return "" if module is graph.model else graph.path_of(module) or ""
+
+
+def _place_keras_file(graph: ModelGraph, ckpt: Columns, root: str | None) -> Placed:
+    """Placements of a Keras 3 file by its structural paths; keeps the best one."""
+    import pandas as pd
+
+    stored = {
+        path: shape
+        for path, shape, group in zip(ckpt["path"], ckpt["shape"], ckpt["group"])
+        if group == "model"
+    }
+    found = placements(graph.model, stored, root)
+    rows = [(p.root, module_path(graph, p.module), p.matched, p.mismatched) for p in found]
+    return Placed(
+        pd.DataFrame(rows, columns=CANDIDATE_COLUMNS),
+        keras=found[0],
+        inside={id(v) for v in found[0].module.weights},
+    )
+
+
+def _tail(path: str) -> str:
+    return "/".join(path.rsplit("/", 2)[-2:])

@@ -1,0 +1,201 @@
+"""stats and read_slices: a stored tensor read in bounded pieces gives exactly the
+statistics and histogram counts numpy gives on the whole tensor TensorFlow reads."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+import ckpt_widgets as cw
+from ckpt_widgets.files.checkpoint import read_slices
+from ckpt_widgets.preview import stats as st
+from ckpt_widgets.preview.preview import preview
+from tests import models
+
+SLICE = 100  # bytes: 25 float32 per piece, which divides none of the shapes below
+
+
+def with_specials(values: np.ndarray) -> np.ndarray:
+    flat = values.reshape(-1)
+    flat[[3, 50, 51]] = np.nan
+    flat[[7, 300]] = np.inf
+    flat[11] = -np.inf
+    flat[20:40] = 0.0
+    return values
+
+
+def stored_values(tf) -> dict[str, np.ndarray]:
+    """Tensors of several dtypes, each larger than :data:`SLICE`, none a multiple of it."""
+    import ml_dtypes
+
+    rng = np.random.default_rng(7)
+    normal = rng.standard_normal((37, 11))
+    return {
+        "f32": with_specials(normal.astype("float32") * 3 + 1),
+        "f64": with_specials(normal * 1e-3),
+        "f16": with_specials(normal.astype("float16")),
+        "bf16": with_specials(normal.astype(ml_dtypes.bfloat16)),
+        "i32": rng.integers(-5, 6, (13, 7, 3)).astype("int32"),
+        "i64": rng.integers(0, 2**40, 101).astype("int64"),
+        "flags": rng.random(203) < 0.3,
+        "single": np.array([2.5], "float32"),
+    }
+
+
+@pytest.fixture(scope="module")
+def written(tf, tmp_path_factory):
+    """The tensors as ``tf.Variable``s in a TF2 checkpoint, and TensorFlow's reader of it."""
+    values = stored_values(tf)
+    root = tf.train.Checkpoint(**{k: tf.Variable(v) for k, v in values.items()})
+    prefix = root.write(str(tmp_path_factory.mktemp("stats") / "ckpt"))
+    return prefix, tf.train.load_checkpoint(prefix)
+
+
+def key(name: str) -> str:
+    return f"{name}/.ATTRIBUTES/VARIABLE_VALUE"
+
+
+def numpy_summary(values: np.ndarray) -> dict[str, float]:
+    """The statistics computed plainly with numpy on the whole tensor, in float64."""
+    f = np.asarray(values).astype(np.float64).ravel()
+    finite = f[np.isfinite(f)]
+    return {
+        "mean": finite.mean(),
+        "std": finite.std(),
+        "min": finite.min(),
+        "max": finite.max(),
+        "zeros_pct": 100.0 * np.count_nonzero(finite == 0) / f.size,
+        "nan": float(np.isnan(f).sum()),
+        "inf": float(np.isinf(f).sum()),
+        "l2": math.sqrt(float(np.sum(finite * finite))),
+    }
+
+
+def assert_summary(actual: dict[str, float], expected: dict[str, float]) -> None:
+    for name in ("min", "max", "zeros_pct", "nan", "inf"):
+        assert actual[name] == expected[name], name
+    for name in ("mean", "std", "l2"):
+        assert actual[name] == pytest.approx(expected[name], rel=1e-12, abs=1e-300), name
+
+
+NAMES = ["f32", "f64", "f16", "bf16", "i32", "i64", "flags", "single"]
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_pieces_put_together_are_the_stored_tensor(written, name):
+    prefix, reader = written
+    src = cw.open_checkpoint(prefix)
+    whole = reader.get_tensor(key(name))
+    pieces = list(read_slices(src, key(name), SLICE))
+    itemsize = whole.dtype.itemsize
+    assert all(v.nbytes <= max(SLICE, itemsize) for _, v in pieces)
+    assert [start for start, _ in pieces] == list(range(0, whole.size, SLICE // itemsize))
+    joined = np.concatenate([v for _, v in pieces])
+    assert joined.dtype == whole.dtype
+    assert joined.tobytes() == whole.tobytes()
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_sliced_statistics_equal_numpy_on_the_whole_tensor(written, name):
+    prefix, reader = written
+    src = cw.open_checkpoint(prefix)
+    whole = reader.get_tensor(key(name))
+    assert_summary(st.summary_of_pieces(read_slices(src, key(name), SLICE)), numpy_summary(whole))
+
+
+@pytest.mark.parametrize("name", ["f32", "f16", "bf16", "i32", "i64"])
+def test_sliced_histogram_counts_equal_numpy(written, name):
+    prefix, reader = written
+    src = cw.open_checkpoint(prefix)
+    whole = reader.get_tensor(key(name)).astype(np.float64).ravel()
+    finite = whole[np.isfinite(whole)]
+    edges = np.linspace(finite.min(), finite.max(), 31)
+    streamed = st.Streamed(lambda: read_slices(src, key(name), SLICE), tuple(whole.shape))
+    assert (streamed.lo, streamed.hi, streamed.finite_count) == (
+        finite.min(),
+        finite.max(),
+        finite.size,
+    )
+    np.testing.assert_array_equal(streamed.counts(edges), np.histogram(finite, edges)[0])
+
+
+def test_variable_stats_in_pieces_equal_numpy(written):
+    prefix, reader = written
+    table = cw.variable_stats(prefix, slice_bytes=SLICE).set_index("key")
+    for name in NAMES:
+        row = table.loc[key(name)]
+        assert_summary(row.to_dict(), numpy_summary(reader.get_tensor(key(name))))
+    assert not table.loc[key("f32"), "finite"] and table.loc[key("i32"), "finite"]
+
+
+def test_a_tensor_split_over_shards_is_read_whole_and_right(tf, tmp_path):
+    """TensorFlow's shard-size policy stores a large tensor as partitions in several data
+    files; read_slices then reads it whole (as TensorFlow does), still exactly."""
+    values = np.arange(20000, dtype="float32").reshape(200, 100)
+    options = tf.train.CheckpointOptions(
+        experimental_sharding_callback=tf.train.experimental.MaxShardSizePolicy(
+            max_shard_size=20000
+        )
+    )
+    root = tf.train.Checkpoint(big=tf.Variable(values), small=tf.Variable(values[:10]))
+    prefix = root.write(str(tmp_path / "ckpt"), options=options)
+    assert len(list(tmp_path.glob("ckpt.data-*"))) > 1
+    src = cw.open_checkpoint(prefix)
+    reader = tf.train.load_checkpoint(prefix)
+    for name in ("big", "small"):
+        joined = np.concatenate([v for _, v in read_slices(src, key(name), 1000)])
+        assert joined.tobytes() == reader.get_tensor(key(name)).tobytes()
+
+
+def test_keras_weights_file_in_row_pieces(tmp_path):
+    import h5py
+
+    model = models.cnn(seed=5)
+    path = str(tmp_path / "m.weights.h5")
+    model.save_weights(path)
+    src = cw.open_checkpoint(path)
+    with h5py.File(path) as f:
+        for k, shape in zip(src.variables["key"], src.variables["shape"]):
+            whole = f[k][()]
+            pieces = list(read_slices(src, k, 64))
+            row = math.prod(shape[1:]) if len(shape) > 1 else 1
+            assert all(start % row == 0 for start, _ in pieces)
+            joined = np.concatenate([v for _, v in pieces])
+            assert joined.tobytes() == whole.tobytes()
+            assert_summary(st.summary_of_pieces(iter(pieces)), numpy_summary(whole))
+
+
+def test_preview_of_a_streamed_tensor_equals_numpy(net_ckpt):
+    """The preview reads a tensor over slice_bytes in pieces; its statistics and the
+    difference from the live variable are those of the whole tensor."""
+    import tensorflow as tf
+
+    prefix, _ = net_ckpt
+    model = models.net(head_units=3, seed=11)
+    m = cw.match(model, prefix)
+    row = m.table[m.table["model_path"] == "backbone/_functional/_operations/1/_kernel"]
+    stored = tf.train.load_checkpoint(prefix).get_tensor(row["key"].iat[0])
+    current = m.variables[row.index[0]].numpy()
+    assert stored.nbytes > 2 * 12 and stored.size % 3
+    _, plain = preview(m, "backbone/_functional/_operations/1/_kernel")
+    _, sliced = preview(m, "backbone/_functional/_operations/1/_kernel", slice_bytes=12)
+    checkpoint = sliced[sliced["side"] == "checkpoint"].iloc[0]
+    assert_summary(checkpoint.to_dict(), numpy_summary(stored))
+    assert checkpoint["max_abs_diff"] == np.max(np.abs(stored - current))  # in float32
+    assert sliced.drop(columns=["mean", "std", "l2"]).equals(
+        plain.drop(columns=["mean", "std", "l2"])
+    )
+
+
+def test_a_streamed_tensor_draws_the_same_histogram(net_ckpt):
+    from ckpt_widgets.preview import figures
+
+    prefix, _ = net_ckpt
+    src = cw.open_checkpoint(prefix)
+    k = src.variables["key"][src.variables["size"].idxmax()]
+    whole = src.read(k)
+    streamed = st.Streamed(lambda: read_slices(src, k, 12), tuple(whole.shape))
+    assert whole.nbytes > 12
+    assert figures.png([("v", streamed, None)]) == figures.png([("v", whole, None)])
