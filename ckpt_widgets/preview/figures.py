@@ -33,6 +33,7 @@ def figure(
     max_panels: int = 6,
     theme: dict[str, str] | None = None,
     log: bool = False,
+    labels: Sequence[str] = SIDES,
 ) -> tuple[Figure, int]:
     """Draw up to ``max_panels`` panels ``(title, stored, current)``, 3 per row.
 
@@ -41,7 +42,7 @@ def figure(
     ``log`` draws that percentage on a log scale. ``theme`` (see :data:`THEME_KEYS`,
     checked by :func:`check_theme`) colours text, background and sides; default
     :data:`LIGHT`. Returns the figure and the number of panels drawn. Uses the Agg
-    canvas, never pyplot.
+    canvas, never pyplot. ``labels`` name the two sides in the legend (e.g. ``("A", "B")``).
     """
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
@@ -71,7 +72,7 @@ def figure(
     }
     axes = fig.subplots(rows, cols, squeeze=False, gridspec_kw=grid).ravel()
     for ax, (title, stored, current) in zip(axes, shown):
-        _draw(ax, str(title), stored, current, bins, colours, log)
+        _draw(ax, str(title), stored, current, bins, colours, log, labels)
     for ax in axes[len(shown) :]:
         ax.set_axis_off()
     return fig, len(shown)
@@ -84,13 +85,14 @@ def png(
     theme: dict[str, str] | None = None,
     log: bool = False,
     scale: int = 1,
+    labels: Sequence[str] = SIDES,
 ) -> bytes:
     """The PNG bytes of :func:`figure`, ``scale`` pixels per CSS pixel (2 for HiDPI)."""
     import io
 
     from matplotlib.backends.backend_agg import FigureCanvasAgg
 
-    fig, _ = figure(panels, bins=bins, max_panels=max_panels, theme=theme, log=log)
+    fig, _ = figure(panels, bins=bins, max_panels=max_panels, theme=theme, log=log, labels=labels)
     fig.set_dpi(100 * scale)
     buffer = io.BytesIO()
     FigureCanvasAgg(fig).print_png(buffer)
@@ -122,9 +124,11 @@ def _draw(
     bins: int,
     colours: dict[str, str],
     log: bool,
+    labels: Sequence[str] = SIDES,
 ) -> None:
     import numpy as np
 
+    names = dict(zip(SIDES, labels))
     sides = [(s, prepare(v)) for s, v in zip(SIDES, (stored, current)) if v is not None]
     lows = [v.lo for _, v in sides if v.finite_count]
     highs = [v.hi for _, v in sides if v.finite_count]
@@ -138,7 +142,7 @@ def _draw(
     edges = np.linspace(lo, hi, bins + 1)
     for side, v in sides:
         share = np.zeros(bins) if note else v.counts(edges) * (100 / v.finite_count)
-        ax.stairs(share, edges, fill=True, alpha=0.5, color=colours[side], label=side)
+        ax.stairs(share, edges, fill=True, alpha=0.5, color=colours[side], label=names[side])
     fg = colours["foreground"]
     if note:
         ax.set_yticks([])

@@ -22,6 +22,7 @@ from ckpt_widgets.errors import NothingToRestoreError
 from ckpt_widgets.files.open import open_checkpoint
 from ckpt_widgets.words import STATUS_WORDS, plural, restored_line
 
+from .explore_view import ExploreView
 from .state import (
     Tab,
     carry_ticks,
@@ -61,8 +62,12 @@ def _asset(name: str, source: str) -> pathlib.Path | str:
     return NOT_BUILT
 
 
-class CheckpointWidget(anywidget.AnyWidget):
-    """Explore a checkpoint against a live model, tick submodules, preview, restore."""
+class CheckpointWidget(ExploreView, anywidget.AnyWidget):
+    """Explore a checkpoint against a live model, tick submodules, preview, restore.
+
+    Without a model (``CheckpointWidget(path)`` or ``CheckpointWidget(None, path)``) it
+    explores checkpoints alone and compares them (see :class:`ExploreView`).
+    """
 
     _esm = _asset("widget.js", "dist/widget.js")  # the bundle of js/src/ (see hatch_build.py)
     _css = _asset("widget.css", "widget.css")
@@ -126,7 +131,7 @@ class CheckpointWidget(anywidget.AnyWidget):
     def __init__(
         self,
         model: Any,
-        src_or_path: Any,
+        src_or_path: Any = None,
         root: str | None = None,
         align: bool = False,
         **kwargs: Any,
@@ -144,17 +149,28 @@ class CheckpointWidget(anywidget.AnyWidget):
         self.model = model
         self.report: RestoreReport | CombinedReport | None = None
         self._cancel = threading.Event()
-        self._add(match(model, open_checkpoint(src_or_path), root=root, align=align), None, align)
+        if model is None or src_or_path is None:
+            self._explore_start(model if src_or_path is None else src_or_path)
+        else:
+            m = match(model, open_checkpoint(src_or_path), root=root, align=align)
+            self._add(m, None, align)
         self.on_msg(self._on_message)
 
     @property
     def match(self) -> Match:
         """The active source's match against the model."""
+        if self._explored is not None:
+            raise NothingToRestoreError(
+                "This widget has no model: it explores checkpoints alone; to restore, "
+                "make one with a model: cw.CheckpointWidget(model, path)."
+            )
         return self._source(self.active).match
 
     @property
     def source(self) -> Any:
         """The active source's checkpoint (a :class:`~ckpt_widgets.CheckpointSource`)."""
+        if self._explored is not None:
+            return self._explored[self.active]
         return self.match.source
 
     @property
@@ -191,6 +207,8 @@ class CheckpointWidget(anywidget.AnyWidget):
         The new source becomes the active one. A checkpoint already added, or one that
         shares no variable with the model, is refused and nothing changes.
         """
+        if self._explored is not None:
+            return self._run(lambda: self._explore_add(src_or_path))
         return self._run(lambda: self._add_checked(src_or_path, root, rename, align))
 
     def remove_source(self, source: int | str) -> None:
@@ -304,10 +322,13 @@ class CheckpointWidget(anywidget.AnyWidget):
     ) -> tuple[bytes, Any]:
         from ckpt_widgets.preview.preview import preview
 
-        adapt = self.adapt or None
-        png, stats = preview(
-            self.match, path, max_panels=limit, adapt=adapt, theme=theme, log=log, scale=2
-        )
+        if self._explored is not None:
+            png, stats = self._explore_preview(path, limit, theme, log)
+        else:
+            adapt = self.adapt or None
+            png, stats = preview(
+                self.match, path, max_panels=limit, adapt=adapt, theme=theme, log=log, scale=2
+            )
         self._shown = {"path": path, "limit": limit, "theme": theme, "log": log}
         count = int(stats["path"].nunique()) if len(stats) else 0
         message = {
@@ -355,6 +376,9 @@ class CheckpointWidget(anywidget.AnyWidget):
 
     def _rematch_all(self) -> None:
         """Reopen every file (training may have written it again) and match it again."""
+        if self._explored is not None:
+            self._explore_refresh()
+            return
         fresh = {
             s.label: match(
                 self.model,
@@ -448,6 +472,7 @@ class CheckpointWidget(anywidget.AnyWidget):
         if len(self._sources) == 1:
             raise ValueError(f"Source {label} is the only checkpoint; add one before removing it.")
         self._sources.remove(self._source(label))
+        self._forget_comparison([s.label for s in self._sources])
         with self.hold_sync():
             if self.active == label:
                 self.active = self._sources[0].label  # draws that source
@@ -484,6 +509,9 @@ class CheckpointWidget(anywidget.AnyWidget):
         """Send the active source's header, tree, checkpoint rows and pairs, and the sources."""
         from .rows import checkpoint_tree
 
+        if self._explored is not None:
+            self._explore_draw()
+            return
         m = self.match
         self.sources = [
             {
@@ -592,6 +620,8 @@ class CheckpointWidget(anywidget.AnyWidget):
 
     def _resolve(self, selection: dict[str, list[str]], first: list[str]) -> None:
         """One source per variable: ``first`` keep their ticks, the others lose those."""
+        if self._explored is not None:
+            return  # nothing to tick without a model
         matches = {s.label: s.match for s in self._sources}
         self._resolving = True
         try:
@@ -603,6 +633,8 @@ class CheckpointWidget(anywidget.AnyWidget):
     def _sync_ticks(self) -> None:
         """:attr:`selected`, :attr:`owners`, :attr:`ticks` and :attr:`tickable` from
         :attr:`selection` and the active source; a tick naming nothing goes to the error line."""
+        if self._explored is not None:
+            return
         matches = {s.label: s.match for s in self._sources}
         selection = {k: v for k, v in self.selection.items() if k in matches}
         others = {k: v for k, v in selection.items() if k != self.active}
@@ -908,6 +940,14 @@ def _limit(content: dict[str, Any]) -> int:
     return value
 
 
+def _side(content: dict[str, Any], name: str) -> str | None:
+    """A comparison side of a front-end request: a source letter or "model" (absent: None)."""
+    value = content.get(name)
+    if value is not None and not isinstance(value, str):
+        raise ValueError(f"Request 'compare' needs '{name}' as a source letter or 'model'.")
+    return value
+
+
 def _short(value: Any) -> str:
     """A value from the front end, shown briefly in an error sentence."""
     text = repr(value)
@@ -940,6 +980,9 @@ REQUESTS: dict[str, Any] = {
     "add_source": lambda w, c: w.add_source(_path(c.get("path"))),
     "show_source": lambda w, c: w.show_source(_text(c, "label")),
     "remove_source": lambda w, c: w.remove_source(_text(c, "label")),
+    "compare": lambda w, c: w._compare_in_background(_side(c, "a"), _side(c, "b"), _theme(c)),
+    "overlay": lambda w, c: w.overlay(_text(c, "path"), _limit(c), _theme(c), _flag(c, "log")),
+    "chart": lambda w, c: w._run(lambda: w._send_chart(_theme(c))),
 }
 """Every request the front end can send, by ``type``; each checks its fields."""
 

@@ -6,8 +6,10 @@ import { createContext } from "./core/context.js";
 import { h } from "./core/dom.js";
 import { focusedRow, refocus } from "./core/focus.js";
 import { createScheduler } from "./core/schedule.js";
+import { themeColours } from "./core/theme.js";
 import { buildTree } from "./model/tree.js";
 import { createErrorBanner, createHintBanner, createNoticeBanner } from "./views/banners.js";
+import { createCompareBar, receiveChart } from "./views/compare.js";
 import { createHeader } from "./views/header.js";
 import { createPlan } from "./views/plan.js";
 import { createPreview, receiveHistogram } from "./views/preview.js";
@@ -71,12 +73,14 @@ export function render({ model, el }) {
   const preview = createPreview(ctx);
   const resultPanel = createResult(ctx);
   const planPanel = createPlan(ctx);
+  const compareBar = createCompareBar(ctx);
 
   function drawAll() {
     const parts = [
       sourceBar(),
       header(),
       toolbar(),
+      compareBar(),
       errorBanner(),
       hintBanner(),
       noticeBanner(),
@@ -132,11 +136,14 @@ export function render({ model, el }) {
   };
   const onMessage = (/** @type {any} */ message, /** @type {any[]} */ buffers) => {
     if (message.type === "histogram") receiveHistogram(ctx, message, buffers);
+    if (message.type === "compare_chart") receiveChart(ctx, message, buffers);
   };
   // The plots follow the theme: draw them again when JupyterLab switches it.
   const themeWatch = new MutationObserver(() => {
     const hist = state.histogram;
     if (hist && !hist.loading) ctx.requestPreview(hist.path, hist.limit);
+    if (state.view === "compare" && model.get("comparison")?.rows)
+      ctx.send({ type: "chart", theme: themeColours(root) });
   });
   themeWatch.observe(document.body, {
     attributes: true,
@@ -152,6 +159,7 @@ export function render({ model, el }) {
     ["change:pairs", onPairs],
     ["change:adapt", onAdapt],
     ["change:restored", onRestored],
+    ["change:comparison", ctx.draw],
     ...REDRAWS.map((name) => /** @type {[string, () => void]} */ ([`change:${name}`, ctx.draw])),
   ];
   for (const [event, listener] of listeners) model.on(event, listener);

@@ -33,11 +33,12 @@ import { themeColours } from "./theme.js";
  * @property {Set<string>} restored   rows the last restore wrote
  * @property {string} filter
  * @property {string | null} chip
- * @property {string} view            "model" | "checkpoint" | "pairs"
+ * @property {string} view            "model" | "checkpoint" | "pairs" | "compare"
  * @property {string | null} chosen
  * @property {Histogram | null} histogram
  * @property {boolean} logCounts      histograms with log-scaled counts
  * @property {boolean} enlarged       the preview image shown over the page
+ * @property {any} [compare]        the Compare view's tree, sort and chart (views/compare.js)
  *
  * @typedef {object} Context
  * @property {AnyModel} model
@@ -78,7 +79,9 @@ export function createContext(model, root, state) {
     rowSources: (id) => ticks().sources?.[id] || [],
     /** Ask the kernel for histograms of `path`, drawn in the theme's colours. */
     requestPreview: (path, limit) => {
-      const message = { type: "preview", path, theme: themeColours(root), log: state.logCounts };
+      // In the Compare view a name overlays both sides' histograms.
+      const type = state.view === "compare" ? "overlay" : "preview";
+      const message = { type, path, theme: themeColours(root), log: state.logCounts };
       send(limit ? { ...message, limit } : message);
     },
     draw: () => {},

@@ -1,6 +1,7 @@
 // The header: checkpoint path, root chooser, status chips, Suggest renames, Refresh.
 import { h } from "../core/dom.js";
 import { bytesText, paramsText, plural, STATUS_LABELS, setStatusWords } from "../core/format.js";
+import { createExploreHeader } from "./explore.js";
 
 /** @param {import("../core/context.js").Context} ctx */
 export function createHeader(ctx) {
@@ -25,8 +26,11 @@ export function createHeader(ctx) {
     );
   }
 
+  const exploreHeader = createExploreHeader(ctx);
+
   return function header() {
     const info = model.get("header");
+    if (info.explore) return exploreHeader();
     setStatusWords(info.status_words);
     const counts = info.counts || {};
     const select = h(

@@ -141,7 +141,9 @@ export function createPreview(ctx) {
     const rows = [];
     stats.forEach((row, k) => {
       const first = k === 0 || stats[k - 1].path !== row.path;
-      const span = first && stats[k + 1] && stats[k + 1].path === row.path ? "2" : null;
+      let rowsOfPath = 1; // its sides (and a difference row, in the Compare view)
+      while (first && stats[k + rowsOfPath] && stats[k + rowsOfPath].path === row.path) rowsOfPath += 1;
+      const span = rowsOfPath > 1 ? String(rowsOfPath) : null;
       rows.push(
         h(
           "tr",
@@ -185,7 +187,10 @@ export function createPreview(ctx) {
     const hist = state.histogram;
     const panel = h("div", { class: "ckw-histogram", "data-testid": "histogram" });
     if (!hist) {
-      panel.append(h("p", { class: "ckw-note" }, "Click a name to compare the checkpoint's values with the model's."));
+      const what = model.get("header").explore
+        ? "see its stored values"
+        : "compare the checkpoint's values with the model's";
+      panel.append(h("p", { class: "ckw-note" }, `Click a name to ${what}.`));
       return panel;
     }
     const chosen = state.tree.index.get(hist.path);
@@ -209,7 +214,8 @@ export function createPreview(ctx) {
         h("label", { class: "ckw-field", title: "Count axis on a log scale: shows rare values" }, log, " log counts"),
       ),
     );
-    if (chosen && chosen.kind === "variable" && chosen.status !== "match") panel.append(pairEditor(chosen));
+    const pairing = !model.get("header").explore && state.view !== "compare";
+    if (pairing && chosen && chosen.kind === "variable" && chosen.status !== "match") panel.append(pairEditor(chosen));
     if (hist.loading) {
       panel.append(h("p", { class: "ckw-note" }, "Rendering…"));
       return panel;

@@ -31,6 +31,7 @@ export function createRules(ctx) {
   const rulesDetails = h("details", { class: "ckw-rules-panel", open: Boolean(seen) }, rulesSummary, rulesBox);
 
   return function rulesPanel() {
+    if (model.get("header").explore) return null; // no model to rename into
     const text = model.get("rules_text") || "";
     if (text !== seen) rulesBox.value = seen = text; // another source's rules, or a script's
     const renamed = model.get("header").counts?.renamed || 0;

@@ -4,6 +4,8 @@ import { h } from "../core/dom.js";
 import { focusedRow, refocus } from "../core/focus.js";
 import { STATUS_LABELS } from "../core/format.js";
 import { checkpointRows } from "./checkpoint.js";
+import { compareHead, compareRows } from "./compare.js";
+import { EXPLORE_HEADS, exploreRows, exploring } from "./explore.js";
 import { pairRows } from "./pairs.js";
 import { modelRows, moveCursor, treeKeydown } from "./tree.js";
 
@@ -33,7 +35,9 @@ export function createTable(ctx) {
 
   function fillBody() {
     let rows;
-    if (state.view === "model") rows = modelRows(ctx);
+    if (state.view === "compare") rows = compareRows(ctx);
+    else if (state.view === "model" && exploring(ctx)) rows = exploreRows(ctx);
+    else if (state.view === "model") rows = modelRows(ctx);
     else if (state.view === "pairs") rows = pairRows(ctx);
     else rows = checkpointRows(ctx);
     if (!rows.length && (state.filter || state.chip)) rows.push(emptyRow());
@@ -62,6 +66,16 @@ export function createTable(ctx) {
     refocus(ctx.root, focus, ctx.model.get("active"));
   }
 
+  function head() {
+    if (state.view === "compare") return compareHead(ctx);
+    const heads = state.view === "model" && exploring(ctx) ? EXPLORE_HEADS : HEADS[state.view];
+    return h(
+      "tr",
+      {},
+      heads.map((t) => h("th", {}, t)),
+    );
+  }
+
   function table() {
     fillBody();
     const tree = state.view === "model";
@@ -76,15 +90,7 @@ export function createTable(ctx) {
           "aria-label": tree ? "model variables: arrow keys move and expand, Space ticks, Enter previews" : null,
           "aria-multiselectable": tree ? "true" : null,
         },
-        h(
-          "thead",
-          {},
-          h(
-            "tr",
-            {},
-            HEADS[state.view].map((t) => h("th", {}, t)),
-          ),
-        ),
+        h("thead", {}, head()),
         body,
       ),
     );

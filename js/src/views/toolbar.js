@@ -1,6 +1,8 @@
 // The toolbar: view tabs, Align layers, filter, Select matching, Clear, adapt, Restore.
 import { h } from "../core/dom.js";
 import { matchingIds } from "../model/tree.js";
+import { openCompare } from "./compare.js";
+import { exploring } from "./explore.js";
 import { dryRunButton } from "./plan.js";
 
 /** @param {import("../core/context.js").Context} ctx */
@@ -8,23 +10,32 @@ export function createToolbar(ctx) {
   const { model, state, send } = ctx;
 
   function views() {
-    return (model.get("pairs") || []).length ? ["model", "checkpoint", "pairs"] : ["model", "checkpoint"];
+    if (exploring(ctx)) return (model.get("sources") || []).length > 1 ? ["model", "compare"] : ["model"];
+    return (model.get("pairs") || []).length
+      ? ["model", "checkpoint", "pairs", "compare"]
+      : ["model", "checkpoint", "compare"];
   }
 
   function viewTab(/** @type {string} */ v) {
     /** @type {{ paired_by: string }[]} */
     const pairs = model.get("pairs") || [];
     const ambiguous = pairs.filter((p) => p.paired_by === "ambiguous").length;
-    const label = { model: "Model", checkpoint: "Checkpoint", pairs: `Pairs ${pairs.length}` }[v];
+    const label = {
+      model: exploring(ctx) ? "Variables" : "Model",
+      checkpoint: "Checkpoint",
+      pairs: `Pairs ${pairs.length}`,
+      compare: "Compare",
+    }[v];
     return h(
       "button",
       {
         role: "tab",
         class: `ckw-tab${state.view === v ? " ckw-active" : ""}`,
-        "data-testid": v === "pairs" ? "pairs-tab" : null,
+        "data-testid": v === "pairs" || v === "compare" ? `${v}-tab` : null,
         "aria-selected": state.view === v ? "true" : "false",
         title: v === "pairs" ? "Checkpoint layers beside the model layers they restore into" : null,
         onclick: () => {
+          if (v === "compare") return openCompare(ctx);
           state.view = v;
           ctx.draw();
         },
@@ -99,6 +110,20 @@ export function createToolbar(ctx) {
       ].map(([v, t]) => h("option", { value: v, selected: model.get("adapt") === v }, t)),
     );
     const busy = model.get("busy");
+    if (exploring(ctx)) {
+      const reason = "No model: this widget explores checkpoints; cw.CheckpointWidget(model, path) restores";
+      return h(
+        "div",
+        { class: "ckw-toolbar" },
+        h("span", { class: "ckw-tabs", role: "tablist" }, views().map(viewTab)),
+        filter,
+        h(
+          "button",
+          { class: "ckw-button ckw-primary", "data-testid": "restore-button", disabled: true, title: reason },
+          "Restore (no model)",
+        ),
+      );
+    }
     const total = ctx.ticks().total || 0;
     const fromSources = Object.values(ctx.ticks().counts || {}).filter(Boolean).length;
     return h(
