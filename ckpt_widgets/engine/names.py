@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 from .model import is_variable
 
 if TYPE_CHECKING:
-    from ckpt_widgets.files.checkpoint import CheckpointSource
+    from ckpt_widgets.files.source import CheckpointSource
 
     from .matching import Match
     from .model import ModelGraph

@@ -14,7 +14,7 @@ from typing import Any
 import traitlets
 
 from ckpt_widgets.errors import NothingToRestoreError
-from ckpt_widgets.files.checkpoint import open_checkpoint
+from ckpt_widgets.files.open import open_checkpoint
 
 from .explore_rows import Comparison, change_by_layer, explore_rows, source_preview
 

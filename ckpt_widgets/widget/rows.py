@@ -202,6 +202,8 @@ def _stored_layer_names(m: Match) -> dict[str, str]:
     """``{checkpoint object path: Keras name}`` of the stored objects under the match's
     root that the live model holds as a Keras layer reached only by Keras's own lists
     (``_operations/1`` -> ``conv1``): the file stores no layer names."""
+    import keras
+
     from ckpt_widgets.engine.names import is_internal
     from ckpt_widgets.files.graph import is_under, join, relative
 
@@ -214,7 +216,8 @@ def _stored_layer_names(m: Match) -> dict[str, str]:
             continue
         obj = m.graph.object_at(join(m.model_root, relative(path, m.root)))
         name = getattr(obj, "name", None)
-        if hasattr(obj, "weights") and isinstance(name, str) and edge != "_functional":
+        # A layer only: TensorFlow's dict wrappers raise TypeError on unknown attributes.
+        if isinstance(obj, keras.layers.Layer) and isinstance(name, str) and edge != "_functional":
             out[path] = name
     return out
 
