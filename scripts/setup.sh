@@ -45,7 +45,12 @@ echo "setup: installing jax (CPU; the JAX-backend tests and notebook)"
 echo "setup: installing torch 2.13.0 (CPU; the PyTorch-backend tests)"
 .venv/bin/python -m pip install --quiet "torch==2.13.0"
 # The widget's front end: ES modules in js/src/, bundled by esbuild into js/dist/widget.js
-# (what the widget serves). Node.js and npm are needed; .ci/run installs Debian's.
+# (what the widget serves). Node.js and npm are needed: installed from Debian when missing
+# and this runs as root (a fresh machine or container), else asked for.
+if ! command -v npm >/dev/null && command -v apt-get >/dev/null && [ "$(id -u)" = 0 ]; then
+    echo "setup: installing Debian's nodejs and npm to build the widget's front end"
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nodejs npm >/dev/null
+fi
 if ! command -v npm >/dev/null; then
     echo "setup: npm not found; install Node.js and npm (Debian: apt-get install nodejs npm)" >&2
     exit 1
