@@ -8,10 +8,9 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from ckpt_widgets.errors import SelectionError, UndoError
-from ckpt_widgets.words import plan_line, restored_line
 
 from .codegen import join_code
-from .transaction import RestoreReport, execute, match_for, roll_back, undo_where
+from .transaction import RestoreReport, execute, match_for, roll_back, summary_line, undo_where
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -139,14 +138,7 @@ class CombinedReport:
     def summary(self) -> str:
         """One line: how many variables and bytes in all and per source, how many selected
         were not restored."""
-        not_restored = int(self.skipped["selected"].astype(bool).sum())
-        if self.dry_run:
-            return plan_line(
-                len(self.restored), self.params, self.nbytes, self.origin, not_restored
-            )
-        return restored_line(
-            len(self.restored), self.nbytes, self.origin, not_restored, self.undone
-        )
+        return summary_line(self)
 
     @property
     def origin(self) -> str:

@@ -395,14 +395,7 @@ class RestoreReport:
 
     def summary(self) -> str:
         """One line: how many variables and bytes, how many selected were not restored."""
-        not_restored = int(self.skipped["selected"].astype(bool).sum())
-        if self.dry_run:
-            return plan_line(
-                len(self.restored), self.params, self.nbytes, self.origin, not_restored
-            )
-        return restored_line(
-            len(self.restored), self.nbytes, self.origin, not_restored, self.undone
-        )
+        return summary_line(self)
 
     @property
     def origin(self) -> str:
@@ -617,3 +610,13 @@ def _restored_table(plan: Plan, mirror: Any) -> pd.DataFrame:
             }
         )
     return pd.DataFrame(rows, columns=RESTORED_COLUMNS)
+
+
+def summary_line(report: Any) -> str:
+    """The one-line summary of a report or a combined report (``report.summary()``): what
+    was (or, for a dry run, would be) restored, from where, and how many selected were not."""
+    not_restored = int(report.skipped["selected"].astype(bool).sum())
+    restored = len(report.restored)
+    if report.dry_run:
+        return plan_line(restored, report.params, report.nbytes, report.origin, not_restored)
+    return restored_line(restored, report.nbytes, report.origin, not_restored, report.undone)
