@@ -330,10 +330,18 @@ class CheckpointWidget(ExploreView, anywidget.AnyWidget):
                 self.match, path, max_panels=limit, adapt=adapt, theme=theme, log=log, scale=2
             )
         self._shown = {"path": path, "limit": limit, "theme": theme, "log": log}
+        self._send_histogram(path, png, stats, limit, log)
+        return png, stats
+
+    def _send_histogram(
+        self, path: str, png: bytes, stats: Any, limit: int, log: bool, **extra: Any
+    ) -> None:
+        """Send a drawn preview (``png``) and its statistics to the front end."""
         count = int(stats["path"].nunique()) if len(stats) else 0
         message = {
             "type": "histogram",
             "path": path,
+            **extra,
             "stats": _records(stats),
             "shown": min(limit, count),
             "count": count,
@@ -342,7 +350,6 @@ class CheckpointWidget(ExploreView, anywidget.AnyWidget):
             "scale": 2,
         }
         self.send(message, buffers=[png])
-        return png, stats
 
     def _preview_again(self) -> None:
         """Draw the preview on show again: the values under it changed."""

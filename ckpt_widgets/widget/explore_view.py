@@ -233,19 +233,7 @@ class ExploreView(traitlets.HasTraits):
     ) -> tuple[bytes, Any]:
         comparison = self._comparison or self._compare(None, None, theme)
         png, stats = comparison.overlay(path, limit=limit, theme=theme, log=log, scale=2)
-        count = len(dict.fromkeys(stats["path"]))
-        message = {
-            "type": "histogram",
-            "path": path,
-            "overlay": list(comparison.labels),
-            "stats": _records(stats),
-            "shown": min(limit, count),
-            "count": count,
-            "limit": limit,
-            "log": log,
-            "scale": 2,
-        }
-        self.send(message, buffers=[png])
+        self._send_histogram(path, png, stats, limit, log, overlay=list(comparison.labels))
         return png, stats
 
     def _explore_preview(
@@ -275,7 +263,3 @@ def _plain_dict(series: Any) -> dict[str, Any]:
 
 def _columns(frame: Any) -> dict[str, list[Any]]:
     return {name: [_plain(v) for v in frame[name].tolist()] for name in frame.columns}
-
-
-def _records(frame: Any) -> list[dict[str, Any]]:
-    return [{k: _plain(v) for k, v in r.items()} for r in frame.to_dict(orient="records")]
