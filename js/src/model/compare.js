@@ -1,6 +1,6 @@
 // The Compare view's rows as the front end walks them: the kernel's compare rows as a
 // tree, and the same variables sorted by a change column. Pure functions (no DOM).
-import { matches } from "./tree.js";
+import { link, matches } from "./tree.js";
 
 /**
  * @typedef {object} CompareNode
@@ -53,18 +53,7 @@ export function buildCompareTree(columns) {
     nodes.push(node);
     index.set(node.id, node);
   }
-  /** @type {CompareNode[]} */
-  const roots = [];
-  for (const node of nodes) {
-    const parent = node.parent ? index.get(node.parent) : null;
-    node.parentNode = parent || null;
-    (parent ? parent.children : roots).push(node);
-  }
-  for (const node of nodes) {
-    if (node.kind !== "variable") continue;
-    for (let p = node.parentNode; p; p = p.parentNode) p.vars.push(node);
-  }
-  return { nodes, index, roots };
+  return { nodes, index, roots: link(nodes, index) };
 }
 
 /**

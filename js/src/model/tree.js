@@ -62,7 +62,19 @@ export function buildTree(columns) {
     nodes.push(node);
     index.set(node.id, node);
   }
-  /** @type {TreeNode[]} */
+  return { nodes, index, roots: link(nodes, index) };
+}
+
+/**
+ * Link each node to its parent and children, and each module to its variable
+ * descendants (``vars``); the nodes without a parent are the roots, in order.
+ * @template {{parent: string, kind: string, parentNode: any, children: any[], vars: any[]}} N
+ * @param {N[]} nodes
+ * @param {Map<string, N>} index
+ * @returns {N[]}
+ */
+export function link(nodes, index) {
+  /** @type {N[]} */
   const roots = [];
   for (const node of nodes) {
     const parent = node.parent ? index.get(node.parent) : null;
@@ -73,7 +85,7 @@ export function buildTree(columns) {
     if (node.kind !== "variable") continue;
     for (let p = node.parentNode; p; p = p.parentNode) p.vars.push(node);
   }
-  return { nodes, index, roots };
+  return roots;
 }
 
 /** @param {string} text a glob: `*` any run, `?` one character; case ignored */
