@@ -149,10 +149,10 @@ def pair_variables(
     elif b_is_model:
         pairs = [(p, x, y) for p, y, x in _pair_model(b, a, root_a)]
     else:
-        src_a, src_b = _open(a), _open(b)
-        entries_a, entries_b = _source_entries(src_a), _source_entries(src_b)
+        source_a, source_b = _open(a), _open(b)
+        entries_a, entries_b = _source_entries(source_a), _source_entries(source_b)
         if root_a is None or root_b is None:
-            root_a, root_b = _find_roots(src_a, src_b, entries_a, entries_b, root_a, root_b)
+            root_a, root_b = _find_roots(source_a, source_b, entries_a, entries_b, root_a, root_b)
         pairs = _pair_by_path(entries_a, entries_b, root_a, root_b)
     if not any(x is not None and y is not None for _, x, y in pairs):
         raise NothingInCommonError(
@@ -383,10 +383,10 @@ def _is_model(obj: Any) -> bool:
     return hasattr(obj, "weights") and not isinstance(obj, (str, bytes, CheckpointSource))
 
 
-def _open(src: Any) -> Any:
+def _open(src_or_path: Any) -> Any:
     from ckpt_widgets.files.open import open_checkpoint
 
-    return open_checkpoint(src)
+    return open_checkpoint(src_or_path)
 
 
 def _name(obj: Any) -> str:
@@ -395,8 +395,8 @@ def _name(obj: Any) -> str:
     return f"'{getattr(obj, 'prefix', obj)}'"
 
 
-def _source_entries(src: Any) -> list[Entry]:
-    cols = src.variables
+def _source_entries(source: Any) -> list[Entry]:
+    cols = source.variables
     layers = cols["layer"].tolist() if "layer" in cols else [""] * len(cols)
     return [
         Entry(
@@ -406,8 +406,8 @@ def _source_entries(src: Any) -> list[Entry]:
             dtype,
             group,
             layer or "",
-            _reader(src, key),
-            _slicer(src, key),
+            _reader(source, key),
+            _slicer(source, key),
         )
         for path, key, shape, dtype, group, layer in zip(
             cols["path"], cols["key"], cols["shape"], cols["dtype"], cols["group"], layers
@@ -415,12 +415,12 @@ def _source_entries(src: Any) -> list[Entry]:
     ]
 
 
-def _reader(src: Any, key: str) -> Callable[[], np.ndarray]:
-    return lambda: src.read(key)
+def _reader(source: Any, key: str) -> Callable[[], np.ndarray]:
+    return lambda: source.read(key)
 
 
-def _slicer(src: Any, key: str) -> Callable[[int], Iterable[tuple[int, np.ndarray]]]:
-    return lambda slice_bytes: read_slices(src, key, slice_bytes)
+def _slicer(source: Any, key: str) -> Callable[[int], Iterable[tuple[int, np.ndarray]]]:
+    return lambda slice_bytes: read_slices(source, key, slice_bytes)
 
 
 def _live_slicer(variable: Any) -> Callable[[int], Iterable[tuple[int, np.ndarray]]]:
@@ -484,16 +484,16 @@ def _pair_by_path(
 
 
 def _find_roots(
-    src_a: Any,
-    src_b: Any,
+    source_a: Any,
+    source_b: Any,
     entries_a: list[Entry],
     entries_b: list[Entry],
     root_a: str | None,
     root_b: str | None,
 ) -> tuple[str, str]:
     """The roots under which most paths pair (ties: the shortest roots)."""
-    options_a = [root_a] if root_a is not None else _root_options(src_a, entries_a)
-    options_b = [root_b] if root_b is not None else _root_options(src_b, entries_b)
+    options_a = [root_a] if root_a is not None else _root_options(source_a, entries_a)
+    options_b = [root_b] if root_b is not None else _root_options(source_b, entries_b)
     paths_a = [e.path for e in entries_a]
     paths_b = [e.path for e in entries_b]
 
@@ -508,20 +508,20 @@ def _find_roots(
     return ranked[0][1], ranked[0][2]
 
 
-def _root_options(src: Any, entries: list[Entry]) -> list[str]:
-    if getattr(src, "object_graph", None) is None:
+def _root_options(source: Any, entries: list[Entry]) -> list[str]:
+    if getattr(source, "object_graph", None) is None:
         return [""]
     tops = [e.path.split("/", 1)[0] for e in entries if "/" in e.path and e.group == "model"]
     return ["", *dict.fromkeys(tops)]
 
 
 def _pair_model(
-    model: Any, src: Any, root: str | None
+    model: Any, src_or_path: Any, root: str | None
 ) -> list[tuple[str, Entry | None, Entry | None]]:
     """Model variables first (model side, file side), then the file's unused variables."""
     from .matching import match
 
-    m = match(model, src, root=root)
+    m = match(model, src_or_path, root=root)
     t = m.columns
     source = m.source
     table = source.variables

@@ -40,14 +40,16 @@ def restore_many(
     from .plan import make_plan
 
     plans = []
-    for source, options in parts:
+    for src_or_path, options in parts:
         unknown = set(options) - OPTIONS
         if unknown:
-            raise TypeError(f"restore_many: unknown option(s) {sorted(unknown)} for '{source}'.")
+            raise TypeError(
+                f"restore_many: unknown option(s) {sorted(unknown)} for '{src_or_path}'."
+            )
         undo_where(options.get("undo", True))
         m = match_for(
             model,
-            source,
+            src_or_path,
             root=options.get("root"),
             rename=options.get("rename"),
             align=options.get("align", False),
