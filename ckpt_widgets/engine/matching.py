@@ -9,6 +9,7 @@ variables nothing took. :class:`Match` is the result.
 
 from __future__ import annotations
 
+import math
 from collections import Counter
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -116,6 +117,29 @@ class Match:
         """Number of rows per status (every status present, zero if none)."""
         found = Counter(self.table["status"])
         return {s: int(found.get(s, 0)) for s in STATUSES}
+
+    def found(self) -> int:
+        """Model variables stored where the placement puts them, whatever their shape or
+        dtype; 0 means the file looks like a checkpoint of another model."""
+        counts = self.counts()
+        return counts["match"] + counts["shape_mismatch"] + counts["dtype_mismatch"]
+
+    def breakdown(self) -> dict[str, int]:
+        """:meth:`counts`, plus ``optimizer`` (the unused rows that are optimizer state)
+        and ``renamed`` (the pairs ``rename`` made)."""
+        table = self.table
+        unused = table["status"] == "unused"
+        return {
+            **self.counts(),
+            "optimizer": int((unused & (table["group"] == "optimizer")).sum()),
+            "renamed": int((table["paired_by"] == "rename").sum()),
+        }
+
+    def model_size(self) -> tuple[int, int]:
+        """The model's variables in all: ``(params, nbytes)``, elements and bytes."""
+        model_rows = self.table.iloc[: len(self.variables)]
+        params = sum(math.prod(map(int, shape)) for shape in model_rows["model_shape"])
+        return params, int(model_rows["nbytes"].sum())
 
     def rollup(self) -> pd.DataFrame:
         """Counts per status for every submodule of the model (its object path).

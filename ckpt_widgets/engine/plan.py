@@ -309,10 +309,18 @@ def _nothing_message(m: Match, explicit: bool, all_excluded: bool = False) -> st
             f"{total} variables are there but with other shapes; pass adapt= or include= "
             "the ones you want."
         )
+    return another_model_message(m)
+
+
+def another_model_message(
+    m: Match, advice: str = ": pass root= or rename=, or check match(model, checkpoint).table"
+) -> str:
+    """The sentence for a match that found none of the model's variables (see
+    :meth:`Match.found`), ending with ``advice``."""
     return (
-        f"None of the model's {total} variables is in checkpoint {where} (looked under "
-        f"root {m.root!r}); it looks like a checkpoint of another model: pass root= or "
-        "rename=, or check match(model, checkpoint).table."
+        f"None of the model's {len(m.variables)} variables is in checkpoint "
+        f"'{m.source.prefix}' (looked under root {m.root!r}); it looks like a checkpoint of "
+        f"another model{advice}."
     )
 
 
