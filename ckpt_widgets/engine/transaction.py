@@ -163,8 +163,9 @@ def match_for(
 ) -> Match:
     """``source`` matched against ``model`` now, or a :class:`Match` made before for it.
 
-    A Match made for another model, or one given with ``root=``, ``rename=`` or
-    ``align=`` (which it has already fixed), is refused with :class:`MatchError`.
+    A Match made for another model or before the model's variables changed (a layer
+    added, popped or rebuilt), or one given with ``root=``, ``rename=`` or ``align=``
+    (which it has already fixed), is refused with :class:`MatchError`.
     """
     if not isinstance(source, Match):
         return match(model, source, root=root, rename=rename, align=align)
@@ -173,6 +174,12 @@ def match_for(
             f"This Match was made for model '{_name(source.model)}', not for "
             f"'{_name(model)}'; nothing was restored: make one for this model with "
             "cw.match(model, checkpoint)."
+        )
+    changed = source.model_changed()
+    if changed:
+        raise MatchError(
+            f"Model '{_name(model)}' changed since this Match was made (variables: "
+            f"{changed}); nothing was restored: make a new one with cw.match(model, checkpoint)."
         )
     given = [
         name
