@@ -113,6 +113,15 @@ class Match:
         widget selects on every tick)."""
         return names_of_rows(self)
 
+    def model_changed(self) -> str | None:
+        """How the model's variables changed since this Match was made (``"2 added, 2
+        removed"``: a layer added, popped or rebuilt), or None if they are the same ones."""
+        current = {id(v) for v in getattr(self.model, "weights", None) or []}
+        known = {id(v) for v in self.variables}  # held here: their ids cannot be reused
+        if current == known:
+            return None
+        return f"{len(current - known)} added, {len(known - current)} removed"
+
     def counts(self) -> dict[str, int]:
         """Number of rows per status (every status present, zero if none)."""
         found = Counter(self.table["status"])

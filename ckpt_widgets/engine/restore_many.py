@@ -63,15 +63,7 @@ def restore_many(
         plans.append(
             (plan, {k: options[k] for k in ("undo", "progress", "cancel") if k in options})
         )
-    owner: dict[int, str] = {}
-    for plan, _ in plans:
-        for step in plan.steps:
-            earlier = owner.setdefault(id(step.variable), plan.source.prefix)
-            if earlier != plan.source.prefix:
-                raise SelectionError(
-                    f"'{step.label}' is selected from both '{earlier}' and "
-                    f"'{plan.source.prefix}'; choose one source per variable."
-                )
+    _refuse_overlap([plan for plan, _ in plans])
     if dry_run:
         return CombinedReport([execute(plan, dry_run=True) for plan, _ in plans])
     reports: list[RestoreReport] = []
@@ -87,6 +79,23 @@ def restore_many(
         if running.get("undo", True) is False:
             report._drop_undo()
     return CombinedReport(reports)
+
+
+def _refuse_overlap(plans: list[Any]) -> None:
+    """Refuse a variable that two parts select, even from one checkpoint: they may pair
+    it with different stored tensors, and the later part would win in silence."""
+    owner: dict[int, int] = {}
+    for k, plan in enumerate(plans):
+        for step in plan.steps:
+            first = owner.setdefault(id(step.variable), k)
+            if first == k:
+                continue
+            earlier, later = plans[first].source.prefix, plan.source.prefix
+            where = f"from '{earlier}'" if earlier == later else f"from '{earlier}' and '{later}'"
+            raise SelectionError(
+                f"'{step.label}' is selected in parts {first + 1} and {k + 1} ({where}); "
+                "choose one source per variable."
+            )
 
 
 @dataclass

@@ -164,8 +164,9 @@ def match_for(
     """``src_or_path`` (a path or an opened checkpoint) matched against ``model`` now,
     or a :class:`Match` made before for it.
 
-    A Match made for another model, or one given with ``root=``, ``rename=`` or
-    ``align=`` (which it has already fixed), is refused with :class:`MatchError`.
+    A Match made for another model or before the model's variables changed (a layer
+    added, popped or rebuilt), or one given with ``root=``, ``rename=`` or ``align=``
+    (which it has already fixed), is refused with :class:`MatchError`.
     """
     if not isinstance(src_or_path, Match):
         return match(model, src_or_path, root=root, rename=rename, align=align)
@@ -174,6 +175,12 @@ def match_for(
             f"This Match was made for model '{_name(src_or_path.model)}', not for "
             f"'{_name(model)}'; nothing was restored: make one for this model with "
             "cw.match(model, checkpoint)."
+        )
+    changed = source.model_changed()
+    if changed:
+        raise MatchError(
+            f"Model '{_name(model)}' changed since this Match was made (variables: "
+            f"{changed}); nothing was restored: make a new one with cw.match(model, checkpoint)."
         )
     given = [
         name
