@@ -176,7 +176,7 @@ def match_for(
             f"'{_name(model)}'; nothing was restored: make one for this model with "
             "cw.match(model, checkpoint)."
         )
-    changed = source.model_changed()
+    changed = src_or_path.model_changed()
     if changed:
         raise MatchError(
             f"Model '{_name(model)}' changed since this Match was made (variables: "
