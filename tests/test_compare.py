@@ -86,6 +86,24 @@ def test_reads_stream_one_pair_at_a_time(run):
     assert order == ["a", "b"] * both
 
 
+def test_rollup_change_leaves_integer_counters_out(run):
+    import tensorflow as tf
+
+    _, prefixes, _ = run
+    a, b = tf.train.load_checkpoint(prefixes[1]), tf.train.load_checkpoint(prefixes[-1])
+    dtypes = a.get_variable_to_dtype_map()
+    table = cw.compare(prefixes[1], prefixes[-1])
+    counters = table[table["path"].isin(["save_counter", "model/optimizer/_iterations"])]
+    assert list(counters["status"]) == ["changed", "changed"]  # kept in the table
+    floats = [k for k, dtype in dtypes.items() if dtype.is_floating]
+    a64 = {k: a.get_tensor(k).astype(np.float64) for k in floats}
+    d2 = sum(np.sum((b.get_tensor(k).astype(np.float64) - a64[k]) ** 2) for k in floats)
+    a2 = sum(np.sum(a64[k] ** 2) for k in floats)
+    rollup = cw.compare_rollup(table)
+    np.testing.assert_allclose(rollup.loc["", "rel_change"], math.sqrt(d2 / a2), rtol=1e-12)
+    assert rollup.loc["", "variables"] == len(table) == len(dtypes) - 1  # not the graph
+
+
 def test_rollup_per_subtree(run):
     _, prefixes, _ = run
     rollup = cw.compare_rollup(cw.compare(prefixes[1], prefixes[-1]))
