@@ -206,23 +206,13 @@ def test_tf1_saver_checkpoints(tf, tmp_path):
     values = {"fc1/weights": rng.standard_normal((2, 4)).astype("float32")}
     values["fc2/weights"] = rng.standard_normal((4, 5)).astype("float32")
     moved = dict(values, **{"fc2/weights": values["fc2/weights"] * 1.5})
-    a = _saver(tf, values, tmp_path / "a")
-    b = _saver(tf, moved, tmp_path / "b")
+    a = models.save_tf1(tf, values, tmp_path / "a" / "model")
+    b = models.save_tf1(tf, moved, tmp_path / "b" / "model")
     table = cw.compare(a, b).set_index("path")
     assert table.loc["fc1/weights", "status"] == "same"
     assert table.loc["fc2/weights", "status"] == "changed"
     np.testing.assert_allclose(table.loc["fc2/weights", "rel_change"], 0.5, rtol=1e-7)
     assert_measures_match_numpy(table.reset_index(), a, b)
-
-
-def _saver(tf, values, directory):
-    graph = tf.Graph()
-    with graph.as_default():
-        for name, value in values.items():
-            tf.compat.v1.get_variable(name, initializer=value)
-        with tf.compat.v1.Session() as session:
-            session.run(tf.compat.v1.global_variables_initializer())
-            return tf.compat.v1.train.Saver().save(session, str(directory / "model"))
 
 
 @pytest.mark.parametrize("suffix", [".weights.h5", ".keras"])

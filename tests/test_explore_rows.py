@@ -210,8 +210,8 @@ def test_tf1_and_keras_files_compare_rows(tf, tmp_path, keras_files):
     values = {"fc1/weights": np.arange(8, dtype="float32").reshape(2, 4)}
     values["fc2/weights"] = np.ones((4, 5), "float32")
     moved = {**values, "fc2/weights": values["fc2/weights"] * 3.0}
-    a = _saver(tf, values, tmp_path / "a")
-    b = _saver(tf, moved, tmp_path / "b")
+    a = models.save_tf1(tf, values, tmp_path / "a" / "model")
+    b = models.save_tf1(tf, moved, tmp_path / "b" / "model")
     rows = by_id(compare_rows(cw.compare(a, b)))
     assert rows.loc["fc1/weights", "status"] == "same"
     assert rows.loc["fc2/weights", "status"] == "changed"
@@ -227,15 +227,6 @@ def test_tf1_and_keras_files_compare_rows(tf, tmp_path, keras_files):
         np.testing.assert_allclose(layers.loc["conv2", "rel_change"], moved, rtol=1e-6)
         unchanged = layers.drop(index="conv2")
         assert set(unchanged["status"]) == {"same"} and (unchanged["rel_change"] == 0).all()
-
-
-def _saver(tf, values, directory):
-    with tf.Graph().as_default():
-        for name, value in values.items():
-            tf.compat.v1.get_variable(name, initializer=value)
-        with tf.compat.v1.Session() as session:
-            session.run(tf.compat.v1.global_variables_initializer())
-            return tf.compat.v1.train.Saver().save(session, str(directory / "model"))
 
 
 # -- the widget without a model -----------------------------------------------------------

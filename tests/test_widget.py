@@ -521,11 +521,9 @@ def test_root_select_of_the_demo_lists_where_its_weights_sit(tmp_path):
 
 def test_root_select_of_a_keras_hub_backbone(tf, tmp_path):
     keras_hub = pytest.importorskip("keras_hub")
-    from tests.test_real_models import TINY
-
-    writer = keras_hub.models.BertBackbone(**TINY)
+    writer = keras_hub.models.BertBackbone(**models.TINY_TRANSFORMER)
     prefix = tf.train.Checkpoint(model=writer).write(str(tmp_path / "ckpt"))
-    model = keras_hub.models.BertBackbone(**TINY)
+    model = keras_hub.models.BertBackbone(**models.TINY_TRANSFORMER)
     widget = cw.CheckpointWidget(model, prefix)
     assert widget.header["roots"] == ["model"]
     assert widget.header["root_counts"] == {"model": len(model.weights)}
