@@ -102,22 +102,25 @@ def compare_pairs(
 def compare_rollup(table: pd.DataFrame) -> pd.DataFrame:
     """Per subtree of ``path`` (``""`` is everything): counts per status and change.
 
-    ``rel_change`` of a subtree is ``sqrt(Σ||b-a||²) / sqrt(Σ||a||²)`` over its variables
-    with both sides and equal shapes (``0.0`` when all are "same"); ``max_abs_diff`` the
-    largest of them (NaN if any is); ``size`` counts elements (from ``a`` where present).
+    ``rel_change`` of a subtree is ``sqrt(Σ||b-a||²) / sqrt(Σ||a||²)`` over its floating
+    point variables with both sides and equal shapes (``0.0`` when all are "same"), so a
+    step counter (``save_counter``, ``iterations``) moves no figure; ``max_abs_diff`` is the
+    largest of theirs (NaN if any is). Counts and ``size`` (elements, from ``a`` where
+    present) take every variable.
     """
     import pandas as pd
 
     acc: dict[str, dict[str, Any]] = {}
-    names = ("path", "status", "size", "norm_a", "norm_diff", "max_abs_diff")
+    names = ("path", "status", "dtype_a", "size", "norm_a", "norm_diff", "max_abs_diff")
     columns = zip(*(table[name] for name in names))
-    for path, status, size, norm_a, norm_diff, peak in columns:
+    for path, status, dtype, size, norm_a, norm_diff, peak in columns:
+        measured = status in ("same", "changed") and _is_float(dtype)
         parts = path.split("/")
         for depth in range(len(parts)):
             entry = acc.setdefault("/".join(parts[:depth]), _empty_rollup())
             entry["status"][status] += 1
             entry["size"] += int(size)
-            if status in ("same", "changed"):
+            if measured:
                 entry["a2"] += norm_a * norm_a
                 entry["d2"] += norm_diff * norm_diff
                 entry["peaks"].append(peak)
@@ -370,6 +373,11 @@ def _itemsize(dtype: str) -> int:
         return np.dtype(dtype).itemsize
     except TypeError:  # "bfloat16" and other names numpy does not know
         return 2 if "16" in dtype else 0
+
+
+def _is_float(dtype: Any) -> bool:
+    """A floating point dtype name (``float32``, ``bfloat16``, ``float8_e4m3fn``, ...)."""
+    return "float" in str(dtype)
 
 
 def _empty_rollup() -> dict[str, Any]:
