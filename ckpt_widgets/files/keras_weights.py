@@ -100,6 +100,8 @@ class KerasWeightsSource(WithoutGraph, SourceTables):
     ) -> Iterator[tuple[int, np.ndarray]]:
         """One stored array in flat pieces of whole rows, at most ``piece`` elements unless
         one row holds more (h5py reads row blocks). See ``CheckpointSource.read_pieces``."""
+        import numpy as np
+
         key = self.key_of(path_or_key)
         dataset = self._file[key]
         if not dataset.shape:
@@ -107,8 +109,8 @@ class KerasWeightsSource(WithoutGraph, SourceTables):
             return
         per_row = math.prod(dataset.shape[1:])
         rows = max(1, piece // max(1, per_row))
-        if buffer is not None and buffer.size < rows * per_row:
-            buffer = None  # one row is larger than the buffer
+        if buffer is not None and buffer.size < rows * per_row:  # one row is larger
+            buffer = np.empty(rows * per_row, buffer.dtype)
         for start in range(0, dataset.shape[0], rows):
             yield start * per_row, self._rows(key, start, rows, buffer)
 
