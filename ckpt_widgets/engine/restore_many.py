@@ -78,14 +78,16 @@ def _plans(model: Any, parts: Sequence[tuple[Any, Mapping[str, Any]]]) -> list[P
     from .plan import make_plan
 
     plans = []
-    for source, options in parts:
+    for src_or_path, options in parts:
         unknown = set(options) - OPTIONS
         if unknown:
-            raise TypeError(f"restore_many: unknown option(s) {sorted(unknown)} for '{source}'.")
+            raise TypeError(
+                f"restore_many: unknown option(s) {sorted(unknown)} for '{src_or_path}'."
+            )
         undo_where(options.get("undo", True))
         m = match_for(
             model,
-            source,
+            src_or_path,
             root=options.get("root"),
             rename=options.get("rename"),
             align=options.get("align", False),
@@ -99,15 +101,7 @@ def _plans(model: Any, parts: Sequence[tuple[Any, Mapping[str, Any]]]) -> list[P
         plans.append(
             (plan, {k: options[k] for k in ("undo", "progress", "cancel") if k in options})
         )
-    owner: dict[int, str] = {}
-    for plan, _ in plans:
-        for step in plan.steps:
-            earlier = owner.setdefault(id(step.variable), plan.source.prefix)
-            if earlier != plan.source.prefix:
-                raise SelectionError(
-                    f"'{step.label}' is selected from both '{earlier}' and "
-                    f"'{plan.source.prefix}'; choose one source per variable."
-                )
+    _refuse_overlap([plan for plan, _ in plans])
     return plans
 
 
@@ -130,6 +124,23 @@ def _drop_undo(combined: CombinedReport, plans: list[Part]) -> None:
     for report, (_, running) in zip(combined.reports, plans):
         if running.get("undo", True) is False:
             report._drop_undo()
+
+
+def _refuse_overlap(plans: list[Any]) -> None:
+    """Refuse a variable that two parts select, even from one checkpoint: they may pair
+    it with different stored tensors, and the later part would win in silence."""
+    owner: dict[int, int] = {}
+    for k, plan in enumerate(plans):
+        for step in plan.steps:
+            first = owner.setdefault(id(step.variable), k)
+            if first == k:
+                continue
+            earlier, later = plans[first].source.prefix, plan.source.prefix
+            where = f"from '{earlier}'" if earlier == later else f"from '{earlier}' and '{later}'"
+            raise SelectionError(
+                f"'{step.label}' is selected in parts {first + 1} and {k + 1} ({where}); "
+                "choose one source per variable."
+            )
 
 
 @dataclass

@@ -173,20 +173,28 @@ def snapshots_of(report: Any) -> list[Snapshot]:
 
 
 def match_for(
-    model: Any, source: Any, root: Any = None, rename: Any = None, align: bool = False
+    model: Any, src_or_path: Any, root: Any = None, rename: Any = None, align: bool = False
 ) -> Match:
-    """``source`` matched against ``model`` now, or a :class:`Match` made before for it.
+    """``src_or_path`` (a path or an opened checkpoint) matched against ``model`` now,
+    or a :class:`Match` made before for it.
 
-    A Match made for another model, or one given with ``root=``, ``rename=`` or
-    ``align=`` (which it has already fixed), is refused with :class:`MatchError`.
+    A Match made for another model or before the model's variables changed (a layer
+    added, popped or rebuilt), or one given with ``root=``, ``rename=`` or ``align=``
+    (which it has already fixed), is refused with :class:`MatchError`.
     """
-    if not isinstance(source, Match):
-        return match(model, source, root=root, rename=rename, align=align)
-    if source.model is not model:
+    if not isinstance(src_or_path, Match):
+        return match(model, src_or_path, root=root, rename=rename, align=align)
+    if src_or_path.model is not model:
         raise MatchError(
-            f"This Match was made for model '{_name(source.model)}', not for "
+            f"This Match was made for model '{_name(src_or_path.model)}', not for "
             f"'{_name(model)}'; nothing was restored: make one for this model with "
             "cw.match(model, checkpoint)."
+        )
+    changed = src_or_path.model_changed()
+    if changed:
+        raise MatchError(
+            f"Model '{_name(model)}' changed since this Match was made (variables: "
+            f"{changed}); nothing was restored: make a new one with cw.match(model, checkpoint)."
         )
     given = [
         name
@@ -199,7 +207,7 @@ def match_for(
             f"{options} cannot change a Match already made; nothing was restored: pass "
             f"them to cw.match(model, checkpoint, {options.replace('=', '=...')}) instead."
         )
-    return source
+    return src_or_path
 
 
 def undo_where(undo: Any) -> Where:
