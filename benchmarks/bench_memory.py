@@ -2,55 +2,22 @@
 
     .venv/bin/python benchmarks/bench_memory.py
 
-Each measure runs in a fresh process: build the model, match, hand the memory freed so
-far back to the system (``malloc_trim``, on glibc; else new allocations would reuse it
-unseen), then sample the resident set size every millisecond during one restore. Printed
+Each measure runs in a fresh process: build the model, match, then measure the peak
+resident memory above the start during one restore (``rss.peak_extra``: freed memory
+handed back to the system first, then the kernel's high-water mark). Printed
 against the selected bytes, and against the same subset restored by plain TensorFlow (a
 nested tf.train.Checkpoint).
 """
 
 from __future__ import annotations
 
-import contextlib
 import multiprocessing
 import os
 import tempfile
-import threading
-import time
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-
-def peak_extra_rss(fn) -> int:
-    import psutil
-
-    process = psutil.Process()
-    base = process.memory_info().rss
-    peak = base
-    done = threading.Event()
-
-    def sample():
-        nonlocal peak
-        while not done.is_set():
-            peak = max(peak, process.memory_info().rss)
-            time.sleep(0.001)
-
-    thread = threading.Thread(target=sample)
-    thread.start()
-    try:
-        fn()
-    finally:
-        done.set()
-        thread.join()
-    return max(0, max(peak, process.memory_info().rss) - base)
-
-
-def release_freed_memory() -> None:
-    """Return freed heap memory to the system, so that reusing it shows in the RSS."""
-    import ctypes
-
-    with contextlib.suppress(OSError, AttributeError):
-        ctypes.CDLL("libc.so.6").malloc_trim(0)
+from rss import peak_extra_rss  # benchmarks/ is on sys.path when a script runs
 
 
 def subset_of(model):
@@ -66,8 +33,6 @@ def subset_of(model):
 
 
 def measure(prefix: str, mode: str, queue) -> None:
-    import gc
-
     import keras
     import tensorflow as tf
 
@@ -76,8 +41,6 @@ def measure(prefix: str, mode: str, queue) -> None:
     model = keras.applications.ResNet50(weights=None)
     layers, nbytes = subset_of(model)
     m = cw.match(model, prefix)
-    gc.collect()
-    release_freed_memory()
     if mode == "plain TF (no undo, no check)":
 
         def run():

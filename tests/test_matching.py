@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
 import ckpt_widgets as cw
@@ -38,6 +39,33 @@ def test_checkpoint_of_another_model(conv_ckpt):
     m = cw.match(models.net(), prefix)
     assert m.counts()["match"] == 0
     assert m.counts()["missing"] == 6
+
+
+def test_found_breakdown_and_model_size(tf, net_ckpt):
+    prefix, _ = net_ckpt
+    model = models.net(head_units=7)
+    m = cw.match(model, prefix, rename=[(r"^model/head/", "head/")])
+    stored = dict(tf.train.list_variables(prefix))
+    # The optimizer's own state; its _trainable_variables are the model's, stored once.
+    optimizer_keys = [
+        k for k in stored if k.startswith("model/optimizer/") and "_trainable_variables" not in k
+    ]
+    breakdown = m.breakdown()
+    assert breakdown["match"] == 4 and breakdown["shape_mismatch"] == 2
+    assert breakdown["optimizer"] == len(optimizer_keys) > 0
+    assert breakdown["renamed"] == 2  # the head's kernel and bias, by the rule
+    assert m.found() == 6
+    params = sum(int(np.prod(v.shape)) for v in model.weights)
+    nbytes = sum(np.asarray(v).nbytes for v in model.weights)
+    assert m.model_size() == (params, nbytes)
+
+
+def test_nothing_found_in_a_checkpoint_of_another_model(conv_ckpt):
+    prefix, _ = conv_ckpt
+    model = models.net()
+    m = cw.match(model, prefix)
+    assert m.found() == 0
+    assert m.breakdown()["missing"] == len(model.weights)
 
 
 def test_align_changes_nothing_where_paths_line_up(net_ckpt):

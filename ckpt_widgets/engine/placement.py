@@ -54,8 +54,8 @@ def place(graph: ModelGraph, source: Any, live: Columns, ckpt: Columns, root: st
     if source.pairs_by == "structure":
         return _place_keras_file(graph, ckpt, root, source.path)
     scored = [
-        (c_root, l_root, *score(source, live, ckpt, c_root, l_root))
-        for c_root, l_root in dict.fromkeys(_offered(source, live, ckpt, root))
+        (ckpt_root, model_root, *score(source, live, ckpt, ckpt_root, model_root))
+        for ckpt_root, model_root in dict.fromkeys(_offered(source, live, ckpt, root))
     ]
     ranked = rank(scored)
     refuse_a_tie(ranked, scored[0], lambda c: (source.resolve(c[0]), c[1]), source.prefix)
@@ -160,15 +160,17 @@ def suffix_candidates(live: Columns, ckpt: Columns) -> list[tuple[str, str]]:
     return [pair for pair, hits in ranked if 2 * hits >= ranked[0][1]]
 
 
-def score(source: Any, live: Columns, ckpt: Columns, c_root: str, l_root: str) -> tuple[int, int]:
-    """How many model variables under ``l_root`` find a stored variable at the same
-    relative path under ``c_root``: (with the same shape, with another shape)."""
+def score(
+    source: Any, live: Columns, ckpt: Columns, ckpt_root: str, model_root: str
+) -> tuple[int, int]:
+    """How many model variables under ``model_root`` find a stored variable at the same
+    relative path under ``ckpt_root``: (with the same shape, with another shape)."""
     matched = mismatched = 0
     shapes = ckpt["shape"]
     for path, shape in zip(live["path"], live["shape"]):
-        if not path or not is_under(path, l_root):
+        if not path or not is_under(path, model_root):
             continue
-        node = source.resolve(join(c_root, relative(path, l_root)))
+        node = source.resolve(join(ckpt_root, relative(path, model_root)))
         if node is None or not source.is_variable(node):
             continue
         if shapes[source.row_of(node)] == shape:

@@ -107,7 +107,7 @@ def restore(
         strategy = multi_worker_strategy(model)  # the other workers may wait for this one
         if strategy is None or dry_run:
             raise
-        return restore_on_every_worker(strategy, exc, undo)
+        return restore_on_every_worker(strategy, exc)
 
     def execute_plan(undo: bool | Where) -> RestoreReport:
         return execute(plan, undo=undo, progress=progress, cancel=cancel, dry_run=dry_run)
@@ -115,67 +115,81 @@ def restore(
     strategy = multi_worker_strategy(plan.steps[0].variable)  # a plan has steps
     if strategy is None or dry_run:  # a dry run changes nothing: nothing to agree on
         return execute_plan(undo)
-    return restore_on_every_worker(strategy, execute_plan, undo)
+    # The old values stay (in memory for undo=False) until every worker has succeeded.
+    return restore_on_every_worker(
+        strategy,
+        lambda: execute_plan(undo_where(undo)),
+        lambda report: report._drop_undo() if undo is False else None,
+    )
 
 
 def restore_on_every_worker(
     strategy: Any,
-    restore_here: Callable[[Where], RestoreReport] | BaseException,
-    undo: bool | Where,
-) -> RestoreReport:
-    """``restore_here`` on this worker, kept only if it succeeded on every worker.
+    restore_here: Callable[[], Any] | BaseException,
+    finish: Callable[[Any], None] | None = None,
+) -> Any:
+    """``restore_here()`` on this worker, kept only if it succeeded on every worker.
 
-    ``restore_here`` may be the exception that already stopped this worker's restore.
+    ``restore_here`` returns a report (a :class:`RestoreReport` or a combined one, with
+    its old values kept) or is the exception that already stopped this worker's restore.
     The old values are kept until the workers agree (see :mod:`.workers`); if any worker
     failed, each puts its variables back and raises :class:`WorkerRestoreError` naming
-    the workers that failed.
+    the workers that failed. Otherwise ``finish(report)`` runs (e.g. to drop the old
+    values of an ``undo=False`` restore) and the report is returned.
     """
     report, failure = None, None
     if isinstance(restore_here, BaseException):
         failure = restore_here
     else:
         try:
-            report = restore_here(undo_where(undo))
+            report = restore_here()
         except BaseException as exc:  # Ctrl-C included: the other workers wait for this one
             failure = exc
     try:
         failed = agree_across_workers(strategy, failure)
     except BaseException as exc:
         if report is not None:
-            roll_back([report._snapshot], exc, "Agreeing with the other workers")
+            roll_back(snapshots_of(report), exc, "Agreeing with the other workers")
         raise RestoreError(
             f"The workers could not agree on the restore ({first_line(exc)}); "
             f"{worker_name(strategy)} put its variables back as they were."
         ) from exc
     if report is None or failed:
         if report is not None:
-            roll_back([report._snapshot], WorkerRestoreError(failed), "Another worker")
+            roll_back(snapshots_of(report), WorkerRestoreError(failed), "Another worker")
         if isinstance(failure, KeyboardInterrupt):
             raise failure
         raise WorkerRestoreError(failed) from failure
-    if undo is False:
-        report._drop_undo()
+    if finish is not None:
+        finish(report)
     return report
 
 
+def snapshots_of(report: Any) -> list[Snapshot]:
+    """The old values a report keeps: its own, or each part's of a combined report."""
+    parts = getattr(report, "reports", [report])
+    return [part._snapshot for part in parts if part._snapshot is not None]
+
+
 def match_for(
-    model: Any, source: Any, root: Any = None, rename: Any = None, align: bool = False
+    model: Any, src_or_path: Any, root: Any = None, rename: Any = None, align: bool = False
 ) -> Match:
-    """``source`` matched against ``model`` now, or a :class:`Match` made before for it.
+    """``src_or_path`` (a path or an opened checkpoint) matched against ``model`` now,
+    or a :class:`Match` made before for it.
 
     A Match made for another model or before the model's variables changed (a layer
     added, popped or rebuilt), or one given with ``root=``, ``rename=`` or ``align=``
     (which it has already fixed), is refused with :class:`MatchError`.
     """
-    if not isinstance(source, Match):
-        return match(model, source, root=root, rename=rename, align=align)
-    if source.model is not model:
+    if not isinstance(src_or_path, Match):
+        return match(model, src_or_path, root=root, rename=rename, align=align)
+    if src_or_path.model is not model:
         raise MatchError(
-            f"This Match was made for model '{_name(source.model)}', not for "
+            f"This Match was made for model '{_name(src_or_path.model)}', not for "
             f"'{_name(model)}'; nothing was restored: make one for this model with "
             "cw.match(model, checkpoint)."
         )
-    changed = source.model_changed()
+    changed = src_or_path.model_changed()
     if changed:
         raise MatchError(
             f"Model '{_name(model)}' changed since this Match was made (variables: "
@@ -192,7 +206,7 @@ def match_for(
             f"{options} cannot change a Match already made; nothing was restored: pass "
             f"them to cw.match(model, checkpoint, {options.replace('=', '=...')}) instead."
         )
-    return source
+    return src_or_path
 
 
 def undo_where(undo: Any) -> Where:
