@@ -255,6 +255,15 @@ class _Matcher:
         if self.source.pairs_by == "layer":
             j = self._by_name.get((row["layer"], self.live["own_index"][i]))
             why = f"no weights of a layer named '{row['layer']}' in the file"
+            groups = self._layer_groups.get(row["layer"], [])
+            if j is not None and len(groups) > 1:
+                names = ", ".join(f"'{g}'" for g in groups[:3])
+                row["paired_by"] = "ambiguous"
+                row["reason"] = (
+                    f"ambiguous: the file holds {len(groups)} layers named '{row['layer']}' "
+                    f"({names}); pair them with rename= or in the widget"
+                )
+                return row
         else:
             j = self._by_name.get(row["name"])
             why = (
@@ -281,6 +290,16 @@ class _Matcher:
             if group == "model":
                 found.setdefault((layer, index), j)
         return found
+
+    @cached_property
+    def _layer_groups(self) -> dict[str, list[str]]:
+        """The groups of a Keras 2 ``.h5`` holding each layer name's weights: one per
+        layer, unless layers of one name sit in several nested models."""
+        found: dict[str, dict[str, None]] = {}
+        for layer, path, group in zip(self.ckpt["layer"], self.ckpt["path"], self.ckpt["group"]):
+            if group == "model":
+                found.setdefault(layer, {})[path.rpartition("/")[0]] = None
+        return {layer: list(groups) for layer, groups in found.items()}
 
     def _pair_by_structure(self, i: int, row: dict[str, Any]) -> dict[str, Any]:
         """Pair row ``i`` with the dataset Keras's own ``load_weights`` reads it from."""
