@@ -132,7 +132,7 @@ def counts_of_pieces(pieces: Pieces, edges: np.ndarray, finite: bool = False) ->
     total = np.zeros(len(edges) - 1, np.int64)
     binnings: dict[np.dtype, Binning] = {}
     for _, values in pieces:
-        flat = as_float(values).reshape(-1)
+        flat = _counted(values).reshape(-1)
         if not finite:
             flat = finite_values(flat)[0]
         if flat.size:
@@ -343,6 +343,17 @@ def as_float(values: Any) -> np.ndarray:
     if a.dtype.kind == "b":
         a = a.view(np.uint8)
     return a.astype(np.float64)
+
+
+def _counted(values: Any) -> np.ndarray:
+    """Values as floats to count: float16, bfloat16 and 8/16-bit integers as float32 (exact,
+    and counted fast, see :mod:`.bins`), the rest as :func:`as_float` gives them."""
+    import numpy as np
+
+    a = np.asarray(values)
+    if (a.dtype.itemsize <= 2 and a.dtype.kind in "fiub") or a.dtype.name == "bfloat16":
+        return a.astype(np.float32)
+    return as_float(a)
 
 
 def finite_values(a: np.ndarray) -> tuple[np.ndarray, float, float]:
