@@ -9,7 +9,8 @@ import numpy as np
 import pytest
 
 import ckpt_widgets as cw
-from ckpt_widgets.widget.checkpoint_widget import RUNNING
+from ckpt_widgets.widget.checkpoint_widget import RUNNING, _columns
+from ckpt_widgets.widget.rows import checkpoint_tree
 from tests import models
 from tests.conftest import assert_same
 from tests.front_end import (
@@ -37,6 +38,7 @@ def test_state_sent_to_the_front_end(widget):
     assert by_id["backbone"] == "match" and by_id["head"] == "shape_mismatch"
     assert by_id["backbone/_functional/_operations/1/_kernel"] == "match"
     assert dict(zip(rows["id"], rows["label"]))["backbone/_functional/_operations/2"] == "d2"
+    widget._on_message(widget, {"type": "checkpoint_rows"}, [])  # the Checkpoint tab opens
     ckpt = widget.ckpt_rows
     assert set(ckpt["group"]) == {"model", "optimizer", ""}  # "" for objects
     kinds = dict(zip(ckpt["id"], ckpt["kind"]))
@@ -578,5 +580,24 @@ def test_rows_and_header_count_parameters(widget):
     assert rows["head"] == 5 * 7 + 7
     assert widget.header["params"] == sum(int(np.prod(v.shape)) for v in model.weights)
     assert widget.header["nbytes"] == sum(v.numpy().nbytes for v in model.weights)
-    ckpt = dict(zip(widget.ckpt_rows["id"], widget.ckpt_rows["params"]))
+    stored = widget.checkpoint_rows()
+    ckpt = dict(zip(stored["id"], stored["params"]))
     assert ckpt["model/head"] == 5 * 3 + 3
+
+
+def test_checkpoint_rows_are_built_when_the_tab_first_opens(net_ckpt, tf, tmp_path):
+    """Not with the widget: then exactly what an eager build gives, kept up to date."""
+    prefix, _ = net_ckpt
+    model = models.net(head_units=7, seed=60)
+    widget = cw.CheckpointWidget(model, prefix)
+    assert widget.ckpt_rows == {}
+    widget._on_message(widget, {"type": "checkpoint_rows"}, [])
+    eager = checkpoint_tree(cw.match(model, prefix))
+    assert widget.error == "" and widget.ckpt_rows == _columns(eager)
+    assert widget.checkpoint_rows().equals(eager)
+    other = tf.train.Checkpoint(other=model).write(str(tmp_path / "ckpt"))
+    widget.add_source(other)  # another match on show: the rows follow it
+    assert widget.ckpt_rows == _columns(checkpoint_tree(cw.match(model, other)))
+    assert "other/head/bias" in widget.ckpt_rows["id"]
+    widget.show_source("A")
+    assert widget.ckpt_rows == _columns(eager)

@@ -80,7 +80,8 @@ class CheckpointWidget(ExploreView, anywidget.AnyWidget):
     rows = traitlets.Dict().tag(sync=True)
     """The model tree, column-oriented (see :func:`ckpt_widgets.tree.model_tree`)."""
     ckpt_rows = traitlets.Dict().tag(sync=True)
-    """The checkpoint's own variables, column-oriented."""
+    """The checkpoint's own variables, column-oriented; ``{}`` until the Checkpoint tab is
+    first opened (:meth:`checkpoint_rows`), then kept up to date."""
     selected = traitlets.List(traitlets.Unicode()).tag(sync=True)
     """Ticked submodule and variable paths of the active source: strings ``include=`` accepts."""
     sources = traitlets.List(traitlets.Dict()).tag(sync=True)
@@ -143,6 +144,8 @@ class CheckpointWidget(ExploreView, anywidget.AnyWidget):
         self._running = False  # a restore job runs in the background
         self._job: threading.Thread | None = None
         self._tree: tuple[Match, Any] | None = None  # the active match and its tree
+        self._ckpt_tree: tuple[Match, Any] | None = None  # same, the checkpoint's own tree
+        self._ckpt_shown = False  # the Checkpoint tab was opened: ckpt_rows kept drawn
         self._naming_error = ""  # the error line's sentence about a tick naming nothing
         self._shown: dict[str, Any] | None = None  # the preview on show, drawn again on change
         self._rules_text: dict[str, str] = {}  # the Rules box's text per source letter
@@ -317,6 +320,18 @@ class CheckpointWidget(ExploreView, anywidget.AnyWidget):
         """
         png, stats = self._run(lambda: self._send_preview(path, limit, theme, log))
         return png, stats
+
+    def checkpoint_rows(self) -> Any:
+        """The Checkpoint tab's rows (what opening the tab does): the active checkpoint's own
+        tree, :func:`~ckpt_widgets.widget.rows.checkpoint_tree`, also sent as
+        :attr:`ckpt_rows`. Built on first use, not with the widget, then kept up to date."""
+        return self._run(self._send_checkpoint_rows)
+
+    def _send_checkpoint_rows(self) -> Any:
+        tree = self._checkpoint_tree()
+        self._ckpt_shown = True
+        self.ckpt_rows = _columns(tree)
+        return tree
 
     def _send_preview(
         self, path: str, limit: int, theme: dict[str, str] | None, log: bool
@@ -509,10 +524,19 @@ class CheckpointWidget(ExploreView, anywidget.AnyWidget):
             self._tree = (m, model_tree(m))
         return self._tree[1]
 
-    def _draw(self) -> None:
-        """Send the active source's header, tree, checkpoint rows and pairs, and the sources."""
+    def _checkpoint_tree(self) -> Any:
+        """The active source's checkpoint tree (:func:`~ckpt_widgets.widget.rows.checkpoint_tree`),
+        kept until its match changes."""
         from .rows import checkpoint_tree
 
+        m = self.match
+        if self._ckpt_tree is None or self._ckpt_tree[0] is not m:
+            self._ckpt_tree = (m, checkpoint_tree(m))
+        return self._ckpt_tree[1]
+
+    def _draw(self) -> None:
+        """Send the active source's header, tree, checkpoint rows (once the Checkpoint tab
+        was opened) and pairs, and the sources."""
         if self._explored is not None:
             self._explore_draw()
             return
@@ -546,7 +570,7 @@ class CheckpointWidget(ExploreView, anywidget.AnyWidget):
         }
         self.pairs = pairs_view(m)
         self.rows = _columns(tree)
-        self.ckpt_rows = _columns(checkpoint_tree(m))
+        self.ckpt_rows = _columns(self._checkpoint_tree()) if self._ckpt_shown else {}
 
     @traitlets.validate("active")
     def _valid_active(self, proposal: Any) -> str:
@@ -967,6 +991,7 @@ REQUESTS: dict[str, Any] = {
     "tick": lambda w, c: w.tick(_paths(c), _flag(c, "on")),
     "clear": lambda w, c: w._clear(),
     "dry_run": lambda w, c: w.dry_run(),
+    "checkpoint_rows": lambda w, c: w._send_checkpoint_rows(),
     "close_plan": lambda w, c: setattr(w, "plan", {}),
     "set_root": lambda w, c: w.set_root(_text(c, "root")),
     "refresh": lambda w, c: w.refresh(),
