@@ -50,6 +50,7 @@ import { themeColours } from "./theme.js";
  * @property {(ids: string[], on: boolean) => void} setTicked
  * @property {(id: string) => string[]} rowSources
  * @property {(path: string, limit?: number) => void} requestPreview
+ * @property {() => Record<string, any[]>} checkpointColumns
  * @property {() => void} draw       redraw everything
  * @property {() => void} drawBody   redraw the table's rows only
  */
@@ -63,6 +64,7 @@ import { themeColours } from "./theme.js";
 export function createContext(model, root, state) {
   const send = (/** @type {Record<string, any>} */ message) => model.send(message);
   const ticks = () => model.get("ticks") || {};
+  let askedCheckpoint = false;
   return {
     model,
     root,
@@ -83,6 +85,16 @@ export function createContext(model, root, state) {
       const type = state.view === "compare" ? "overlay" : "preview";
       const message = { type, path, theme: themeColours(root), log: state.logCounts };
       send(limit ? { ...message, limit } : message);
+    },
+    /** The checkpoint's own rows (`ckpt_rows`): the kernel builds them when first asked,
+     * not with the widget, so the first ask sends for them; `{}` until they come. */
+    checkpointColumns: () => {
+      const cols = model.get("ckpt_rows") || {};
+      if (!cols.id && !askedCheckpoint) {
+        askedCheckpoint = true;
+        send({ type: "checkpoint_rows" });
+      }
+      return cols;
     },
     draw: () => {},
     drawBody: () => {},
