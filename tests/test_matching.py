@@ -83,3 +83,25 @@ def test_root_must_be_a_path(net_ckpt):
     with pytest.raises(cw.OptionError, match="root=5 is not an object path"):
         cw.restore(model, prefix, root=5)
     assert_unchanged(model.weights, before)
+
+
+def test_a_legacy_h5_holding_two_layers_of_one_name_pairs_neither(keras, tmp_path):
+    """A Keras 2 ``.h5`` pairs by layer name: a model with one ``proj`` must not take one
+    of the file's two ``proj`` layers (in nested models ``s1`` and ``s2``) by their order."""
+
+    def proj(name):
+        return keras.Sequential([keras.Input((4,)), keras.layers.Dense(4, name="proj")], name=name)
+
+    inputs = keras.Input((4,))
+    writer = keras.Model(inputs, proj("s2")(proj("s1")(inputs)))
+    models.perturb(writer, seed=1)
+    path = str(tmp_path / "legacy.h5")
+    writer.save(path)
+    model = proj("solo")
+    before = models.values(model)
+    rows = cw.match(model, path).table.iloc[: len(model.weights)]
+    assert set(rows["paired_by"]) == {"ambiguous"} and rows["key"].isna().all()
+    said = r"the file holds 2 layers named 'proj' \('model_weights/s1/s1/proj', 'model_weights/s2"
+    with pytest.raises(cw.AlignmentError, match=said):
+        cw.restore(model, path)
+    assert_unchanged(model.weights, before)

@@ -24,7 +24,7 @@ from .model import ModelGraph
 from .pairing import align_unpaired
 from .placement import Placed, module_path, place
 from .rename import Rename, Renamer
-from .selection import names_of_rows, rows_of_variables
+from .selection import rows_of_variables
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -106,12 +106,6 @@ class Match:
         """``{id(variable): its model rows}``: a selection of 10 000 variables would
         otherwise cost 10 000 passes over the model."""
         return rows_of_variables(self.variables)
-
-    @cached_property
-    def names_per_row(self) -> list[set[str]]:
-        """Every name each model row answers to in ``include=`` (worked out once: the
-        widget selects on every tick)."""
-        return names_of_rows(self)
 
     def model_changed(self) -> str | None:
         """How the model's variables changed since this Match was made (``"2 added, 2
@@ -255,6 +249,15 @@ class _Matcher:
         if self.source.pairs_by == "layer":
             j = self._by_name.get((row["layer"], self.live["own_index"][i]))
             why = f"no weights of a layer named '{row['layer']}' in the file"
+            groups = self._layer_groups.get(row["layer"], [])
+            if j is not None and len(groups) > 1:
+                names = ", ".join(f"'{g}'" for g in groups[:3])
+                row["paired_by"] = "ambiguous"
+                row["reason"] = (
+                    f"ambiguous: the file holds {len(groups)} layers named '{row['layer']}' "
+                    f"({names}); pair them with rename= or in the widget"
+                )
+                return row
         else:
             j = self._by_name.get(row["name"])
             why = (
@@ -281,6 +284,16 @@ class _Matcher:
             if group == "model":
                 found.setdefault((layer, index), j)
         return found
+
+    @cached_property
+    def _layer_groups(self) -> dict[str, list[str]]:
+        """The groups of a Keras 2 ``.h5`` holding each layer name's weights: one per
+        layer, unless layers of one name sit in several nested models."""
+        found: dict[str, dict[str, None]] = {}
+        for layer, path, group in zip(self.ckpt["layer"], self.ckpt["path"], self.ckpt["group"]):
+            if group == "model":
+                found.setdefault(layer, {})[path.rpartition("/")[0]] = None
+        return {layer: list(groups) for layer, groups in found.items()}
 
     def _pair_by_structure(self, i: int, row: dict[str, Any]) -> dict[str, Any]:
         """Pair row ``i`` with the dataset Keras's own ``load_weights`` reads it from."""
