@@ -10,7 +10,7 @@ import { MAX_ROWS } from "../model/window.js";
  */
 export function checkpointRows(ctx) {
   const { state } = ctx;
-  const cols = ctx.model.get("ckpt_rows");
+  const cols = ctx.columns("ckpt_rows");
   const out = [];
   const n = cols.id ? cols.id.length : 0;
   const filtering = Boolean(state.filter || state.chip);
