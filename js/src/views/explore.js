@@ -5,6 +5,7 @@ import { bytesText, plural, shapeText } from "../core/format.js";
 import { visibleRows } from "../model/tree.js";
 import { rowWindow } from "../model/window.js";
 import { choose } from "./preview.js";
+import { expander } from "./tree.js";
 
 /**
  * @typedef {import("../core/context.js").Context} Context
@@ -87,7 +88,7 @@ export function createExploreHeader(ctx) {
  */
 export function exploreRows(ctx) {
   const { state } = ctx;
-  const sizes = ctx.model.get("rows")?.size || [];
+  const sizes = ctx.columns("rows").size || [];
   const { shown, more } = rowWindow(visibleRows(state.tree, state));
   const rows = shown.map(([node, depth]) => exploreRow(ctx, node, depth, sizes[node.i]));
   if (more)
@@ -103,14 +104,7 @@ export function exploreRows(ctx) {
  */
 function exploreRow(ctx, node, depth, params) {
   const { state } = ctx;
-  const isModule = node.kind === "module";
-  const open = state.expanded.has(node.id) || Boolean(state.filter || state.chip);
-  const toggle = () => {
-    if (!isModule) return;
-    if (state.expanded.has(node.id)) state.expanded.delete(node.id);
-    else state.expanded.add(node.id);
-    ctx.drawBody();
-  };
+  const { isModule, open, toggle } = expander(ctx, node);
   return h(
     "tr",
     {

@@ -47,14 +47,7 @@ function modelRow(ctx, node, depth) {
   });
   box.checked = tick === "all";
   box.indeterminate = tick === "some";
-  const isModule = node.kind === "module";
-  const open = state.expanded.has(node.id) || Boolean(state.filter || state.chip);
-  const toggle = () => {
-    if (!isModule) return;
-    if (state.expanded.has(node.id)) state.expanded.delete(node.id);
-    else state.expanded.add(node.id);
-    ctx.drawBody();
-  };
+  const { isModule, open, toggle } = expander(ctx, node);
   const status = node.status;
   const restored = restoredRow(node, state.restored);
   const from = ctx.rowSources(node.id);
@@ -116,6 +109,25 @@ function modelRow(ctx, node, depth) {
         : null,
     ),
   );
+}
+
+/**
+ * Whether a row is a module, whether it shows its children (expanded, or any filter on),
+ * and what a click on its twisty does: open or close it and draw the rows again.
+ * @param {Context} ctx
+ * @param {{ id: string, kind: string }} node
+ */
+export function expander(ctx, node) {
+  const { state } = ctx;
+  const isModule = node.kind === "module";
+  const open = state.expanded.has(node.id) || Boolean(state.filter || state.chip);
+  const toggle = () => {
+    if (!isModule) return;
+    if (state.expanded.has(node.id)) state.expanded.delete(node.id);
+    else state.expanded.add(node.id);
+    ctx.drawBody();
+  };
+  return { isModule, open, toggle };
 }
 
 /**
