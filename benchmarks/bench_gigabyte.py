@@ -33,7 +33,8 @@ import time
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-from timing import paired_times  # benchmarks/ is on sys.path when a script runs
+from rss import peak_extra  # benchmarks/ is on sys.path when a script runs
+from timing import paired_times
 
 HIDDEN, INNER = 1024, 4096
 PAIR_BYTES = 2 * HIDDEN * INNER * 4
@@ -78,64 +79,6 @@ def write(directory: str, gigabytes: float, queue) -> None:
 
 
 # -- memory ---------------------------------------------------------------------------------
-
-
-def release_freed_memory() -> None:
-    """Return freed heap memory to the system, so that reusing it shows in the RSS."""
-    import ctypes
-
-    with contextlib.suppress(OSError, AttributeError):
-        ctypes.CDLL("libc.so.6").malloc_trim(0)
-
-
-def _status(field: str) -> int:
-    with open("/proc/self/status") as f:
-        for line in f:
-            if line.startswith(field + ":"):
-                return int(line.split()[1]) * 1024
-    return 0
-
-
-def peak_extra(fn) -> tuple[int, float, object]:
-    """Peak resident memory above the start while ``fn`` runs, its seconds and result.
-
-    The kernel's high-water mark is reset first (``/proc/self/clear_refs``); where that
-    is refused, the RSS is sampled every millisecond in a thread.
-    """
-    import gc
-    import threading
-
-    import psutil
-
-    gc.collect()
-    release_freed_memory()
-    base = _status("VmRSS")
-    try:
-        with open("/proc/self/clear_refs", "w") as f:
-            f.write("5")
-        exact = True
-    except OSError:
-        exact = False
-    process, peak, done = psutil.Process(), base, threading.Event()
-
-    def sample():
-        nonlocal peak
-        while not done.is_set():
-            peak = max(peak, process.memory_info().rss)
-            time.sleep(0.001)
-
-    thread = threading.Thread(target=sample)
-    thread.start()
-    start = time.perf_counter()
-    try:
-        result = fn()
-    finally:
-        took = time.perf_counter() - start
-        done.set()
-        thread.join()
-    if exact:
-        peak = max(peak, _status("VmHWM"))
-    return max(0, peak - base), took, result
 
 
 def memory_case(prefix: str, gigabytes: float, case: str, queue) -> None:

@@ -16,6 +16,7 @@ import traitlets
 
 from ckpt_widgets.engine.matching import STATUSES, Match, match
 from ckpt_widgets.engine.pairing import pairs_view, with_layer_pair, without_layer_pair
+from ckpt_widgets.engine.plan import another_model_message
 from ckpt_widgets.engine.rename import add_pairs, as_pairs, parse_rules
 from ckpt_widgets.engine.restore_many import CombinedReport
 from ckpt_widgets.engine.selection import rows_by_name
@@ -82,7 +83,8 @@ class CheckpointWidget(ExploreView, anywidget.AnyWidget):
     """The model tree, column-oriented (see :func:`ckpt_widgets.tree.model_tree`); sent to
     the front end as one JSON text."""
     ckpt_rows = traitlets.Dict().tag(sync=True, to_json=lambda value, _: _json_text(value))
-    """The checkpoint's own variables, column-oriented; sent as one JSON text."""
+    """The checkpoint's own variables, column-oriented; ``{}`` until the Checkpoint tab is
+    first opened (:meth:`checkpoint_rows`), then kept up to date. Sent as one JSON text."""
     selected = traitlets.List(traitlets.Unicode()).tag(sync=True)
     """Ticked submodule and variable paths of the active source: strings ``include=`` accepts."""
     sources = traitlets.List(traitlets.Dict()).tag(sync=True)
@@ -145,6 +147,8 @@ class CheckpointWidget(ExploreView, anywidget.AnyWidget):
         self._running = False  # a restore job runs in the background
         self._job: threading.Thread | None = None
         self._tree: tuple[Match, Any] | None = None  # the active match and its tree
+        self._ckpt_tree: tuple[Match, Any] | None = None  # same, the checkpoint's own tree
+        self._ckpt_shown = False  # the Checkpoint tab was opened: ckpt_rows kept drawn
         self._naming_error = ""  # the error line's sentence about a tick naming nothing
         self._shown: dict[str, Any] | None = None  # the preview on show, drawn again on change
         self._rules_text: dict[str, str] = {}  # the Rules box's text per source letter
@@ -321,6 +325,18 @@ class CheckpointWidget(ExploreView, anywidget.AnyWidget):
         png, stats = self._run(lambda: self._send_preview(path, limit, theme, log))
         return png, stats
 
+    def checkpoint_rows(self) -> Any:
+        """The Checkpoint tab's rows (what opening the tab does): the active checkpoint's own
+        tree, :func:`~ckpt_widgets.widget.rows.checkpoint_tree`, also sent as
+        :attr:`ckpt_rows`. Built on first use, not with the widget, then kept up to date."""
+        return self._run(self._send_checkpoint_rows)
+
+    def _send_checkpoint_rows(self) -> Any:
+        tree = self._checkpoint_tree()
+        self._ckpt_shown = True
+        self.ckpt_rows = _columns(tree)
+        return tree
+
     def _send_preview(
         self, path: str, limit: int, theme: dict[str, str] | None, log: bool
     ) -> tuple[bytes, Any]:
@@ -439,13 +455,9 @@ class CheckpointWidget(ExploreView, anywidget.AnyWidget):
                     "each checkpoint can be added once."
                 )
         m = match(self.model, source, root=root, rename=rename, align=align)
-        counts = m.counts()
-        if not counts["match"] + counts["shape_mismatch"] + counts["dtype_mismatch"]:
-            raise NothingToRestoreError(
-                f"None of the model's {len(m.variables)} variables is in checkpoint "
-                f"'{source.prefix}' (looked under root '{m.root}'); it looks like a checkpoint "
-                "of another model, so it was not added (pass root= or rename= to add_source)."
-            )
+        if not m.found():
+            advice = ", so it was not added (pass root= or rename= to add_source)"
+            raise NothingToRestoreError(another_model_message(m, advice))
         return self._add(m, rename, align)
 
     def _add(self, m: Match, rename: Any, align: bool) -> str:
@@ -516,10 +528,19 @@ class CheckpointWidget(ExploreView, anywidget.AnyWidget):
             self._tree = (m, model_tree(m))
         return self._tree[1]
 
-    def _draw(self) -> None:
-        """Send the active source's header, tree, checkpoint rows and pairs, and the sources."""
+    def _checkpoint_tree(self) -> Any:
+        """The active source's checkpoint tree (:func:`~ckpt_widgets.widget.rows.checkpoint_tree`),
+        kept until its match changes."""
         from .rows import checkpoint_tree
 
+        m = self.match
+        if self._ckpt_tree is None or self._ckpt_tree[0] is not m:
+            self._ckpt_tree = (m, checkpoint_tree(m))
+        return self._ckpt_tree[1]
+
+    def _draw(self) -> None:
+        """Send the active source's header, tree, checkpoint rows (once the Checkpoint tab
+        was opened) and pairs, and the sources."""
         if self._explored is not None:
             self._explore_draw()
             return
@@ -533,15 +554,10 @@ class CheckpointWidget(ExploreView, anywidget.AnyWidget):
             }
             for s in self._sources
         ]
-        counts = m.counts()
-        table = m.table
-        counts["optimizer"] = int(
-            ((table["status"] == "unused") & (table["group"] == "optimizer")).sum()
-        )
-        counts["renamed"] = int((table["paired_by"] == "rename").sum())
+        counts = m.breakdown()
         roots = root_choices(m)
         tree = self._active_tree()
-        variables = tree[tree["kind"] == "variable"]
+        params, nbytes = m.model_size()
         self.header = {
             "checkpoint": m.source.prefix,
             "root": m.root,
@@ -553,13 +569,13 @@ class CheckpointWidget(ExploreView, anywidget.AnyWidget):
             "statuses": list(STATUSES),
             "status_words": STATUS_WORDS,
             "align": self.aligned,
-            "params": int(variables["params"].sum()),
-            "nbytes": int(variables["nbytes"].sum()),
+            "params": params,
+            "nbytes": nbytes,
         }
         self.pairs = pairs_view(m)
         _look_up_names_later(m)
         self.rows = _columns(tree)
-        self.ckpt_rows = _columns(checkpoint_tree(m))
+        self.ckpt_rows = _columns(self._checkpoint_tree()) if self._ckpt_shown else {}
 
     @traitlets.validate("active")
     def _valid_active(self, proposal: Any) -> str:
@@ -882,7 +898,7 @@ def root_choices(m: Match) -> list[tuple[str, int]]:
 def nothing_matches_hint(m: Match, aligned: bool, counts: dict[str, int]) -> str:
     """A sentence when (almost) nothing matches: what was found, and what to try."""
     total = len(m.variables)
-    matched = counts["match"] + counts["shape_mismatch"] + counts["dtype_mismatch"]
+    matched = m.found()
     if not total or matched * 10 >= total:
         return ""
     stored = int((m.table["status"] == "unused").sum() - counts.get("optimizer", 0))
@@ -995,6 +1011,7 @@ REQUESTS: dict[str, Any] = {
     "tick": lambda w, c: w.tick(_paths(c), _flag(c, "on")),
     "clear": lambda w, c: w._clear(),
     "dry_run": lambda w, c: w.dry_run(),
+    "checkpoint_rows": lambda w, c: w._send_checkpoint_rows(),
     "close_plan": lambda w, c: setattr(w, "plan", {}),
     "set_root": lambda w, c: w.set_root(_text(c, "root")),
     "refresh": lambda w, c: w.refresh(),

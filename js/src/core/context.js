@@ -52,6 +52,7 @@ import { themeColours } from "./theme.js";
  * @property {(ids: string[], on: boolean) => void} setTicked
  * @property {(id: string) => string[]} rowSources
  * @property {(path: string, limit?: number) => void} requestPreview
+ * @property {() => Record<string, any[]>} checkpointColumns
  * @property {() => void} draw       redraw everything
  * @property {() => void} drawBody   redraw the table's rows only
  */
@@ -67,20 +68,23 @@ export function createContext(model, root, state) {
   const ticks = () => model.get("ticks") || {};
   /** @type {Map<string, [any, Record<string, any[]>]>} the last value of each table, decoded */
   const tables = new Map();
+  /** @param {string} name a column-oriented table trait, decoded once per value */
+  const columns = (name) => {
+    const value = model.get(name);
+    const last = tables.get(name);
+    if (last && last[0] === value) return last[1];
+    const decoded = decodeColumns(value);
+    tables.set(name, [value, decoded]);
+    return decoded;
+  };
+  let askedCheckpoint = false;
   return {
     model,
     root,
     state,
     send,
     ticks,
-    columns: (name) => {
-      const value = model.get(name);
-      const last = tables.get(name);
-      if (last && last[0] === value) return last[1];
-      const decoded = decodeColumns(value);
-      tables.set(name, [value, decoded]);
-      return decoded;
-    },
+    columns,
     /** "all", "some" or "none": how the kernel says a row of the active source is ticked. */
     tickState: (id) => ticks().rows?.[id] || "none",
     /** Ask the kernel to tick or untick rows; it answers with new `ticks`. */
@@ -95,6 +99,16 @@ export function createContext(model, root, state) {
       const type = state.view === "compare" ? "overlay" : "preview";
       const message = { type, path, theme: themeColours(root), log: state.logCounts };
       send(limit ? { ...message, limit } : message);
+    },
+    /** The checkpoint's own rows (`ckpt_rows`): the kernel builds them when first asked,
+     * not with the widget, so the first ask sends for them; `{}` until they come. */
+    checkpointColumns: () => {
+      const cols = columns("ckpt_rows");
+      if (!cols.id && !askedCheckpoint) {
+        askedCheckpoint = true;
+        send({ type: "checkpoint_rows" });
+      }
+      return cols;
     },
     draw: () => {},
     drawBody: () => {},

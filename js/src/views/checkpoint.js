@@ -10,9 +10,10 @@ import { MAX_ROWS } from "../model/window.js";
  */
 export function checkpointRows(ctx) {
   const { state } = ctx;
-  const cols = ctx.columns("ckpt_rows");
+  const cols = ctx.checkpointColumns();
+  if (!cols.id) return [loadingRow()];
   const out = [];
-  const n = cols.id ? cols.id.length : 0;
+  const n = cols.id.length;
   const filtering = Boolean(state.filter || state.chip);
   for (let i = 0; i < n && out.length < MAX_ROWS; i++) {
     const status = cols.status[i];
@@ -49,4 +50,13 @@ export function checkpointRows(ctx) {
     );
   }
   return out;
+}
+
+/** What the view shows while the kernel builds its rows (on the tab's first opening). */
+function loadingRow() {
+  return h(
+    "tr",
+    { "data-testid": "ckpt-rows-loading" },
+    h("td", { colspan: "7", class: "ckw-note" }, "Reading the checkpoint's variables…"),
+  );
 }

@@ -66,7 +66,7 @@ export function createPreview(ctx) {
 
   /** Pick the stored variable for a model variable that paths did not pair. */
   function pairEditor(/** @type {import("../model/tree.js").TreeNode} */ node) {
-    const cols = ctx.columns("ckpt_rows");
+    const cols = ctx.checkpointColumns();
     /** @type {string[]} */
     const same = [];
     /** @type {string[]} */

@@ -7,6 +7,7 @@ import { treeKey } from "../model/keys.js";
 import { restoredRow, visibleRows } from "../model/tree.js";
 import { rowWindow } from "../model/window.js";
 import { choose } from "./preview.js";
+import { expander, twisty } from "./row.js";
 import { sourceBadge } from "./sources.js";
 
 /**
@@ -47,7 +48,9 @@ function modelRow(ctx, node, depth) {
   });
   box.checked = tick === "all";
   box.indeterminate = tick === "some";
-  const { isModule, open, toggle } = expander(ctx, node);
+  const isModule = node.kind === "module";
+  const open = state.expanded.has(node.id) || Boolean(state.filter || state.chip);
+  const toggle = expander(ctx, state.expanded, node);
   const status = node.status;
   const restored = restoredRow(node, state.restored);
   const from = ctx.rowSources(node.id);
@@ -70,7 +73,7 @@ function modelRow(ctx, node, depth) {
     h(
       "td",
       { class: "ckw-name", style: `padding-left: ${0.4 + depth * 1.1}em` },
-      h("span", { class: "ckw-twisty", onclick: toggle, "aria-hidden": "true" }, isModule ? (open ? "▾" : "▸") : ""),
+      twisty(node, open, toggle),
       box,
       h(
         "button",
@@ -109,25 +112,6 @@ function modelRow(ctx, node, depth) {
         : null,
     ),
   );
-}
-
-/**
- * Whether a row is a module, whether it shows its children (expanded, or any filter on),
- * and what a click on its twisty does: open or close it and draw the rows again.
- * @param {Context} ctx
- * @param {{ id: string, kind: string }} node
- */
-export function expander(ctx, node) {
-  const { state } = ctx;
-  const isModule = node.kind === "module";
-  const open = state.expanded.has(node.id) || Boolean(state.filter || state.chip);
-  const toggle = () => {
-    if (!isModule) return;
-    if (state.expanded.has(node.id)) state.expanded.delete(node.id);
-    else state.expanded.add(node.id);
-    ctx.drawBody();
-  };
-  return { isModule, open, toggle };
 }
 
 /**
