@@ -98,12 +98,14 @@ class KerasWeightsSource(WithoutGraph, SourceTables):
         import numpy as np
 
         try:
-            return np.asarray(self._file[key][where])
+            value = np.asarray(self._file[key][where])
         except Exception as exc:  # a damaged file fails only when the data is read
             raise CheckpointError(
                 f"Cannot read '{key}' from '{self.path}' ({first_line(exc)}); the file "
                 "may be truncated or damaged."
             ) from None
+        # HDF5 keeps any byte order ('>f4'); variables and the bit-for-bit check use ours.
+        return value.astype(value.dtype.newbyteorder("="), copy=False)
 
     def key_of(self, path_or_key: str) -> str:
         """The dataset path (paths and keys are the same in a Keras file)."""
