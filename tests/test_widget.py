@@ -38,7 +38,7 @@ def test_state_sent_to_the_front_end(widget):
     assert by_id["backbone"] == "match" and by_id["head"] == "shape_mismatch"
     assert by_id["backbone/_functional/_operations/1/_kernel"] == "match"
     assert dict(zip(rows["id"], rows["label"]))["backbone/_functional/_operations/2"] == "d2"
-    widget._on_message(widget, {"type": "checkpoint_rows"}, [])  # the Checkpoint tab opens
+    send(widget, {"type": "checkpoint_rows"})  # the Checkpoint tab opens
     ckpt = widget.ckpt_rows
     assert set(ckpt["group"]) == {"model", "optimizer", ""}  # "" for objects
     kinds = dict(zip(ckpt["id"], ckpt["kind"]))
@@ -591,7 +591,7 @@ def test_checkpoint_rows_are_built_when_the_tab_first_opens(net_ckpt, tf, tmp_pa
     model = models.net(head_units=7, seed=60)
     widget = cw.CheckpointWidget(model, prefix)
     assert widget.ckpt_rows == {}
-    widget._on_message(widget, {"type": "checkpoint_rows"}, [])
+    send(widget, {"type": "checkpoint_rows"})
     eager = checkpoint_tree(cw.match(model, prefix))
     assert widget.error == "" and widget.ckpt_rows == _columns(eager)
     assert widget.checkpoint_rows().equals(eager)

@@ -428,14 +428,16 @@ def _reader(source: Any, key: str) -> Callable[[], np.ndarray]:
 
 
 def _slicer(source: Any, key: str) -> Callable[[int], Iterable[tuple[int, np.ndarray]]]:
-    return lambda slice_bytes: read_slices(source, key, slice_bytes)
+    return lambda slice_bytes: read_slices(source, key, slice_bytes, reuse=True)
 
 
 def _live_slicer(variable: Any) -> Callable[[int], Iterable[tuple[int, np.ndarray]]]:
     def slices(slice_bytes: int) -> Iterator[tuple[int, np.ndarray]]:
         import numpy as np
 
-        flat = np.ascontiguousarray(variable.numpy()).reshape(-1)
+        from .snapshot import current_value
+
+        flat = np.ascontiguousarray(current_value(variable)).reshape(-1)  # no copy
         step = max(1, slice_bytes // max(1, flat.itemsize))
         for start in range(0, flat.size, step):
             yield start, flat[start : start + step]

@@ -24,7 +24,7 @@ from .model import ModelGraph
 from .pairing import align_unpaired
 from .placement import Placed, module_path, place
 from .rename import Rename, Renamer
-from .selection import names_of_rows, rows_of_variables
+from .selection import rows_of_variables
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -106,12 +106,6 @@ class Match:
         """``{id(variable): its model rows}``: a selection of 10 000 variables would
         otherwise cost 10 000 passes over the model."""
         return rows_of_variables(self.variables)
-
-    @cached_property
-    def names_per_row(self) -> list[set[str]]:
-        """Every name each model row answers to in ``include=`` (worked out once: the
-        widget selects on every tick)."""
-        return names_of_rows(self)
 
     def model_changed(self) -> str | None:
         """How the model's variables changed since this Match was made (``"2 added, 2

@@ -47,6 +47,7 @@ from .snapshot import (
     current_value,
     describe_failures,
     interrupts_deferred,
+    tf_variable,
 )
 from .workers import agree_across_workers, multi_worker_strategy, worker_name
 
@@ -243,9 +244,9 @@ def execute(
     where = undo_where(undo)
     mirror = build_mirror(plan)
     touched = {id(s.variable): s.variable for s in plan.steps}
-    # The report's parts before anything changes: a failure there cannot leave a restore
-    # done without its report (and its undo).
-    code = restore_code(plan, mirror)
+    # The report's table before anything changes: a failure there cannot leave a restore
+    # done without its report (and its undo). The code is written when first asked for.
+    code = functools.partial(restore_code, plan, mirror)
     restored = _restored_table(plan, mirror)
     if dry_run:
         return RestoreReport(restored, plan.skipped, code, plan.source.prefix, None, plan, True)
@@ -285,7 +286,7 @@ def execute(
     return RestoreReport(
         restored=restored,
         skipped=plan.skipped,
-        code=code,
+        _code=code,
         path=source.path,
         _snapshot=before if undo is not False else None,
         _plan=plan,
@@ -327,8 +328,8 @@ class RestoreReport:
     skipped: pd.DataFrame
     """Model variables not restored, with ``reason``; ``selected`` tells those the selection
     named (not restored, for ``reason``) from those it did not name."""
-    code: str
-    """Plain TensorFlow doing the same restore, with its imports; expects ``model`` in scope."""
+    _code: str | Callable[[], str] = field(repr=False)
+    """The code, or what writes it (on first use of :attr:`code`)."""
     path: str
     """The checkpoint the values came from (its prefix, or the Keras file)."""
     _snapshot: Snapshot | None = field(repr=False)
@@ -336,6 +337,13 @@ class RestoreReport:
     dry_run: bool = False
     """True for ``restore(..., dry_run=True)``: what a restore would do; nothing changed."""
     _undone: bool = field(repr=False, default=False)
+
+    @property
+    def code(self) -> str:
+        """Plain TensorFlow doing the same restore, with its imports; expects ``model`` in scope."""
+        if callable(self._code):
+            self._code = self._code()
+        return self._code
 
     @property
     def nbytes(self) -> int:
@@ -404,14 +412,18 @@ class RestoreReport:
         return None
 
     def _changed_since_restore(self) -> list[str]:
-        """Labels of restored variables whose value is no longer the restored one."""
+        """Labels of restored variables whose value is no longer the restored one: each
+        compared bit for bit with its stored value, read a group at a time."""
+        import numpy as np
+
         plan, snapshot = self._plan, self._snapshot
         assert plan is not None and snapshot is not None
         changed = []
-        for step in plan.steps:
-            restored = _stored_value(plan, step, snapshot.value(id(step.variable)))
-            if not _same(step.variable.numpy(), restored):
-                changed.append(step.label)
+        for group in _groups(plan, 1):
+            values = _target_values(plan, group, snapshot)
+            for step, value in zip(group, values):
+                if not _same(current_value(step.variable), np.asarray(value)):
+                    changed.append(step.label)
         return changed
 
     def summary(self) -> str:
@@ -506,15 +518,18 @@ def _restore_group(
 
 def _assign(variable: Any, value: Any) -> None:
     """``variable.assign(value)``, on a TensorFlow variable without reading it back (the
-    check reads it once, later); shape and dtype are still checked by TensorFlow."""
-    from tensorflow.python.ops.resource_variable_ops import BaseResourceVariable
+    check reads it once, later) and as one op when ``value`` is a tensor of its dtype;
+    TensorFlow still refuses another shape or dtype."""
+    import tensorflow as tf
+    from tensorflow.python.ops.gen_resource_variable_ops import assign_variable_op
 
-    inner = getattr(variable, "value", None)  # a Keras 3 variable's TensorFlow variable
-    for target in (inner, variable):
-        if isinstance(target, BaseResourceVariable):
-            target.assign(value, read_value=False)
-            return
-    variable.assign(value)
+    held = tf_variable(variable)
+    if held is None:
+        variable.assign(value)
+    elif isinstance(value, tf.Tensor) and value.dtype == held.dtype:
+        assign_variable_op(held.handle, value, validate_shape=True)
+    else:
+        held.assign(value, read_value=False)
 
 
 def _target_values(plan: Plan, group: list[Step], before: Snapshot) -> list[Any]:

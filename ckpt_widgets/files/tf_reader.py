@@ -7,6 +7,7 @@ from __future__ import annotations
 import math
 import os
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -162,6 +163,29 @@ class TensorFlowSource(SourceTables):
         self._check_unchanged()
         return value
 
+    def read_pieces(
+        self, path_or_key: str, piece: int, buffer: np.ndarray | None = None
+    ) -> Iterator[tuple[int, np.ndarray]]:
+        """One stored tensor in flat pieces of at most ``piece`` elements, read straight from
+        its data file at the offset the index gives (``RestoreV2`` would load the whole
+        tensor for any slice of it); a tensor stored in partitions, a remote checkpoint or a
+        string tensor is read whole, as one piece. See ``CheckpointSource.read_pieces``."""
+        import numpy as np
+
+        from . import bundle
+
+        key = self.key_of(path_or_key)
+        dtype = numpy_dtype(self._dtypes[key][0])
+        located = bundle.locate(self.prefix, key) if local_path(self.prefix) else None
+        if located is None or dtype is None or dtype.kind in "OSU":
+            yield 0, np.asarray(self.read(key)).reshape(-1)
+            return
+        count = math.prod(self._shapes[key])
+        try:
+            yield from bundle.read_pieces(located, dtype, count, max(1, piece), buffer)
+        except (OSError, ValueError) as exc:
+            raise self._read_failed(f"'{key}'", exc) from None
+
     def key_of(self, path_or_key: str) -> str:
         """The tensor key for a variable path or a key."""
         if path_or_key in self._key_of_path:
@@ -216,6 +240,22 @@ def variable_columns(
         "group": groups,
         "node_id": nodes,
     }
+
+
+def numpy_dtype(name: str) -> np.dtype | None:
+    """The numpy dtype of a TensorFlow dtype name (``bfloat16`` from ml_dtypes), None for
+    strings and other dtypes numpy has no number for."""
+    import numpy as np
+
+    try:
+        return np.dtype(name)
+    except TypeError:
+        import tensorflow as tf
+
+        try:
+            return np.dtype(tf.dtypes.as_dtype(name).as_numpy_dtype)
+        except (TypeError, ValueError):
+            return None
 
 
 def _unreadable(prefix: str, exc: BaseException) -> CheckpointError:
