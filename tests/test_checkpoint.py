@@ -233,3 +233,16 @@ def test_a_checkpoint_written_again_after_it_was_opened_is_not_read(tf, keras, t
         made.source.read(made.table["key"].iat[0])
     cw.restore(model, prefix, include="b")  # opened again: b gets b's new tensor
     assert_same(model.get_layer("b").kernel.numpy(), rewriter.get_layer("b").kernel.numpy())
+
+
+def test_pieces_of_a_checkpoint_written_again_are_not_read(tf, keras, tmp_path):
+    """The preview, statistics and compare read large tensors in pieces straight from the
+    data file: a prefix written again since it was opened is refused there too."""
+    first = keras.Sequential([keras.Input((3,)), keras.layers.Dense(3, name="a")])
+    prefix = tf.train.Checkpoint(model=first).write(str(tmp_path / "ckpt"))
+    source = cw.open_checkpoint(prefix)
+    key = source.variables["key"].iat[0]
+    second = keras.Sequential([keras.Input((3,)), keras.layers.Dense(3, name="a")])
+    tf.train.Checkpoint(model=second).write(prefix)
+    with pytest.raises(cw.CheckpointError, match="written again"):
+        next(source.read_pieces(key, 4))

@@ -175,6 +175,7 @@ class TensorFlowSource(SourceTables):
 
         from . import bundle
 
+        self._check_unchanged()
         key = self.key_of(path_or_key)
         dtype = numpy_dtype(self._dtypes[key][0])
         located = bundle.locate(self.prefix, key) if local_path(self.prefix) else None
@@ -186,6 +187,7 @@ class TensorFlowSource(SourceTables):
             yield from bundle.read_pieces(located, dtype, count, max(1, piece), buffer)
         except (OSError, ValueError) as exc:
             raise self._read_failed(f"'{key}'", exc) from None
+        self._check_unchanged()  # the pieces came from the files the index was read with
 
     def key_of(self, path_or_key: str) -> str:
         """The tensor key for a variable path or a key."""
