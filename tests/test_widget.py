@@ -69,6 +69,25 @@ def test_restore_the_ticked_submodule_then_undo(widget, net_ckpt):
     assert not widget.result["can_undo"]
 
 
+def test_ticking_a_layer_drops_the_ticks_it_covers(widget, net_ckpt):
+    child = "backbone/_functional/_operations/1"
+    widget.tick(child)
+    widget.tick("backbone")  # covers the child: one tick left, not two
+    assert widget.selected == ["backbone"] and widget.ticks["total"] == 4
+    widget.tick(child)  # covered by a wider tick already: nothing added
+    assert widget.selected == ["backbone"]
+    widget.selected = [child, "no_such_layer"]  # set from Python
+    widget.tick("backbone")  # a tick naming nothing stays, so the error line says so
+    assert widget.selected == ["no_such_layer", "backbone"]
+    assert "no_such_layer" in widget.error
+    widget.selected = ["backbone"]
+    _, writer = net_ckpt
+    report = widget.restore()
+    assert len(report.restored) == 4
+    for v, w in zip(widget.model.backbone.weights, writer.backbone.weights):
+        assert_same(v.numpy(), w.numpy())
+
+
 def test_ticking_a_submodule_with_mismatches_restores_the_matching_part(widget):
     widget.selected = ["head", "backbone/_functional/_operations/1"]
     report = widget.restore()  # head is shape-mismatched: skipped, not an error
