@@ -137,31 +137,6 @@ def test_run_against_first_and_previous_equals_numpy(run):
         assert set(frozen["status"]) == {"same"} and (frozen["rel_change"] == 0.0).all()
 
 
-def test_run_by_module_frozen_layers_are_flat_zero_lines(run):
-    directory, _, _ = run
-    by_module = cw.run_by_module(cw.compare_run(directory))
-    lines = by_module.pivot(index="module", columns="step", values="rel_change")
-    assert (lines.loc["model/backbone/_functional/_operations/1"] == 0.0).all()
-    assert (lines.loc["model/backbone/_functional/_operations/2"] == 0.0).all()
-    assert (lines.loc["model/head"] > 0).all()
-    figure = cw.plot_run(cw.compare_run(directory))
-    assert len(figure.axes[0].lines) == 3
-    frozen = next(line for line in figure.axes[0].lines if line.get_label().endswith("/1"))
-    assert (np.asarray(frozen.get_ydata()) == 0.0).all()
-    heatmap = cw.plot_run(cw.compare_run(directory), kind="heatmap")
-    assert heatmap.axes[0].images[0].get_array().shape == (3, STEPS)
-
-
-def test_run_of_a_list_of_paths_and_bad_input(run, tmp_path):
-    _, prefixes, _ = run
-    table = cw.compare_run([prefixes[0], prefixes[2]])
-    assert set(table["step"]) == {3}
-    with pytest.raises(ValueError, match="against='last' is not one of"):
-        cw.compare_run(prefixes, against="last")
-    with pytest.raises(FileNotFoundError, match="holds 0 checkpoint"):
-        cw.compare_run(tmp_path)
-
-
 def test_live_model_against_its_checkpoints(run):
     _, prefixes, model = run
     last = cw.compare(model, prefixes[-1])

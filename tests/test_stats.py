@@ -249,35 +249,3 @@ def test_streamed_statistics_hold_one_piece(tf, tmp_path):
         tracemalloc.stop()
     assert_summary(row.to_dict(), numpy_summary(values))
     assert peak < 3 * piece, peak
-
-
-def on_and_beside_edges(values: np.ndarray, edges: np.ndarray) -> np.ndarray:
-    """``values`` with every edge rounded to their dtype, and both neighbours of that."""
-    kind = values.dtype.type
-    on = edges.astype(values.dtype)
-    near = np.concatenate([on, np.nextafter(on, kind(np.inf)), np.nextafter(on, kind(-np.inf))])
-    near = near[(near >= edges[0]) & (near <= edges[-1])]
-    return np.concatenate([values, near]).astype(values.dtype)
-
-
-@pytest.mark.parametrize("dtype", ["float32", "float64"])
-def test_counts_equal_numpy_on_and_beside_every_edge(dtype):
-    """The float64 bin numbers are checked edge by edge: values on an edge, just below and
-    just above it fall where np.histogram puts them, for ranges of every kind."""
-    from ckpt_widgets.preview.bins import counts
-
-    rng = np.random.default_rng(3)
-    draws = [
-        lambda n: rng.uniform(-0.05, 0.05, n),  # symmetric: an edge within 1e-18 of zero
-        lambda n: rng.integers(-50, 50, n) / 7,
-        lambda n: rng.standard_normal(n) * 1e-30,
-        lambda n: rng.standard_normal(n) * 1e30,
-        lambda n: np.concatenate([rng.uniform(0, 1, n), [0.0, -0.0, 1.0]]),
-        lambda n: rng.choice([0.0, 0.25, 0.5, 1.0, 3.0, 1e-40], n),
-    ]
-    for draw in draws:
-        for bins in (7, 50, 200):
-            base = draw(3000).astype(dtype)
-            edges = np.linspace(float(base.min()), float(base.max()), bins + 1)
-            values = on_and_beside_edges(base, edges)
-            np.testing.assert_array_equal(counts(values, edges), np.histogram(values, edges)[0])

@@ -114,7 +114,7 @@ def compare_rollup(table: pd.DataFrame) -> pd.DataFrame:
     names = ("path", "status", "dtype_a", "size", "norm_a", "norm_diff", "max_abs_diff")
     columns = zip(*(table[name] for name in names))
     for path, status, dtype, size, norm_a, norm_diff, peak in columns:
-        measured = status in ("same", "changed") and _is_float(dtype)
+        measured = counts_toward_change(status, dtype)
         parts = path.split("/")
         for depth in range(len(parts)):
             entry = acc.setdefault("/".join(parts[:depth]), _empty_rollup())
@@ -375,9 +375,13 @@ def _itemsize(dtype: str) -> int:
         return 2 if "16" in dtype else 0
 
 
-def _is_float(dtype: Any) -> bool:
-    """A floating point dtype name (``float32``, ``bfloat16``, ``float8_e4m3fn``, ...)."""
-    return "float" in str(dtype)
+def counts_toward_change(status: str, dtype: Any) -> bool:
+    """Whether a variable's row enters a summed change figure (a roll-up's ``rel_change``
+    and ``max_abs_diff``): both sides present with equal shapes and dtypes (``status``
+    "same" or "changed") and a floating point dtype (``float32``, ``bfloat16``,
+    ``float8_e4m3fn``, ...), so a step counter (``save_counter``, ``iterations``) moves
+    no figure."""
+    return status in ("same", "changed") and "float" in str(dtype)
 
 
 def _empty_rollup() -> dict[str, Any]:

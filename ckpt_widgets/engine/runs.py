@@ -12,14 +12,14 @@ import re
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from .compare import compare, rollup_ratio
+from .compare import compare, counts_toward_change, rollup_ratio
 
 if TYPE_CHECKING:
     import pandas as pd
     from matplotlib.figure import Figure
 
 RUN_COLUMNS = [
-    "step", "checkpoint", "reference", "path", "module", "layer", "group", "status",
+    "step", "checkpoint", "reference", "path", "module", "layer", "group", "status", "dtype_a",
     "rel_change", "max_abs_diff", "cosine", "norm_a", "norm_diff", "key_a", "key_b",
 ]  # fmt: skip
 AGAINST = ("first", "previous")
@@ -95,16 +95,24 @@ def compare_run(
 def run_by_module(run: pd.DataFrame, group: str | None = "model") -> pd.DataFrame:
     """Change per module (the variables' parent path) and step, as one table.
 
-    ``rel_change`` of a module is ``sqrt(Σ||b-a||²) / sqrt(Σ||a||²)`` over its variables
-    present on both sides with equal shapes; ``max_abs_diff`` the largest. ``group``
-    keeps only model (or optimizer, other) variables; None keeps all.
+    ``rel_change`` of a module is ``sqrt(Σ||b-a||²) / sqrt(Σ||a||²)`` over the variables
+    :func:`~ckpt_widgets.engine.compare.counts_toward_change` takes (both sides, equal
+    shapes, floating point: a step counter moves no figure), as in
+    :func:`~ckpt_widgets.compare_rollup`; ``max_abs_diff`` the largest of theirs.
+    ``changed`` and ``variables`` count every variable present on both sides with equal
+    shapes. ``group`` keeps only model (or optimizer, other) variables; None keeps all.
     """
     import numpy as np
 
     rows = run if group is None else run[run["group"] == group]
     rows = rows[rows["status"].isin(["same", "changed"])]
+    counted = np.array(
+        [counts_toward_change(s, d) for s, d in zip(rows["status"], rows["dtype_a"])], dtype=bool
+    )
     frame = rows.assign(
-        a2=np.square(rows["norm_a"].astype(float)), d2=np.square(rows["norm_diff"].astype(float))
+        a2=np.where(counted, np.square(rows["norm_a"].astype(float)), 0.0),
+        d2=np.where(counted, np.square(rows["norm_diff"].astype(float)), 0.0),
+        max_abs_diff=rows["max_abs_diff"].astype(float).where(counted),
     )
     out = frame.groupby(["module", "step"], sort=True).agg(
         a2=("a2", "sum"),

@@ -10,6 +10,7 @@ bins), never held whole.
 from __future__ import annotations
 
 import math
+from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable, Iterator
 from typing import TYPE_CHECKING, Any
 
@@ -145,21 +146,15 @@ def counts_of_pieces(pieces: Pieces, edges: np.ndarray, finite: bool = False) ->
 # -- values ready to draw: in memory or streamed ------------------------------------------
 
 
-class Prepared:
-    """Values in memory; their statistics (with min and max) are computed once, block by
-    block, with no full-size copy, and the counts block by block too."""
+class _Values(ABC):
+    """Values to draw: statistics from one pass (:meth:`_stats`, computed once), then the
+    histogram counts from another pass over the same pieces (:meth:`_pieces`)."""
 
-    def __init__(self, values: Any):
-        import numpy as np
+    @abstractmethod
+    def _stats(self) -> Summary: ...
 
-        self.array = np.asarray(values)
-        """The values as given, as an array (its shape is the variable's)."""
-        self._summary: Summary | None = None
-
-    def _stats(self) -> Summary:
-        if self._summary is None:
-            self._summary = Summary().add(self.array)
-        return self._summary
+    @abstractmethod
+    def _pieces(self) -> Pieces: ...
 
     @property
     def lo(self) -> float:
@@ -176,14 +171,33 @@ class Prepared:
     def counts(self, edges: np.ndarray) -> np.ndarray:
         """Histogram counts of the finite values on ``edges``."""
         stats = self._stats()
-        pieces = pieces_of(self.array, _PIECE)
-        return counts_of_pieces(pieces, edges, finite=stats.count == stats.size)
+        return counts_of_pieces(self._pieces(), edges, finite=stats.count == stats.size)
 
     def summary(self) -> dict[str, float]:
         return self._stats().result()
 
 
-class Streamed:
+class Prepared(_Values):
+    """Values in memory; their statistics (with min and max) are computed once, block by
+    block, with no full-size copy, and the counts block by block too."""
+
+    def __init__(self, values: Any):
+        import numpy as np
+
+        self.array = np.asarray(values)
+        """The values as given, as an array (its shape is the variable's)."""
+        self._summary: Summary | None = None
+
+    def _stats(self) -> Summary:
+        if self._summary is None:
+            self._summary = Summary().add(self.array)
+        return self._summary
+
+    def _pieces(self) -> Pieces:
+        return pieces_of(self.array, _PIECE)
+
+
+class Streamed(_Values):
     """A tensor too large to hold, read in pieces: once for its statistics (with min and
     max, and the largest difference from ``against`` when given), again for the counts.
 
@@ -220,24 +234,8 @@ class Streamed:
             self._summary = acc
         return self._summary
 
-    @property
-    def lo(self) -> float:
-        return self._stats().lo
-
-    @property
-    def hi(self) -> float:
-        return self._stats().hi
-
-    @property
-    def finite_count(self) -> int:
-        return self._stats().count
-
-    def counts(self, edges: np.ndarray) -> np.ndarray:
-        stats = self._stats()
-        return counts_of_pieces(self.pieces(), edges, finite=stats.count == stats.size)
-
-    def summary(self) -> dict[str, float]:
-        return self._stats().result()
+    def _pieces(self) -> Pieces:
+        return self.pieces()
 
     def max_abs_diff(self, other: np.ndarray) -> float:
         """max |self - other| over the block both shapes share (NaN if the ranks differ)."""
