@@ -17,8 +17,9 @@ blurred by earlier work:
   nested ``Checkpoint`` of the same layers, and ``report.undo()``;
 - peak extra memory (``VmHWM`` after resetting it, or RSS sampled every ms) of a full
   restore with ``undo="disk"`` against TensorFlow's own full read;
-- the preview and ``variable_stats`` of the embedding, read in 64 MB pieces, against
-  ``CheckpointReader.get_tensor`` of it.
+- the preview and ``variable_stats`` of the embedding, read in 4 MB pieces through one
+  buffer, and ``cw.compare(model, file)``, against ``CheckpointReader.get_tensor`` of it
+  (wall and CPU seconds: CPU time is what a shared machine still measures).
 """
 
 from __future__ import annotations
@@ -33,7 +34,8 @@ import time
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-from timing import paired_times  # benchmarks/ is on sys.path when a script runs
+from rss import peak_extra  # benchmarks/ is on sys.path when a script runs
+from timing import paired_times
 
 HIDDEN, INNER = 1024, 4096
 PAIR_BYTES = 2 * HIDDEN * INNER * 4
@@ -80,64 +82,6 @@ def write(directory: str, gigabytes: float, queue) -> None:
 # -- memory ---------------------------------------------------------------------------------
 
 
-def release_freed_memory() -> None:
-    """Return freed heap memory to the system, so that reusing it shows in the RSS."""
-    import ctypes
-
-    with contextlib.suppress(OSError, AttributeError):
-        ctypes.CDLL("libc.so.6").malloc_trim(0)
-
-
-def _status(field: str) -> int:
-    with open("/proc/self/status") as f:
-        for line in f:
-            if line.startswith(field + ":"):
-                return int(line.split()[1]) * 1024
-    return 0
-
-
-def peak_extra(fn) -> tuple[int, float, object]:
-    """Peak resident memory above the start while ``fn`` runs, its seconds and result.
-
-    The kernel's high-water mark is reset first (``/proc/self/clear_refs``); where that
-    is refused, the RSS is sampled every millisecond in a thread.
-    """
-    import gc
-    import threading
-
-    import psutil
-
-    gc.collect()
-    release_freed_memory()
-    base = _status("VmRSS")
-    try:
-        with open("/proc/self/clear_refs", "w") as f:
-            f.write("5")
-        exact = True
-    except OSError:
-        exact = False
-    process, peak, done = psutil.Process(), base, threading.Event()
-
-    def sample():
-        nonlocal peak
-        while not done.is_set():
-            peak = max(peak, process.memory_info().rss)
-            time.sleep(0.001)
-
-    thread = threading.Thread(target=sample)
-    thread.start()
-    start = time.perf_counter()
-    try:
-        result = fn()
-    finally:
-        took = time.perf_counter() - start
-        done.set()
-        thread.join()
-    if exact:
-        peak = max(peak, _status("VmHWM"))
-    return max(0, peak - base), took, result
-
-
 def memory_case(prefix: str, gigabytes: float, case: str, queue) -> None:
     import tensorflow as tf
 
@@ -159,11 +103,14 @@ def memory_case(prefix: str, gigabytes: float, case: str, queue) -> None:
             run = lambda: tf.train.Checkpoint(model=model).read(prefix).expect_partial()  # noqa: E731
         elif case == 'restore(undo="disk"), everything':
             run = lambda: cw.restore(model, m, undo="disk")  # noqa: E731
+        elif case == "compare(model, file)":  # the embedding in pieces, the rest whole
+            run = lambda: cw.compare(model, m.source)  # noqa: E731
         else:  # the preview of the embedding, with the live model's side
             path = m.table["model_path"][m.table["key"] == embedding_key].iat[0]
             run = lambda: preview(m, path)  # noqa: E731
+    cpu = time.process_time()  # CPU seconds: what a loaded machine still measures
     extra, took, _ = peak_extra(run)
-    queue.put((case, extra, took))
+    queue.put((case, extra, took, time.process_time() - cpu))
 
 
 # -- speed ----------------------------------------------------------------------------------
@@ -259,7 +206,7 @@ def main() -> None:
         for name, ours, base in in_process(speed, prefix, args.gb, args.repeat):
             print(f"{name:58} {ours * 1e3:7.0f}ms {base * 1e3:7.0f}ms {ours / base:5.2f}x")
 
-        print(f"\n{'peak extra resident memory':40} {'extra':>10} {'time':>8}")
+        print(f"\n{'peak extra resident memory':40} {'extra':>10} {'time':>8} {'CPU':>8}")
         memory = {}
         for case in (
             "plain Checkpoint(model=m).read()",
@@ -267,10 +214,11 @@ def main() -> None:
             "plain get_tensor(embedding)",
             "preview(embedding)",
             "variable_stats(embedding)",
+            "compare(model, file)",
         ):
-            name, extra, seconds = in_process(memory_case, prefix, args.gb, case)
+            name, extra, seconds, cpu = in_process(memory_case, prefix, args.gb, case)
             memory[name] = extra
-            print(f"{name:40} {extra / 2**20:8.0f}MB {seconds:7.2f}s")
+            print(f"{name:40} {extra / 2**20:8.0f}MB {seconds:7.2f}s {cpu:7.2f}s")
         plain = memory["plain Checkpoint(model=m).read()"]
         ours = memory['restore(undo="disk"), everything']
         print(

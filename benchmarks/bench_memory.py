@@ -1,83 +1,50 @@
 """Peak extra memory of a partial restore (about 10% of ResNet50's bytes), per undo mode.
 
-    .venv/bin/python benchmarks/bench_memory.py
+    .venv/bin/python benchmarks/bench_memory.py [--also 0.01,0.5,1.0]
 
-Each measure runs in a fresh process: build the model, match, hand the memory freed so
-far back to the system (``malloc_trim``, on glibc; else new allocations would reuse it
-unseen), then sample the resident set size every millisecond during one restore. Printed
+``--also`` measures plain TensorFlow and ``undo=False`` for other shares of the bytes
+too, to tell the fixed cost of a restore from the cost per selected byte.
+
+Each measure runs in a fresh process: build the model, match, then measure the peak
+resident memory above the start during one restore (``rss.peak_extra``: freed memory
+handed back to the system first, then the kernel's high-water mark). Printed
 against the selected bytes, and against the same subset restored by plain TensorFlow (a
 nested tf.train.Checkpoint).
 """
 
 from __future__ import annotations
 
-import contextlib
+import argparse
 import multiprocessing
 import os
 import tempfile
-import threading
-import time
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-
-def peak_extra_rss(fn) -> int:
-    import psutil
-
-    process = psutil.Process()
-    base = process.memory_info().rss
-    peak = base
-    done = threading.Event()
-
-    def sample():
-        nonlocal peak
-        while not done.is_set():
-            peak = max(peak, process.memory_info().rss)
-            time.sleep(0.001)
-
-    thread = threading.Thread(target=sample)
-    thread.start()
-    try:
-        fn()
-    finally:
-        done.set()
-        thread.join()
-    return max(0, max(peak, process.memory_info().rss) - base)
+from rss import peak_extra_rss  # benchmarks/ is on sys.path when a script runs
 
 
-def release_freed_memory() -> None:
-    """Return freed heap memory to the system, so that reusing it shows in the RSS."""
-    import ctypes
-
-    with contextlib.suppress(OSError, AttributeError):
-        ctypes.CDLL("libc.so.6").malloc_trim(0)
-
-
-def subset_of(model):
+def subset_of(model, share: float):
     layers = [layer for layer in model.layers if layer.weights]
     total = sum(v.numpy().nbytes for v in model.weights)
     chosen, nbytes = [], 0
     for layer in layers[::-1]:
         size = sum(v.numpy().nbytes for v in layer.weights)
-        if nbytes + size <= 0.1 * total:
+        if nbytes + size <= share * total:
             chosen.append(layer)
             nbytes += size
     return chosen, nbytes
 
 
-def measure(prefix: str, mode: str, queue) -> None:
-    import gc
-
+def measure(prefix: str, mode: str, share: float, queue) -> None:
     import keras
     import tensorflow as tf
 
     import ckpt_widgets as cw
 
     model = keras.applications.ResNet50(weights=None)
-    layers, nbytes = subset_of(model)
+    layers, nbytes = subset_of(model, share)
     m = cw.match(model, prefix)
-    gc.collect()
-    release_freed_memory()
     if mode == "plain TF (no undo, no check)":
 
         def run():
@@ -98,24 +65,33 @@ def measure(prefix: str, mode: str, queue) -> None:
     queue.put((mode, nbytes, peak_extra_rss(run)))
 
 
+MODES = ["plain TF (no undo, no check)", "undo in memory", "undo on disk", "undo off"]
+
+
 def main() -> None:
     import keras
     import tensorflow as tf
 
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--also", default="", help="other shares, e.g. 0.01,0.5,1.0")
+    args = parser.parse_args()
     directory = tempfile.mkdtemp(prefix="ckpt-bench-mem-")
     saved = keras.applications.ResNet50(weights=None)
     prefix = tf.train.Checkpoint(model=saved).write(os.path.join(directory, "ckpt"))
     context = multiprocessing.get_context("spawn")
     queue = context.Queue()
-    modes = ["plain TF (no undo, no check)", "undo in memory", "undo on disk", "undo off"]
-    header = f"{'restore of ~10% of ResNet50':32} {'selected':>10} {'peak extra RSS':>15}"
+    cases = [(mode, 0.1) for mode in MODES]
+    for share in filter(None, args.also.split(",")):
+        cases += [(MODES[0], float(share)), (MODES[-1], float(share))]
+    header = f"{'restore of a share of ResNet50':36} {'selected':>10} {'peak extra RSS':>15}"
     print(header, f"{'ratio':>6}")
-    for mode in modes:
-        process = context.Process(target=measure, args=(prefix, mode, queue))
+    for mode, share in cases:
+        process = context.Process(target=measure, args=(prefix, mode, share, queue))
         process.start()
         name, nbytes, extra = queue.get()
         process.join()
-        print(f"{name:32} {nbytes / 2**20:8.1f}MB {extra / 2**20:13.1f}MB {extra / nbytes:5.2f}x")
+        name = f"{share:.0%} {name}"
+        print(f"{name:36} {nbytes / 2**20:8.1f}MB {extra / 2**20:13.1f}MB {extra / nbytes:5.2f}x")
 
 
 if __name__ == "__main__":

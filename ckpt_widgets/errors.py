@@ -24,8 +24,9 @@ class OptionError(ValueError):
 
 
 class MatchError(ValueError):
-    """A :class:`~ckpt_widgets.Match` that does not fit the call: made for another model,
-    or given together with ``root=``, ``rename=`` or ``align=``, which it already fixed."""
+    """A :class:`~ckpt_widgets.Match` that does not fit the call: made for another model
+    or before the model's variables changed, or given together with ``root=``,
+    ``rename=`` or ``align=``, which it already fixed."""
 
 
 class ShapeMismatchError(ValueError):

@@ -30,6 +30,14 @@ def efficientnet_b0():
     )
 
 
+SIZES = {"vocabulary_size": 50, "num_layers": 2, "hidden_dim": 8, "intermediate_dim": 16}
+"""What every tiny keras_hub transformer here shares."""
+ENCODER = {**SIZES, "num_heads": 2, "max_sequence_length": 16}
+"""BERT's and GPT-2's arguments."""
+GROUPED_QUERY = {**SIZES, "num_query_heads": 2, "num_key_value_heads": 1}
+"""Gemma's and Llama's arguments (grouped-query attention)."""
+
+
 def mobilenet_v3_small():
     import keras
 
@@ -41,14 +49,7 @@ def mobilenet_v3_small():
 def bert():
     import keras_hub
 
-    return keras_hub.models.BertBackbone(
-        vocabulary_size=50,
-        num_layers=2,
-        num_heads=2,
-        hidden_dim=8,
-        intermediate_dim=16,
-        max_sequence_length=16,
-    )
+    return keras_hub.models.BertBackbone(**ENCODER)
 
 
 def bert_classifier():
@@ -61,41 +62,19 @@ def bert_classifier():
 def gpt2():
     import keras_hub
 
-    return keras_hub.models.GPT2Backbone(
-        vocabulary_size=50,
-        num_layers=2,
-        num_heads=2,
-        hidden_dim=8,
-        intermediate_dim=16,
-        max_sequence_length=16,
-    )
+    return keras_hub.models.GPT2Backbone(**ENCODER)
 
 
 def gemma():
     import keras_hub
 
-    return keras_hub.models.GemmaBackbone(
-        vocabulary_size=50,
-        num_layers=2,
-        num_query_heads=2,
-        num_key_value_heads=1,
-        hidden_dim=8,
-        intermediate_dim=16,
-        head_dim=4,
-    )
+    return keras_hub.models.GemmaBackbone(**GROUPED_QUERY, head_dim=4)
 
 
 def llama():
     import keras_hub
 
-    return keras_hub.models.LlamaBackbone(
-        vocabulary_size=50,
-        num_layers=2,
-        num_query_heads=2,
-        num_key_value_heads=1,
-        hidden_dim=8,
-        intermediate_dim=16,
-    )
+    return keras_hub.models.LlamaBackbone(**GROUPED_QUERY)
 
 
 def rnn_stack():

@@ -26,10 +26,7 @@ def net(head_units: int = 3, seed: int = 0, width: int = 4):
         def call(self, x):
             return self.head(self.backbone(x))
 
-    model = Net()
-    model(np.zeros((1, 2), "float32"))
-    perturb(model, seed)
-    return model
+    return built(Net(), 2, seed)
 
 
 def functional(seed: int = 0, decoder_units: int = 2):
@@ -70,6 +67,14 @@ def perturb(model, seed: int) -> None:
             v.assign(rng.standard_normal(tuple(v.shape)).astype(dtype))
 
 
+def built(model, width: int, seed: int):
+    """``model`` called once on zeros of shape ``(1, width)`` (so its variables exist),
+    its values then drawn from ``seed``."""
+    model(np.zeros((1, width), "float32"))
+    perturb(model, seed)
+    return model
+
+
 def fit_briefly(model) -> None:
     """Compile with Adam and fit one epoch, so the optimizer holds state."""
     model.compile("adam", "mse")
@@ -80,6 +85,17 @@ def fit_briefly(model) -> None:
         epochs=1,
         verbose=0,
     )
+
+
+TINY_TRANSFORMER = {
+    "vocabulary_size": 64,
+    "num_layers": 2,
+    "num_heads": 2,
+    "hidden_dim": 8,
+    "intermediate_dim": 16,
+    "max_sequence_length": 8,
+}
+"""Arguments of a keras_hub ``BertBackbone`` or ``GPT2Backbone`` small enough for a test."""
 
 
 def values(model) -> list[np.ndarray]:
@@ -97,11 +113,15 @@ def write_tf1_saver(tf, prefix: str):
         "fc2/weights": rng.standard_normal((4, 5)).astype("float32"),
         "fc2/biases": rng.standard_normal(5).astype("float32"),
     }
+    return save_tf1(tf, stored, prefix), stored
+
+
+def save_tf1(tf, values: dict[str, np.ndarray], prefix) -> str:
+    """``values`` (``{variable name: value}``) written by a ``tf.compat.v1`` Saver at
+    ``prefix``; returns the prefix it wrote."""
     with tf.Graph().as_default():
-        for name, value in stored.items():
-            scope, var = name.split("/")
-            with tf.compat.v1.variable_scope(scope):
-                tf.compat.v1.get_variable(var, initializer=value)
+        for name, value in values.items():
+            tf.compat.v1.get_variable(name, initializer=value)
         with tf.compat.v1.Session() as session:
             session.run(tf.compat.v1.global_variables_initializer())
-            return tf.compat.v1.train.Saver().save(session, str(prefix)), stored
+            return tf.compat.v1.train.Saver().save(session, str(prefix))

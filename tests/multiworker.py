@@ -3,7 +3,9 @@
 ``python -m tests.multiworker CHECKPOINT OUT.json [WRITE_DIR]`` with ``TF_CONFIG`` set:
 builds ``models.net`` in ``strategy.scope()``, restores the backbone from CHECKPOINT with
 ``cw.restore``, and writes to OUT.json the outcome and every variable's value on every
-replica of this worker, before and after. With WRITE_DIR it then trains a step on every
+replica of this worker, before and after. It then undoes that restore and restores the
+backbone and the head again with ``cw.restore_many`` (two parts), writing its outcome and
+the values after it ("many", "after_many"). With WRITE_DIR it then trains a step on every
 worker and writes ``tf.train.Checkpoint(model=...)`` as multi-worker training does: the
 chief to ``WRITE_DIR/ckpt``, the others to ``WRITE_DIR/worker<i>/ckpt``.
 """
@@ -19,6 +21,8 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 os.environ["CUDA_VISIBLE_DEVICES"] = ""
 
 INCLUDE = "backbone"
+MANY = ("backbone", "head")
+"""The parts ``cw.restore_many`` restores, one each, from the same checkpoint."""
 TIMEOUT = 60
 """Seconds a collective waits for the other worker before failing (no hang in CI)."""
 
@@ -34,6 +38,18 @@ def replica_values(strategy, model) -> dict[str, dict]:
             "replicas": [base64.b64encode(value.tobytes()).decode() for value in values],
         }
     return out
+
+
+def error(exc: Exception) -> dict:
+    return {"type": type(exc).__name__, "message": str(exc)}
+
+
+def outcome(restore) -> dict:
+    """``{"restored": [names]}`` from ``restore()``'s report, or ``{"error": ...}``."""
+    try:
+        return {"restored": list(restore().restored["name"])}
+    except Exception as exc:
+        return {"error": error(exc)}
 
 
 def train_and_write(tf, strategy, model, directory: str) -> str:
@@ -75,8 +91,14 @@ def main(checkpoint: str, out: str, write: str | None = None) -> None:
         report = cw.restore(model, checkpoint, include=INCLUDE)
         result["restored"] = list(report.restored["name"])
     except Exception as exc:
-        result["error"] = {"type": type(exc).__name__, "message": str(exc)}
+        result["error"] = error(exc)
     result["after"] = replica_values(strategy, model)
+    if "error" not in result:
+        report.undo()
+    result["many"] = outcome(
+        lambda: cw.restore_many(model, [(checkpoint, {"include": p}) for p in MANY])
+    )
+    result["after_many"] = replica_values(strategy, model)
     if write:
         result["written"] = train_and_write(tf, strategy, model, write)
         result["trained"] = replica_values(strategy, model)

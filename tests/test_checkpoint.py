@@ -203,3 +203,33 @@ def test_tensor_declaring_more_than_the_data_files_hold(tf, tmp_path):
     )
     with pytest.raises(cw.CheckpointError, match=r"'w' declares shape \(1000000, 2\)"):
         cw.open_checkpoint(prefix)
+
+
+def test_a_checkpoint_written_again_after_it_was_opened_is_not_read(tf, keras, tmp_path):
+    """Training writes the same prefix again while a Match (or a widget) holds it open:
+    after a fit with another layer frozen, ``optimizer/_trainable_variables/0`` holds
+    another layer's tensor, so the old pairing would restore ``b`` from ``a`` in silence."""
+
+    def trained(seed, frozen):
+        keras.utils.set_random_seed(seed)
+        model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(3, name="a")])
+        model.add(keras.layers.Dense(3, name="b"))
+        model.get_layer(frozen).trainable = False
+        model.compile("sgd", "mse")
+        model.fit(np.ones((2, 3)), np.ones((2, 3)), verbose=0)
+        return model
+
+    prefix = tf.train.Checkpoint(model=trained(1, frozen="a")).write(str(tmp_path / "ckpt"))
+    model = trained(2, frozen="a")
+    made = cw.match(model, prefix)
+    rewriter = trained(3, frozen="b")
+    tf.train.Checkpoint(model=rewriter).write(prefix)
+    before = [v.numpy() for v in model.weights]
+    with pytest.raises(cw.RestoreError, match=r"written again after it was opened.*open it again"):
+        cw.restore(model, made, include="b")
+    for v, old in zip(model.weights, before):
+        assert_same(v.numpy(), old)
+    with pytest.raises(cw.CheckpointError, match="written again"):
+        made.source.read(made.table["key"].iat[0])
+    cw.restore(model, prefix, include="b")  # opened again: b gets b's new tensor
+    assert_same(model.get_layer("b").kernel.numpy(), rewriter.get_layer("b").kernel.numpy())

@@ -56,10 +56,7 @@ def test_code_for_an_untracked_variable_paired_by_rename(keras, tf, tmp_path):
             return self.out(self.inner(x))
 
     def build(seed):
-        model = Outer()
-        model(np.zeros((1, 2), "float32"))
-        models.perturb(model, seed)
-        return model
+        return models.built(Outer(), 2, seed)
 
     stored = tf.Variable(np.arange(6, dtype="float32").reshape(2, 3))
     holder = tf.train.Checkpoint(hidden=tf.train.Checkpoint(kernel=stored))
@@ -144,20 +141,12 @@ def test_combined_code_imports_once(cnn_pair):
 
 def test_code_for_a_keras_hub_transformer_layer(tf, tmp_path):
     keras_hub = pytest.importorskip("keras_hub")
-    tiny = {
-        "vocabulary_size": 64,
-        "num_layers": 2,
-        "num_heads": 2,
-        "hidden_dim": 8,
-        "intermediate_dim": 16,
-        "max_sequence_length": 8,
-    }
-    writer = keras_hub.models.BertBackbone(**tiny)
+    writer = keras_hub.models.BertBackbone(**models.TINY_TRANSFORMER)
     models.perturb(writer, seed=60)
     prefix = tf.train.Checkpoint(model=writer).write(str(tmp_path / "ckpt"))
 
     def build():
-        backbone = keras_hub.models.BertBackbone(**tiny)
+        backbone = keras_hub.models.BertBackbone(**models.TINY_TRANSFORMER)
         task = keras_hub.models.BertTextClassifier(
             backbone=backbone, num_classes=3, preprocessor=None
         )

@@ -43,6 +43,24 @@ def test_overlap_between_sources_is_an_error(two):
         cw.restore_many(models.cnn(), [(pa, {"include": "conv1"}), (pb, {"include": "conv*"})])
 
 
+def test_a_variable_chosen_by_two_parts_of_one_checkpoint_is_an_error(two):
+    """Two parts reading one file may pair a variable with different stored tensors (here
+    by rename=): the later one would win in silence."""
+    (pa, _), _ = two
+    model = models.cnn(seed=87)
+    before = models.values(model)
+    table = cw.match(model, pa).table
+    bn_beta = table.loc[table["name"].str.endswith("bn/beta"), "ckpt_path"].item()
+    conv1_bias = model.get_layer("conv1").bias
+    parts = [
+        (pa, {"include": "conv1"}),
+        (pa, {"include": [conv1_bias], "rename": {bn_beta: conv1_bias}}),
+    ]
+    with pytest.raises(cw.SelectionError, match=r"'conv1/bias' is selected in parts 1 and 2"):
+        cw.restore_many(model, parts)
+    assert_unchanged(model.weights, before)
+
+
 def test_a_failing_second_source_undoes_the_first(two, monkeypatch):
     (pa, _), (pb, _) = two
     model = models.cnn(seed=83)

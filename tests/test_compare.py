@@ -86,6 +86,24 @@ def test_reads_stream_one_pair_at_a_time(run):
     assert order == ["a", "b"] * both
 
 
+def test_rollup_change_leaves_integer_counters_out(run):
+    import tensorflow as tf
+
+    _, prefixes, _ = run
+    a, b = tf.train.load_checkpoint(prefixes[1]), tf.train.load_checkpoint(prefixes[-1])
+    dtypes = a.get_variable_to_dtype_map()
+    table = cw.compare(prefixes[1], prefixes[-1])
+    counters = table[table["path"].isin(["save_counter", "model/optimizer/_iterations"])]
+    assert list(counters["status"]) == ["changed", "changed"]  # kept in the table
+    floats = [k for k, dtype in dtypes.items() if dtype.is_floating]
+    a64 = {k: a.get_tensor(k).astype(np.float64) for k in floats}
+    d2 = sum(np.sum((b.get_tensor(k).astype(np.float64) - a64[k]) ** 2) for k in floats)
+    a2 = sum(np.sum(a64[k] ** 2) for k in floats)
+    rollup = cw.compare_rollup(table)
+    np.testing.assert_allclose(rollup.loc["", "rel_change"], math.sqrt(d2 / a2), rtol=1e-12)
+    assert rollup.loc["", "variables"] == len(table) == len(dtypes) - 1  # not the graph
+
+
 def test_rollup_per_subtree(run):
     _, prefixes, _ = run
     rollup = cw.compare_rollup(cw.compare(prefixes[1], prefixes[-1]))
@@ -188,23 +206,13 @@ def test_tf1_saver_checkpoints(tf, tmp_path):
     values = {"fc1/weights": rng.standard_normal((2, 4)).astype("float32")}
     values["fc2/weights"] = rng.standard_normal((4, 5)).astype("float32")
     moved = dict(values, **{"fc2/weights": values["fc2/weights"] * 1.5})
-    a = _saver(tf, values, tmp_path / "a")
-    b = _saver(tf, moved, tmp_path / "b")
+    a = models.save_tf1(tf, values, tmp_path / "a" / "model")
+    b = models.save_tf1(tf, moved, tmp_path / "b" / "model")
     table = cw.compare(a, b).set_index("path")
     assert table.loc["fc1/weights", "status"] == "same"
     assert table.loc["fc2/weights", "status"] == "changed"
     np.testing.assert_allclose(table.loc["fc2/weights", "rel_change"], 0.5, rtol=1e-7)
     assert_measures_match_numpy(table.reset_index(), a, b)
-
-
-def _saver(tf, values, directory):
-    graph = tf.Graph()
-    with graph.as_default():
-        for name, value in values.items():
-            tf.compat.v1.get_variable(name, initializer=value)
-        with tf.compat.v1.Session() as session:
-            session.run(tf.compat.v1.global_variables_initializer())
-            return tf.compat.v1.train.Saver().save(session, str(directory / "model"))
 
 
 @pytest.mark.parametrize("suffix", [".weights.h5", ".keras"])

@@ -216,19 +216,50 @@ def test_multi_worker_restore_sets_every_replica_on_both_workers(tf, net_prefix,
 
 
 @pytest.mark.slow
-def test_a_failure_on_one_worker_rolls_back_both_and_names_it(net_prefix, tmp_path):
-    copies = [copy_checkpoint(net_prefix, tmp_path / f"copy{i}") for i in range(2)]
-    (data,) = glob.glob(copies[1] + ".data-*")
-    with open(data, "r+b") as f:  # worker 1's shard is cut short
-        f.truncate(os.path.getsize(data) // 2)
-    workers = run_workers(tmp_path, copies)
+def test_multi_worker_restore_many_sets_every_replica_on_both_workers(tf, net_prefix, two_workers):
+    workers, _ = two_workers
+    reader = tf.train.load_checkpoint(net_prefix)
+    stored = [reader.get_tensor(key) for key in NET_KEYS]
     for worker in workers:
-        assert worker["error"]["type"] == "WorkerRestoreError"
-        message = worker["error"]["message"]
-        assert message.startswith("The restore failed on worker 1 (task worker:1): '"), message
-        assert copies[1] in message and "worker 0" not in message
-        assert message.endswith("every worker's variables were put back as they were.")
+        assert "error" not in worker["many"], worker["many"]["error"]
+        assert len(worker["many"]["restored"]) == len(NET_KEYS)
+        assert_every_replica(worker, "after_many", stored)
+
+
+@pytest.fixture(scope="module")
+def one_worker_fails(net_prefix, tmp_path_factory):
+    """Both workers restore from their own copy of ``net_prefix``; worker 1's shard is cut
+    short, so its restore (and its ``restore_many``) fails."""
+    tmp = tmp_path_factory.mktemp("mwms-fails")
+    copies = [copy_checkpoint(net_prefix, tmp / f"copy{i}") for i in range(2)]
+    (data,) = glob.glob(copies[1] + ".data-*")
+    with open(data, "r+b") as f:
+        f.truncate(os.path.getsize(data) // 2)
+    return run_workers(tmp, copies), copies
+
+
+def assert_worker_1_named_and_rolled_back(error: dict, copy: str) -> None:
+    assert error["type"] == "WorkerRestoreError"
+    message = error["message"]
+    assert message.startswith("The restore failed on worker 1 (task worker:1): '"), message
+    assert copy in message and "worker 0" not in message
+    assert message.endswith("every worker's variables were put back as they were.")
+
+
+@pytest.mark.slow
+def test_a_failure_on_one_worker_rolls_back_both_and_names_it(one_worker_fails):
+    workers, copies = one_worker_fails
+    for worker in workers:
+        assert_worker_1_named_and_rolled_back(worker["error"], copies[1])
         assert_every_replica(worker, "after", initial(worker))
+
+
+@pytest.mark.slow
+def test_a_failure_on_one_worker_rolls_back_restore_many_on_both(one_worker_fails):
+    workers, copies = one_worker_fails
+    for worker in workers:  # worker 0's two parts succeeded there: put back too
+        assert_worker_1_named_and_rolled_back(worker["many"]["error"], copies[1])
+        assert_every_replica(worker, "after_many", initial(worker))
 
 
 @pytest.mark.slow

@@ -18,6 +18,7 @@ from ckpt_widgets.widget.explore_rows import (
     source_preview,
 )
 from tests import models
+from tests.front_end import send, sent_messages, wait_until_idle
 from tests.runs import frozen_backbone_run, stored
 
 HEAD = ("model/head/_kernel", "model/head/bias")
@@ -209,8 +210,8 @@ def test_tf1_and_keras_files_compare_rows(tf, tmp_path, keras_files):
     values = {"fc1/weights": np.arange(8, dtype="float32").reshape(2, 4)}
     values["fc2/weights"] = np.ones((4, 5), "float32")
     moved = {**values, "fc2/weights": values["fc2/weights"] * 3.0}
-    a = _saver(tf, values, tmp_path / "a")
-    b = _saver(tf, moved, tmp_path / "b")
+    a = models.save_tf1(tf, values, tmp_path / "a" / "model")
+    b = models.save_tf1(tf, moved, tmp_path / "b" / "model")
     rows = by_id(compare_rows(cw.compare(a, b)))
     assert rows.loc["fc1/weights", "status"] == "same"
     assert rows.loc["fc2/weights", "status"] == "changed"
@@ -228,22 +229,7 @@ def test_tf1_and_keras_files_compare_rows(tf, tmp_path, keras_files):
         assert set(unchanged["status"]) == {"same"} and (unchanged["rel_change"] == 0).all()
 
 
-def _saver(tf, values, directory):
-    with tf.Graph().as_default():
-        for name, value in values.items():
-            tf.compat.v1.get_variable(name, initializer=value)
-        with tf.compat.v1.Session() as session:
-            session.run(tf.compat.v1.global_variables_initializer())
-            return tf.compat.v1.train.Saver().save(session, str(directory / "model"))
-
-
 # -- the widget without a model -----------------------------------------------------------
-
-
-def sent_messages(widget):
-    sent = []
-    widget.send = lambda message, buffers=None: sent.append((message, buffers))
-    return sent
 
 
 @pytest.mark.parametrize("how", ["path", "none_then_path"])
@@ -259,7 +245,7 @@ def test_widget_explores_a_checkpoint_alone(run, how):
     expected = explore_rows(cw.open_checkpoint(prefixes[-1]))
     assert w.rows["id"] == list(expected["id"]) and w.rows["size"] == list(expected["size"])
     sent = sent_messages(w)
-    w._on_message(w, {"type": "preview", "path": HEAD[1]}, [])
+    send(w, {"type": "preview", "path": HEAD[1]})
     assert w.error == ""
     ((message, buffers),) = sent
     assert message["type"] == "histogram" and buffers[0].startswith(b"\x89PNG")
@@ -275,7 +261,7 @@ def test_widget_without_a_model_refuses_to_restore(run):
     with pytest.raises(cw.NothingToRestoreError, match="no model"):
         w.restore()
     assert "no model" in w.error and w.report is None
-    w._on_message(w, {"type": "tick", "paths": [HEAD[0]], "on": True}, [])
+    send(w, {"type": "tick", "paths": [HEAD[0]], "on": True})
     assert "no model" in w.error and w.selection == {"A": []}
     with pytest.raises(ValueError, match="Give a checkpoint"):
         cw.CheckpointWidget(models.net())
@@ -293,15 +279,15 @@ def test_widget_compares_two_checkpoints(run):
         w.add_source(prefixes[0])
     assert w.comparison == {}  # computed when the view opens, not before
     sent = sent_messages(w)
-    w._on_message(w, {"type": "compare"}, [])
-    w._job.join(timeout=60)
+    send(w, {"type": "compare"})  # the Compare view opens: a job in the background
+    wait_until_idle(w)
     assert w.error == "" and not w.busy
     assert w.comparison["a"] == "A" and w.comparison["b"] == "B"
     status = dict(zip(w.comparison["rows"]["id"], w.comparison["rows"]["status"]))
     assert {status[p] for p in BACKBONE} == {"same"} and {status[p] for p in HEAD} == {"changed"}
     ((chart, buffers),) = sent
     assert chart["type"] == "compare_chart" and buffers[0].startswith(b"\x89PNG")
-    w._on_message(w, {"type": "overlay", "path": HEAD[0]}, [])
+    w.overlay(HEAD[0])
     message, buffers = sent[-1]
     assert message["overlay"] == ["A", "B"] and [r["side"] for r in message["stats"]] == [
         "A",
@@ -342,8 +328,8 @@ def test_two_files_sharing_nothing_say_so(run, keras_files):
     directory, _, _ = keras_files
     w = cw.CheckpointWidget([prefixes[-1], directory / "a.weights.h5"])
     assert [s["label"] for s in w.sources] == ["A", "B"]
-    w._on_message(w, {"type": "compare"}, [])
-    w._job.join(timeout=60)
+    send(w, {"type": "compare"})  # the Compare view opens: a job in the background
+    wait_until_idle(w)
     assert w.error.startswith("NothingInCommonError:") and "share no variable path" in w.error
     assert w.comparison == {}
     with pytest.raises(cw.NothingInCommonError, match="share no variable path"):

@@ -99,7 +99,7 @@ def nested_sequential(keras, seed=0):
 
 def built(model, seed, call=False):
     if call:
-        model(np.zeros((1, 3), "float32"))
+        return models.built(model, 3, seed)
     models.perturb(model, seed)
     return model
 
@@ -209,6 +209,37 @@ def test_model_that_was_a_nested_model_of_the_writer(keras, tmp_path):
             assert_same(v.numpy(), w.numpy())
     with pytest.raises(cw.SelectionError, match=r"root=.backbon. is no group.*.backbone."):
         cw.match(blocks(keras), str(path), root="backbon")
+
+
+def test_a_file_fitting_two_places_alike_is_refused(keras, tmp_path):
+    """A file holding two nets of one architecture (a GAN's ``generator`` and
+    ``discriminator``) into one net, or one net's file into a model holding two: never a
+    guess by name length or order; ``root=`` or the submodule itself says which."""
+    from tests.test_placement import pair_of_nets
+
+    pair = pair_of_nets(keras, seed=21)
+    path = tmp_path / "pair.weights.h5"
+    pair.save_weights(str(path))
+    model = models.net(seed=23)
+    before = models.values(model)
+    said = r"equally well .*pass root='layers/net' or root='layers/net_1'"
+    with pytest.raises(cw.SelectionError, match=said):
+        cw.restore(model, str(path))
+    assert_unchanged(model.weights, before)
+    cw.restore(model, str(path), root="layers/net_1")
+    for v, w in zip(model.weights, pair.right.weights):
+        assert_same(v.numpy(), w.numpy())
+    single = tmp_path / "net.weights.h5"
+    model.save_weights(str(single))
+    other = pair_of_nets(keras, seed=24)
+    before = models.values(other)
+    said = r"onto the model's 'left' and .* onto the model's 'right'"
+    with pytest.raises(cw.SelectionError, match=said):
+        cw.restore(other, str(single))
+    assert_unchanged(other.weights, before)
+    cw.restore(other.left, str(single))
+    for v, w in zip(other.left.weights, model.weights):
+        assert_same(v.numpy(), w.numpy())
 
 
 def test_layer_storing_a_computed_value_is_left_unpaired(keras, tmp_path):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
 import ckpt_widgets as cw
@@ -40,6 +41,33 @@ def test_checkpoint_of_another_model(conv_ckpt):
     assert m.counts()["missing"] == 6
 
 
+def test_found_breakdown_and_model_size(tf, net_ckpt):
+    prefix, _ = net_ckpt
+    model = models.net(head_units=7)
+    m = cw.match(model, prefix, rename=[(r"^model/head/", "head/")])
+    stored = dict(tf.train.list_variables(prefix))
+    # The optimizer's own state; its _trainable_variables are the model's, stored once.
+    optimizer_keys = [
+        k for k in stored if k.startswith("model/optimizer/") and "_trainable_variables" not in k
+    ]
+    breakdown = m.breakdown()
+    assert breakdown["match"] == 4 and breakdown["shape_mismatch"] == 2
+    assert breakdown["optimizer"] == len(optimizer_keys) > 0
+    assert breakdown["renamed"] == 2  # the head's kernel and bias, by the rule
+    assert m.found() == 6
+    params = sum(int(np.prod(v.shape)) for v in model.weights)
+    nbytes = sum(np.asarray(v).nbytes for v in model.weights)
+    assert m.model_size() == (params, nbytes)
+
+
+def test_nothing_found_in_a_checkpoint_of_another_model(conv_ckpt):
+    prefix, _ = conv_ckpt
+    model = models.net()
+    m = cw.match(model, prefix)
+    assert m.found() == 0
+    assert m.breakdown()["missing"] == len(model.weights)
+
+
 def test_align_changes_nothing_where_paths_line_up(net_ckpt):
     prefix, _ = net_ckpt
     model = models.net(head_units=3, seed=9)
@@ -54,4 +82,26 @@ def test_root_must_be_a_path(net_ckpt):
     before = models.values(model)
     with pytest.raises(cw.OptionError, match="root=5 is not an object path"):
         cw.restore(model, prefix, root=5)
+    assert_unchanged(model.weights, before)
+
+
+def test_a_legacy_h5_holding_two_layers_of_one_name_pairs_neither(keras, tmp_path):
+    """A Keras 2 ``.h5`` pairs by layer name: a model with one ``proj`` must not take one
+    of the file's two ``proj`` layers (in nested models ``s1`` and ``s2``) by their order."""
+
+    def proj(name):
+        return keras.Sequential([keras.Input((4,)), keras.layers.Dense(4, name="proj")], name=name)
+
+    inputs = keras.Input((4,))
+    writer = keras.Model(inputs, proj("s2")(proj("s1")(inputs)))
+    models.perturb(writer, seed=1)
+    path = str(tmp_path / "legacy.h5")
+    writer.save(path)
+    model = proj("solo")
+    before = models.values(model)
+    rows = cw.match(model, path).table.iloc[: len(model.weights)]
+    assert set(rows["paired_by"]) == {"ambiguous"} and rows["key"].isna().all()
+    said = r"the file holds 2 layers named 'proj' \('model_weights/s1/s1/proj', 'model_weights/s2"
+    with pytest.raises(cw.AlignmentError, match=said):
+        cw.restore(model, path)
     assert_unchanged(model.weights, before)

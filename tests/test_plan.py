@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 import ckpt_widgets as cw
+from ckpt_widgets.engine.plan import another_model_message
 from tests import models
 from tests.conftest import assert_unchanged
 
@@ -32,3 +33,15 @@ def test_unknown_option_values_are_option_errors(net_ckpt, option, message):
     prefix, _ = net_ckpt
     with pytest.raises(cw.OptionError, match=message):
         cw.restore(models.net(seed=121), prefix, **option)
+
+
+def test_another_model_message_names_the_file_root_and_advice(conv_ckpt):
+    prefix, _ = conv_ckpt
+    model = models.net(seed=122)
+    m = cw.match(model, prefix)
+    text = another_model_message(m, ", so it was not added")
+    assert text == (
+        f"None of the model's {len(model.weights)} variables is in checkpoint '{prefix}' "
+        f"(looked under root {m.root!r}); it looks like a checkpoint of another model, so "
+        "it was not added."
+    )

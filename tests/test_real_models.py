@@ -21,14 +21,7 @@ from tests.exact import (
     write_all,
 )
 
-TINY = {
-    "vocabulary_size": 64,
-    "num_layers": 2,
-    "num_heads": 2,
-    "hidden_dim": 8,
-    "intermediate_dim": 16,
-    "max_sequence_length": 8,
-}
+TINY = models.TINY_TRANSFORMER
 
 
 def _restore_and_check(model, path, include, expected):
@@ -51,13 +44,18 @@ def _keras_hub():
     return pytest.importorskip("keras_hub")
 
 
+def _written(backbone: type, seed: int, directory) -> tuple[object, dict[str, str]]:
+    """A tiny ``backbone`` with its own values, and its files in every format."""
+    writer = backbone(**TINY)
+    models.perturb(writer, seed=seed)
+    return writer, write_all(writer, directory)
+
+
 @pytest.fixture(scope="module")
 def bert(tmp_path_factory):
     """A BertBackbone written in every format, and a BertTextClassifier on a new backbone."""
     keras_hub = _keras_hub()
-    writer = keras_hub.models.BertBackbone(**TINY)
-    models.perturb(writer, seed=1)
-    files = write_all(writer, tmp_path_factory.mktemp("bert"))
+    writer, files = _written(keras_hub.models.BertBackbone, 1, tmp_path_factory.mktemp("bert"))
     backbone = keras_hub.models.BertBackbone(**TINY)
     task = keras_hub.models.BertTextClassifier(backbone=backbone, num_classes=3, preprocessor=None)
     models.perturb(task, seed=2)
@@ -68,9 +66,7 @@ def bert(tmp_path_factory):
 def gpt2(tmp_path_factory):
     """A GPT2Backbone written in every format, and a GPT2CausalLM on a new backbone."""
     keras_hub = _keras_hub()
-    writer = keras_hub.models.GPT2Backbone(**TINY)
-    models.perturb(writer, seed=3)
-    files = write_all(writer, tmp_path_factory.mktemp("gpt2"))
+    writer, files = _written(keras_hub.models.GPT2Backbone, 3, tmp_path_factory.mktemp("gpt2"))
     task = keras_hub.models.GPT2CausalLM(
         backbone=keras_hub.models.GPT2Backbone(**TINY), preprocessor=None
     )

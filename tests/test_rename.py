@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import re
 
-import numpy as np
 import pytest
 
 import ckpt_widgets as cw
@@ -172,10 +171,7 @@ def twin_blocks(tf, keras, tmp_path_factory):
             return self.b(self.a(x))
 
     def build(seed):
-        model = Twins()
-        model(np.zeros((1, 3), "float32"))
-        models.perturb(model, seed)
-        return model
+        return models.built(Twins(), 3, seed)
 
     saved = build(96)
     prefix = tf.train.Checkpoint(model=saved).write(str(tmp_path_factory.mktemp("tw") / "c"))

@@ -371,6 +371,26 @@ def test_a_match_of_another_model_is_refused_and_changes_nothing(cnn_pair):
     assert_unchanged(model_b.weights, before_b)
 
 
+def test_a_match_made_before_the_model_changed_is_refused(cnn_pair, keras):
+    """A Sequential's last layer popped and replaced after the match: the Match still
+    holds the old layer's variables, so restoring through it would change nothing the
+    model uses while reporting them restored."""
+    (pa, a), (pb, _) = cnn_pair
+    model = models.cnn(seed=63)
+    made = cw.match(model, pa)
+    model.pop()
+    model.add(keras.layers.Dense(2, name="top2"))
+    model(np.zeros((1, 8, 8, 3), "float32"))
+    before = models.values(model)
+    with pytest.raises(cw.MatchError, match=r"changed since .*2 added, 2 removed.*nothing"):
+        cw.restore(model, made)
+    with pytest.raises(cw.MatchError, match=r"changed since"):
+        cw.restore_many(model, [(made, {"include": "conv1"}), (pb, {"include": "top2"})])
+    assert_unchanged(model.weights, before)
+    cw.restore(model, cw.match(model, pa))  # a fresh Match restores the new layer too
+    assert_same(model.get_layer("top2").kernel.numpy(), a.get_layer("top").kernel.numpy())
+
+
 @pytest.mark.parametrize(
     "option",
     [{"root": "model"}, {"rename": {"model/top/bias": "top/bias"}}, {"align": True}],

@@ -108,6 +108,19 @@ def test_undo_puts_back_all_it_can_then_names_the_rest(net_ckpt, monkeypatch):
     assert_unchanged(model.weights, before)
 
 
+def test_undo_in_memory_puts_back_the_old_buffers_themselves(net_ckpt):
+    """No copy on the way back: each variable holds again the very buffer it held."""
+    prefix, _ = net_ckpt
+    model = models.net(seed=117)
+    before = models.values(model)
+    old = [np.asarray(v.value.value()) for v in model.weights]  # TensorFlow's reads
+    report = cw.restore(model, prefix)
+    report.undo()
+    assert_unchanged(model.weights, before)
+    for v, buffer in zip(model.weights, old):
+        assert np.shares_memory(np.asarray(v.value.value()), buffer), v.path
+
+
 def test_undo_on_disk_with_a_full_disk_changes_nothing(net_ckpt, monkeypatch):
     prefix, _ = net_ckpt
     model = models.net(seed=114)

@@ -199,3 +199,85 @@ def test_a_streamed_tensor_draws_the_same_histogram(net_ckpt):
     streamed = st.Streamed(lambda: read_slices(src, k, 12), tuple(whole.shape))
     assert whole.nbytes > 12
     assert figures.png([("v", streamed, None)]) == figures.png([("v", whole, None)])
+
+
+# -- one reused buffer, and exact counts at a few operations per value ----------------------
+
+
+def test_reused_pieces_are_one_buffer_and_the_stored_tensor(written, tmp_path):
+    """read_slices(reuse=True): every piece is a view of one buffer of at most
+    PIECE_BYTES or one row (one piece in memory, not two); copied out, they are the tensor."""
+    import h5py
+
+    from ckpt_widgets.files.slices import PIECE_BYTES
+
+    prefix, reader = written
+    model = models.cnn(seed=5)
+    path = str(tmp_path / "m.weights.h5")
+    model.save_weights(path)
+    cases = [(cw.open_checkpoint(prefix), key(n), reader.get_tensor(key(n))) for n in NAMES]
+    keras_src = cw.open_checkpoint(path)
+    with h5py.File(path) as f:
+        cases += [(keras_src, k, f[k][()]) for k in keras_src.variables["key"]]
+    for src, k, whole in cases:
+        if whole.size * whole.dtype.itemsize <= SLICE:
+            continue
+        pieces = [(start, v.copy(), v) for start, v in read_slices(src, k, SLICE, reuse=True)]
+        bases = {id(v.base) for _, _, v in pieces if v.base is not None}
+        most = max(whole[:1].size if whole.ndim > 1 else 1, SLICE // whole.itemsize)
+        assert len(bases) <= 1, k
+        assert all(v.size <= most for *_, v in pieces) and SLICE < PIECE_BYTES
+        joined = np.concatenate([c for _, c, _ in pieces])
+        assert joined.dtype == whole.dtype and joined.tobytes() == whole.tobytes(), k
+
+
+def test_streamed_statistics_hold_one_piece(tf, tmp_path):
+    """variable_stats of a tensor read in pieces holds one piece at a time: before, the
+    loop still held a piece while the next one was allocated (two pieces at once)."""
+    import tracemalloc
+
+    piece = 256 << 10
+    values = np.random.default_rng(1).standard_normal(1 << 19).astype("float32")  # 2 MB
+    prefix = tf.train.Checkpoint(v=tf.Variable(values)).write(str(tmp_path / "ckpt"))
+    src = cw.open_checkpoint(prefix)
+    cw.variable_stats(src, [key("v")], slice_bytes=piece)  # warm up: caches, imports
+    tracemalloc.start()
+    try:
+        row = cw.variable_stats(src, [key("v")], slice_bytes=piece).iloc[0]
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert_summary(row.to_dict(), numpy_summary(values))
+    assert peak < 3 * piece, peak
+
+
+def on_and_beside_edges(values: np.ndarray, edges: np.ndarray) -> np.ndarray:
+    """``values`` with every edge rounded to their dtype, and both neighbours of that."""
+    kind = values.dtype.type
+    on = edges.astype(values.dtype)
+    near = np.concatenate([on, np.nextafter(on, kind(np.inf)), np.nextafter(on, kind(-np.inf))])
+    near = near[(near >= edges[0]) & (near <= edges[-1])]
+    return np.concatenate([values, near]).astype(values.dtype)
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_counts_equal_numpy_on_and_beside_every_edge(dtype):
+    """The float64 bin numbers are checked edge by edge: values on an edge, just below and
+    just above it fall where np.histogram puts them, for ranges of every kind."""
+    from ckpt_widgets.preview.bins import counts
+
+    rng = np.random.default_rng(3)
+    draws = [
+        lambda n: rng.uniform(-0.05, 0.05, n),  # symmetric: an edge within 1e-18 of zero
+        lambda n: rng.integers(-50, 50, n) / 7,
+        lambda n: rng.standard_normal(n) * 1e-30,
+        lambda n: rng.standard_normal(n) * 1e30,
+        lambda n: np.concatenate([rng.uniform(0, 1, n), [0.0, -0.0, 1.0]]),
+        lambda n: rng.choice([0.0, 0.25, 0.5, 1.0, 3.0, 1e-40], n),
+    ]
+    for draw in draws:
+        for bins in (7, 50, 200):
+            base = draw(3000).astype(dtype)
+            edges = np.linspace(float(base.min()), float(base.max()), bins + 1)
+            values = on_and_beside_edges(base, edges)
+            np.testing.assert_array_equal(counts(values, edges), np.histogram(values, edges)[0])

@@ -13,29 +13,13 @@ from ckpt_widgets.widget.checkpoint_widget import RUNNING, _columns
 from ckpt_widgets.widget.rows import checkpoint_tree
 from tests import models
 from tests.conftest import assert_same
-
-
-def click_restore(widget):
-    """What the Restore button does: a restore in a thread; wait for it to end."""
-    widget._on_message(widget, {"type": "restore"}, [])
-    wait_until_idle(widget)
-
-
-def wait_until_idle(widget, timeout: float = 60) -> None:
-    """Wait for the background restore to end (``busy`` turns false); fail if it never does."""
-    idle = threading.Event()
-
-    def on_busy(change):
-        if not change["new"]:
-            idle.set()
-
-    widget.observe(on_busy, names="busy")
-    try:
-        if not widget.busy:
-            idle.set()
-        assert idle.wait(timeout), "the background restore did not end"
-    finally:
-        widget.unobserve(on_busy, names="busy")
+from tests.front_end import (
+    click_restore,
+    click_restore_then_cancel,
+    send,
+    sent_messages,
+    wait_until_idle,
+)
 
 
 @pytest.fixture
@@ -54,7 +38,7 @@ def test_state_sent_to_the_front_end(widget):
     assert by_id["backbone"] == "match" and by_id["head"] == "shape_mismatch"
     assert by_id["backbone/_functional/_operations/1/_kernel"] == "match"
     assert dict(zip(rows["id"], rows["label"]))["backbone/_functional/_operations/2"] == "d2"
-    widget._on_message(widget, {"type": "checkpoint_rows"}, [])  # the Checkpoint tab opens
+    send(widget, {"type": "checkpoint_rows"})  # the Checkpoint tab opens
     ckpt = widget.ckpt_rows
     assert set(ckpt["group"]) == {"model", "optimizer", ""}  # "" for objects
     kinds = dict(zip(ckpt["id"], ckpt["kind"]))
@@ -108,7 +92,7 @@ def test_errors_reach_the_front_end_and_change_nothing(widget):
     assert "Nothing is ticked" in widget.error
     click_restore(widget)  # a click does the same
     assert "Nothing is ticked" in widget.error
-    widget._on_message(widget, {"type": "format_disk"}, [])
+    send(widget, {"type": "format_disk"})
     assert "Unknown request" in widget.error
     widget.selected = ["no_such_layer"]
     assert widget.error.startswith("SelectionError: include: 'no_such_layer' names no")
@@ -142,23 +126,23 @@ def test_undo_after_training_offers_undo_anyway(widget):
     widget.restore()
     kernel = widget.model.backbone.layers[0].kernel
     kernel.assign(kernel.numpy() + 1)  # as a training step would
-    widget._on_message(widget, {"type": "undo"}, [])
+    with pytest.raises(cw.UndoError, match="changed since the restore"):
+        widget.undo()
     assert "changed since the restore" in widget.error
     assert widget.result["undo_conflict"] and widget.result["can_undo"]
-    widget._on_message(widget, {"type": "undo", "force": True}, [])
+    widget.undo(force=True)
     assert widget.error == "" and not widget.result["can_undo"]
 
 
 def test_preview_limit_from_the_front_end_is_validated(widget):
-    sent = []
-    widget.send = lambda message, buffers=None: sent.append(message)
-    widget._on_message(widget, {"type": "preview", "path": "backbone", "limit": "lots"}, [])
+    sent = sent_messages(widget)
+    send(widget, {"type": "preview", "path": "backbone", "limit": "lots"})
     assert widget.error == "ValueError: Request 'preview' needs 'limit' from 1 to 50, not 'lots'."
-    widget._on_message(widget, {"type": "preview", "path": "backbone"}, [])
-    widget._on_message(widget, {"type": "preview", "path": "backbone", "limit": 2}, [])
-    assert [m["limit"] for m in sent] == [6, 2]
-    assert sent[1]["shown"] == 2 and sent[1]["count"] == 4
-    widget._on_message(widget, {"type": "preview", "path": "../../etc/passwd"}, [])
+    send(widget, {"type": "preview", "path": "backbone"})
+    send(widget, {"type": "preview", "path": "backbone", "limit": 2})
+    assert [m["limit"] for m, _ in sent] == [6, 2]
+    assert sent[1][0]["shown"] == 2 and sent[1][0]["count"] == 4
+    send(widget, {"type": "preview", "path": "../../etc/passwd"})
     assert "etc/passwd" in widget.error and len(sent) == 2
 
 
@@ -199,13 +183,10 @@ def test_a_stale_widget_refuses_until_refreshed(keras, tf, tmp_path):
 
 
 def test_cancel_from_the_front_end_rolls_back(widget):
-
     before = models.values(widget.model)
     widget.selected = ["backbone"]
-    cancel = threading.Event()
-    cancel.set()  # Cancel pressed before the first part finished
-    widget._restore_job(cancel)
-    assert "cancelled" in widget.error and widget.progress == {}
+    click_restore_then_cancel(widget)  # after the first part was written
+    assert "cancelled" in widget.error and widget.progress == {} and not widget.busy
     for v, old in zip(widget.model.weights, before):
         assert_same(v.numpy(), old)
 
@@ -225,14 +206,14 @@ def test_rules_and_align_rematch_from_the_front_end(keras, tf, tmp_path):
     prefix = tf.train.Checkpoint(model=holder).write(str(tmp_path / "ckpt"))
     widget = cw.CheckpointWidget(models.net(seed=71), prefix)
     assert widget.header["counts"]["match"] == 4  # the head's attribute was renamed
-    widget._on_message(widget, {"type": "rules", "text": "^model/old_head/ => head/"}, [])
+    send(widget, {"type": "rules", "text": "^model/old_head/ => head/"})
     assert widget.error == "" and widget.header["counts"]["renamed"] == 2
     assert widget.header["counts"]["match"] == 6
-    widget._on_message(widget, {"type": "rules", "text": "([ => x"}, [])
+    send(widget, {"type": "rules", "text": "([ => x"})
     assert "Rule 1" in widget.error and widget.header["counts"]["match"] == 6
-    widget._on_message(widget, {"type": "rules", "text": ""}, [])
+    send(widget, {"type": "rules", "text": ""})
     assert widget.header["counts"]["match"] == 4
-    widget._on_message(widget, {"type": "align"}, [])
+    send(widget, {"type": "align"})
     assert widget.error == "" and widget.header["counts"]["match"] == 6
     widget.selected = ["head"]
     click_restore(widget)
@@ -244,12 +225,12 @@ def test_pair_one_variable_by_hand(keras, tf, tmp_path):
     holder = tf.train.Checkpoint(old_head=old.head, backbone=old.backbone)
     prefix = tf.train.Checkpoint(model=holder).write(str(tmp_path / "ckpt"))
     widget = cw.CheckpointWidget(models.net(seed=73), prefix)
-    message = {"type": "pair", "model": "head/_kernel", "ckpt": "model/old_head/_kernel"}
-    widget._on_message(widget, message, [])
+    widget.pair("head/_kernel", "model/old_head/_kernel")
     assert widget.error == "" and widget.header["counts"]["renamed"] == 1
     statuses = dict(zip(widget.rows["id"], widget.rows["status"]))
     assert statuses["head/_kernel"] == "match" and statuses["head/bias"] == "missing"
-    widget._on_message(widget, {**message, "ckpt": "model/nowhere"}, [])
+    with pytest.raises(ValueError, match="nowhere"):
+        widget.pair("head/_kernel", "model/nowhere")
     assert "nowhere" in widget.error and widget.header["counts"]["renamed"] == 1
 
 
@@ -276,14 +257,14 @@ def test_requests_while_a_restore_runs_are_refused_and_busy_stays(widget, net_ck
     _, saved = net_ckpt
     started, gate = threading.Event(), threading.Event()
 
-    def slow(done, total):
+    def slow(change):  # runs in the job's thread: the job waits for the gate
         started.set()
         gate.wait(60)
 
-    widget._on_progress = slow
+    widget.observe(slow, names="progress")
     widget.selected = ["backbone"]
     state = (dict(widget.selection), widget.active, widget.adapt, widget.selected)
-    widget._on_message(widget, {"type": "restore"}, [])
+    send(widget, {"type": "restore"})
     assert started.wait(60) and widget.busy
     requests = [
         {"type": "preview", "path": "backbone"},
@@ -304,7 +285,7 @@ def test_requests_while_a_restore_runs_are_refused_and_busy_stays(widget, net_ck
     ]
     for request in requests:
         widget.error = ""
-        widget._on_message(widget, request, [])
+        send(widget, request)
         assert widget.error == f"ValueError: {RUNNING}", request
         assert widget.busy, request
     for call in (widget.undo, widget.refresh, lambda: widget.preview("head"), widget.restore):
@@ -372,20 +353,11 @@ def test_refresh_reads_the_checkpoint_written_again(tf, tmp_path, how):
 # -- issue 12: previews that follow restores, restored rows, roots, words, hints ---------------
 
 
-def sent_histograms(widget, monkeypatch):
-    """The histogram messages the widget sends to the front end, as they are sent."""
-    sent = []
-    monkeypatch.setattr(
-        widget, "send", lambda msg, buffers=None: sent.append((msg, buffers)), raising=False
-    )
-    return sent
-
-
 def test_the_open_preview_is_drawn_again_after_restore_and_undo(widget, net_ckpt, monkeypatch):
     _, saved = net_ckpt
-    sent = sent_histograms(widget, monkeypatch)
+    sent = sent_messages(widget)
     path = "backbone/_functional/_operations/1/_kernel"
-    widget._on_message(widget, {"type": "preview", "path": path}, [])
+    widget.preview(path)
     assert widget.error == "" and len(sent) == 1
     first = {row["side"]: row for row in sent[0][0]["stats"]}
     assert first["checkpoint"]["max_abs_diff"] > 0
@@ -397,7 +369,7 @@ def test_the_open_preview_is_drawn_again_after_restore_and_undo(widget, net_ckpt
     stored = saved.backbone.layers[0].kernel.numpy()
     assert after["model"]["mean"] == pytest.approx(float(stored.astype(np.float64).mean()))
     assert sent[1][1][0] != sent[0][1][0]  # another image
-    widget._on_message(widget, {"type": "undo"}, [])
+    widget.undo()
     assert widget.error == "" and len(sent) == 3
     assert sent[2][0]["stats"][1]["max_abs_diff"] == first["model"]["max_abs_diff"]
 
@@ -415,7 +387,7 @@ def test_restored_rows_are_marked_until_undo(widget):
 
 
 def test_preview_theme_and_log_from_the_front_end(widget, monkeypatch):
-    sent = sent_histograms(widget, monkeypatch)
+    sent = sent_messages(widget)
     dark = {
         "foreground": "#eeeeee",
         "background": "#111111",
@@ -423,11 +395,11 @@ def test_preview_theme_and_log_from_the_front_end(widget, monkeypatch):
         "model": "#ff8800",
     }
     request = {"type": "preview", "path": "backbone", "theme": dark, "log": True}
-    widget._on_message(widget, request, [])
+    send(widget, request)
     assert widget.error == "" and sent[-1][0]["log"] is True and sent[-1][0]["scale"] == 2
-    widget._on_message(widget, {**request, "theme": {**dark, "model": "url(x)"}}, [])
+    send(widget, {**request, "theme": {**dark, "model": "url(x)"}})
     assert "Theme colour 'model'" in widget.error and len(sent) == 1
-    widget._on_message(widget, {**request, "log": "yes"}, [])
+    send(widget, {**request, "log": "yes"})
     assert "'log' as true or false" in widget.error and len(sent) == 1
 
 
@@ -466,7 +438,7 @@ def test_a_good_match_gives_no_hint(widget):
 
 
 def test_rules_that_pair_nothing_say_so(widget):
-    widget._on_message(widget, {"type": "rules", "text": "^nowhere/ => head/"}, [])
+    widget.set_rules("^nowhere/ => head/")
     assert widget.error == "" and widget.notice.startswith("The 1 rule pair no variable")
 
 
@@ -551,11 +523,9 @@ def test_root_select_of_the_demo_lists_where_its_weights_sit(tmp_path):
 
 def test_root_select_of_a_keras_hub_backbone(tf, tmp_path):
     keras_hub = pytest.importorskip("keras_hub")
-    from tests.test_real_models import TINY
-
-    writer = keras_hub.models.BertBackbone(**TINY)
+    writer = keras_hub.models.BertBackbone(**models.TINY_TRANSFORMER)
     prefix = tf.train.Checkpoint(model=writer).write(str(tmp_path / "ckpt"))
-    model = keras_hub.models.BertBackbone(**TINY)
+    model = keras_hub.models.BertBackbone(**models.TINY_TRANSFORMER)
     widget = cw.CheckpointWidget(model, prefix)
     assert widget.header["roots"] == ["model"]
     assert widget.header["root_counts"] == {"model": len(model.weights)}
@@ -566,7 +536,7 @@ def test_dry_run_shows_the_plan_and_changes_nothing(widget, net_ckpt):
     model = widget.model
     before = models.values(model)
     widget.selected = ["backbone", "head"]
-    widget._on_message(widget, {"type": "dry_run"}, [])  # the Dry run button
+    widget.dry_run()  # the Dry run button
     for v, old in zip(model.weights, before):
         assert_same(v.numpy(), old)
     plan = widget.plan
@@ -598,7 +568,7 @@ def test_dry_run_with_nothing_ticked_says_so(widget):
     widget.dry_run()
     widget.selected = []
     assert "Nothing is ticked" in widget.plan["error"]
-    widget._on_message(widget, {"type": "close_plan"}, [])
+    send(widget, {"type": "close_plan"})
     assert widget.plan == {}
 
 
@@ -621,7 +591,7 @@ def test_checkpoint_rows_are_built_when_the_tab_first_opens(net_ckpt, tf, tmp_pa
     model = models.net(head_units=7, seed=60)
     widget = cw.CheckpointWidget(model, prefix)
     assert widget.ckpt_rows == {}
-    widget._on_message(widget, {"type": "checkpoint_rows"}, [])
+    send(widget, {"type": "checkpoint_rows"})
     eager = checkpoint_tree(cw.match(model, prefix))
     assert widget.error == "" and widget.ckpt_rows == _columns(eager)
     assert widget.checkpoint_rows().equals(eager)

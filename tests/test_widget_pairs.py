@@ -8,7 +8,7 @@ import pytest
 import ckpt_widgets as cw
 from tests import keras2_models, models
 from tests.conftest import assert_code_reproduces, assert_restored_from_file, assert_same
-from tests.test_widget import click_restore
+from tests.front_end import click_restore, send
 
 SEED = 5
 FIRST, SECOND, NORM, LAST = "_operations/1", "_operations/2", "_operations/4", "_operations/5"
@@ -88,7 +88,7 @@ def test_pair_from_the_front_end_and_restore_by_the_button(widget):
     model = widget.model
     before = models.values(model)
     message = {"type": "pair_layer", "model": FIRST, "ckpt": STORED}
-    widget._on_message(widget, message, [])
+    send(widget, message)
     assert widget.error == "" and by_layer(widget)[FIRST]["paired_by"] == "rename"
     widget.selected = [FIRST, NORM]
     click_restore(widget)
@@ -116,7 +116,7 @@ def test_pairing_layers_of_different_kinds_is_refused(widget):
         widget.pair_layer(NORM, STORED)
     assert "not of one kind" in widget.error
     assert widget.pairs == pairs and widget.rename is None
-    widget._on_message(widget, {"type": "pair_layer", "model": "_operations/9", "ckpt": STORED}, [])
+    send(widget, {"type": "pair_layer", "model": "_operations/9", "ckpt": STORED})
     assert "'_operations/9' names no layer; did you mean" in widget.error
     assert widget.pairs == pairs and widget.rename is None
 
@@ -125,7 +125,7 @@ def test_unpair_gives_the_layer_back_to_alignment(widget):
     widget.pair_layer(FIRST, STORED)
     widget.pair_layer(FIRST, STORED)  # again: the same pairs, not twice
     assert len(widget.rename) == 2
-    widget._on_message(widget, {"type": "unpair_layer", "model": FIRST}, [])
+    widget.unpair_layer(FIRST)
     assert widget.error == "" and widget.rename is None
     assert by_layer(widget)[FIRST]["paired_by"] == "ambiguous"
     with pytest.raises(ValueError, match="not paired by hand"):
@@ -141,7 +141,7 @@ def test_hand_pairs_and_rename_rules_do_not_mix(widget):
 
 def test_align_layers_toggles_per_source(widget, keras2_dir):
     widget.selected = [NORM, LAST]
-    widget._on_message(widget, {"type": "set_align", "on": False}, [])
+    send(widget, {"type": "set_align", "on": False})
     assert widget.error == "" and not widget.aligned and widget.pairs == []
     assert widget.header["counts"]["match"] == 0 and widget.selected == []
     widget.align_layers(True)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import shutil
-import threading
 
 import numpy as np
 import pytest
@@ -12,9 +11,9 @@ import ckpt_widgets as cw
 from ckpt_widgets.widget.state import label_for
 from tests import models
 from tests.conftest import assert_code_reproduces, assert_same, assert_unchanged
+from tests.front_end import click_restore, click_restore_then_cancel, send
 from tests.test_tf1 import RULES as TF1_RULES
 from tests.test_tf1 import tf1_ckpt as tf1_ckpt  # a fixture
-from tests.test_widget import click_restore
 
 SEED = 102  # the live model's own values, different from both checkpoints'
 
@@ -142,10 +141,8 @@ def test_cancel_rolls_back_every_source(two):
     widget.show_source("A")
     widget.selected = ["conv1"]
     before = models.values(widget.model)
-    cancel = threading.Event()
-    cancel.set()
-    widget._restore_job(cancel)  # what Cancel does to a restore the button started
-    assert "cancelled" in widget.error and widget.progress == {}
+    click_restore_then_cancel(widget)  # after the first part was written
+    assert "cancelled" in widget.error and widget.progress == {} and not widget.busy
     for v, old in zip(widget.model.weights, before):
         assert_same(v.numpy(), old)
 
@@ -160,10 +157,11 @@ def test_restore_button_and_undo_anyway_over_two_sources(two):
     check(widget.model, {"conv1": a, "bn": before, "conv2": before, "top": b})
     top = widget.model.get_layer("top").kernel
     top.assign(top.numpy() + 1)  # as a training step would
-    widget._on_message(widget, {"type": "undo"}, [])
+    with pytest.raises(cw.UndoError, match="changed since the restore"):
+        widget.undo()
     assert "changed since the restore" in widget.error and widget.result["undo_conflict"]
     assert_same(widget.model.get_layer("conv1").kernel.numpy(), a[0])  # nothing undone
-    widget._on_message(widget, {"type": "undo", "force": True}, [])
+    widget.undo(force=True)
     assert widget.error == "" and not widget.result["can_undo"]
     check(widget.model, {"conv1": before, "bn": before, "conv2": before, "top": before})
 
@@ -181,9 +179,10 @@ def test_adding_a_bad_source_changes_nothing(two, cnn_pair, net_ckpt, tmp_path):
     with pytest.raises(cw.NothingToRestoreError, match="checkpoint of another model"):
         widget.add_source(net_ckpt[0])
     assert "so it was not added" in widget.error
-    widget._on_message(widget, {"type": "add_source", "path": 7}, [])
+    send(widget, {"type": "add_source", "path": 7})
     assert widget.error.startswith("ValueError: Type the path of a checkpoint")
-    widget._on_message(widget, {"type": "show_source", "label": "Q"}, [])
+    with pytest.raises(ValueError, match="No source 'Q'"):
+        widget.show_source("Q")
     assert widget.error == "ValueError: No source 'Q'; this widget holds A, B."
     with pytest.raises(Exception, match="no source 'Q'"):
         widget.selection = {"Q": ["conv1"]}
@@ -193,9 +192,9 @@ def test_adding_a_bad_source_changes_nothing(two, cnn_pair, net_ckpt, tmp_path):
 def test_add_source_from_the_front_end(cnn_pair):
     (pa, _), (pb, _) = cnn_pair
     widget = cw.CheckpointWidget(models.cnn(seed=SEED), pa)
-    widget._on_message(widget, {"type": "add_source", "path": f"  {pb}  "}, [])
+    send(widget, {"type": "add_source", "path": f"  {pb}  "})
     assert widget.error == "" and widget.active == "B" and len(widget.sources) == 2
-    widget._on_message(widget, {"type": "show_source", "label": "A"}, [])
+    send(widget, {"type": "show_source", "label": "A"})
     assert widget.active == "A" and widget.header["checkpoint"] == pa
 
 
@@ -280,9 +279,9 @@ def test_a_restore_can_be_undone_after_its_source_is_removed(two):
 
 def test_remove_source_from_the_front_end(two):
     widget, *_ = two
-    widget._on_message(widget, {"type": "remove_source", "label": "Q"}, [])
+    send(widget, {"type": "remove_source", "label": "Q"})
     assert widget.error == "ValueError: No source 'Q'; this widget holds A, B."
-    widget._on_message(widget, {"type": "remove_source", "label": "B"}, [])
+    send(widget, {"type": "remove_source", "label": "B"})
     assert widget.error == "" and widget.active == "A" and len(widget.sources) == 1
 
 
@@ -338,7 +337,7 @@ def test_a_tick_from_the_front_end_keeps_the_selection_made_in_python(two):
     widget.selection = {"A": ["conv1", "conv2"], "B": ["top"]}
     assert widget.ticks["total"] == 6 and widget.ticks["counts"] == {"A": 4, "B": 2}
     conv2_bias = "_functional/_operations/3/bias"
-    widget._on_message(widget, {"type": "tick", "paths": [conv2_bias], "on": True}, [])
+    send(widget, {"type": "tick", "paths": [conv2_bias], "on": True})
     assert widget.error == ""
     assert widget.selection == {
         "A": ["conv1", "_functional/_operations/3/_kernel"],
@@ -346,7 +345,7 @@ def test_a_tick_from_the_front_end_keeps_the_selection_made_in_python(two):
     }
     assert widget.ticks["rows"]["_functional/_operations/3"] == "some"
     assert widget.ticks["sources"]["_functional/_operations/3"] == ["A", "B"]
-    widget._on_message(widget, {"type": "tick", "paths": ["_functional/_operations/5"]}, [])
+    send(widget, {"type": "tick", "paths": ["_functional/_operations/5"]})
     assert widget.selection["B"] == [conv2_bias]
     assert widget.selection["A"] == ["conv1", "_functional/_operations/3/_kernel"]
     assert widget.ticks["total"] == 4
@@ -389,7 +388,7 @@ def test_bad_requests_and_state_updates_from_the_front_end_change_nothing(two):
     ]  # fmt: skip
     for message in messages:
         widget.error = ""
-        widget._on_message(widget, message, [])
+        send(widget, message)
         assert widget.error and "\n" not in widget.error, message
         assert not widget.error.startswith(("TypeError", "KeyError", "StopIteration")), message
         assert state() == before, message
@@ -401,7 +400,7 @@ def test_bad_requests_and_state_updates_from_the_front_end_change_nothing(two):
     assert_unchanged(widget.model.weights, values)
     widget.set_state({"active": "A"})  # a good update still works
     assert widget.error == "" and widget.active == "A" and widget.header["checkpoint"]
-    widget._on_message(widget, {"type": "preview", "path": "_functional/_operations/1"}, [])
+    send(widget, {"type": "preview", "path": "_functional/_operations/1"})
     assert widget.error == ""
 
 
@@ -443,7 +442,7 @@ def test_an_add_that_fails_while_drawing_changes_nothing(two, cnn_pair, monkeypa
     def broken(m):
         raise AttributeError("'CheckpointSource' object has no attribute '_node_paths'")
 
-    monkeypatch.setattr(ckpt_widgets.widget.rows, "checkpoint_tree", broken)
+    monkeypatch.setattr(ckpt_widgets.widget.rows, "model_tree", broken)
     with pytest.raises(AttributeError):
         widget.add_source(str(tmp_path / "c"))
     assert widget.error.startswith("AttributeError")

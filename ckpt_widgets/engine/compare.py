@@ -102,22 +102,25 @@ def compare_pairs(
 def compare_rollup(table: pd.DataFrame) -> pd.DataFrame:
     """Per subtree of ``path`` (``""`` is everything): counts per status and change.
 
-    ``rel_change`` of a subtree is ``sqrt(Σ||b-a||²) / sqrt(Σ||a||²)`` over its variables
-    with both sides and equal shapes (``0.0`` when all are "same"); ``max_abs_diff`` the
-    largest of them (NaN if any is); ``size`` counts elements (from ``a`` where present).
+    ``rel_change`` of a subtree is ``sqrt(Σ||b-a||²) / sqrt(Σ||a||²)`` over its floating
+    point variables with both sides and equal shapes (``0.0`` when all are "same"), so a
+    step counter (``save_counter``, ``iterations``) moves no figure; ``max_abs_diff`` is the
+    largest of theirs (NaN if any is). Counts and ``size`` (elements, from ``a`` where
+    present) take every variable.
     """
     import pandas as pd
 
     acc: dict[str, dict[str, Any]] = {}
-    names = ("path", "status", "size", "norm_a", "norm_diff", "max_abs_diff")
+    names = ("path", "status", "dtype_a", "size", "norm_a", "norm_diff", "max_abs_diff")
     columns = zip(*(table[name] for name in names))
-    for path, status, size, norm_a, norm_diff, peak in columns:
+    for path, status, dtype, size, norm_a, norm_diff, peak in columns:
+        measured = status in ("same", "changed") and _is_float(dtype)
         parts = path.split("/")
         for depth in range(len(parts)):
             entry = acc.setdefault("/".join(parts[:depth]), _empty_rollup())
             entry["status"][status] += 1
             entry["size"] += int(size)
-            if status in ("same", "changed"):
+            if measured:
                 entry["a2"] += norm_a * norm_a
                 entry["d2"] += norm_diff * norm_diff
                 entry["peaks"].append(peak)
@@ -149,10 +152,10 @@ def pair_variables(
     elif b_is_model:
         pairs = [(p, x, y) for p, y, x in _pair_model(b, a, root_a)]
     else:
-        src_a, src_b = _open(a), _open(b)
-        entries_a, entries_b = _source_entries(src_a), _source_entries(src_b)
+        source_a, source_b = _open(a), _open(b)
+        entries_a, entries_b = _source_entries(source_a), _source_entries(source_b)
         if root_a is None or root_b is None:
-            root_a, root_b = _find_roots(src_a, src_b, entries_a, entries_b, root_a, root_b)
+            root_a, root_b = _find_roots(source_a, source_b, entries_a, entries_b, root_a, root_b)
         pairs = _pair_by_path(entries_a, entries_b, root_a, root_b)
     if not any(x is not None and y is not None for _, x, y in pairs):
         raise NothingInCommonError(
@@ -372,6 +375,11 @@ def _itemsize(dtype: str) -> int:
         return 2 if "16" in dtype else 0
 
 
+def _is_float(dtype: Any) -> bool:
+    """A floating point dtype name (``float32``, ``bfloat16``, ``float8_e4m3fn``, ...)."""
+    return "float" in str(dtype)
+
+
 def _empty_rollup() -> dict[str, Any]:
     return {"status": Counter(), "size": 0, "a2": 0.0, "d2": 0.0, "peaks": []}
 
@@ -383,10 +391,10 @@ def _is_model(obj: Any) -> bool:
     return hasattr(obj, "weights") and not isinstance(obj, (str, bytes, CheckpointSource))
 
 
-def _open(src: Any) -> Any:
+def _open(src_or_path: Any) -> Any:
     from ckpt_widgets.files.open import open_checkpoint
 
-    return open_checkpoint(src)
+    return open_checkpoint(src_or_path)
 
 
 def _name(obj: Any) -> str:
@@ -395,8 +403,8 @@ def _name(obj: Any) -> str:
     return f"'{getattr(obj, 'prefix', obj)}'"
 
 
-def _source_entries(src: Any) -> list[Entry]:
-    cols = src.variables
+def _source_entries(source: Any) -> list[Entry]:
+    cols = source.variables
     layers = cols["layer"].tolist() if "layer" in cols else [""] * len(cols)
     return [
         Entry(
@@ -406,8 +414,8 @@ def _source_entries(src: Any) -> list[Entry]:
             dtype,
             group,
             layer or "",
-            _reader(src, key),
-            _slicer(src, key),
+            _reader(source, key),
+            _slicer(source, key),
         )
         for path, key, shape, dtype, group, layer in zip(
             cols["path"], cols["key"], cols["shape"], cols["dtype"], cols["group"], layers
@@ -415,19 +423,21 @@ def _source_entries(src: Any) -> list[Entry]:
     ]
 
 
-def _reader(src: Any, key: str) -> Callable[[], np.ndarray]:
-    return lambda: src.read(key)
+def _reader(source: Any, key: str) -> Callable[[], np.ndarray]:
+    return lambda: source.read(key)
 
 
-def _slicer(src: Any, key: str) -> Callable[[int], Iterable[tuple[int, np.ndarray]]]:
-    return lambda slice_bytes: read_slices(src, key, slice_bytes)
+def _slicer(source: Any, key: str) -> Callable[[int], Iterable[tuple[int, np.ndarray]]]:
+    return lambda slice_bytes: read_slices(source, key, slice_bytes, reuse=True)
 
 
 def _live_slicer(variable: Any) -> Callable[[int], Iterable[tuple[int, np.ndarray]]]:
     def slices(slice_bytes: int) -> Iterator[tuple[int, np.ndarray]]:
         import numpy as np
 
-        flat = np.ascontiguousarray(variable.numpy()).reshape(-1)
+        from .snapshot import current_value
+
+        flat = np.ascontiguousarray(current_value(variable)).reshape(-1)  # no copy
         step = max(1, slice_bytes // max(1, flat.itemsize))
         for start in range(0, flat.size, step):
             yield start, flat[start : start + step]
@@ -484,16 +494,16 @@ def _pair_by_path(
 
 
 def _find_roots(
-    src_a: Any,
-    src_b: Any,
+    source_a: Any,
+    source_b: Any,
     entries_a: list[Entry],
     entries_b: list[Entry],
     root_a: str | None,
     root_b: str | None,
 ) -> tuple[str, str]:
     """The roots under which most paths pair (ties: the shortest roots)."""
-    options_a = [root_a] if root_a is not None else _root_options(src_a, entries_a)
-    options_b = [root_b] if root_b is not None else _root_options(src_b, entries_b)
+    options_a = [root_a] if root_a is not None else _root_options(source_a, entries_a)
+    options_b = [root_b] if root_b is not None else _root_options(source_b, entries_b)
     paths_a = [e.path for e in entries_a]
     paths_b = [e.path for e in entries_b]
 
@@ -508,20 +518,20 @@ def _find_roots(
     return ranked[0][1], ranked[0][2]
 
 
-def _root_options(src: Any, entries: list[Entry]) -> list[str]:
-    if getattr(src, "object_graph", None) is None:
+def _root_options(source: Any, entries: list[Entry]) -> list[str]:
+    if getattr(source, "object_graph", None) is None:
         return [""]
     tops = [e.path.split("/", 1)[0] for e in entries if "/" in e.path and e.group == "model"]
     return ["", *dict.fromkeys(tops)]
 
 
 def _pair_model(
-    model: Any, src: Any, root: str | None
+    model: Any, src_or_path: Any, root: str | None
 ) -> list[tuple[str, Entry | None, Entry | None]]:
     """Model variables first (model side, file side), then the file's unused variables."""
     from .matching import match
 
-    m = match(model, src, root=root)
+    m = match(model, src_or_path, root=root)
     t = m.columns
     source = m.source
     table = source.variables

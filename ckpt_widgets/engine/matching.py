@@ -9,6 +9,7 @@ variables nothing took. :class:`Match` is the result.
 
 from __future__ import annotations
 
+import math
 from collections import Counter
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -23,7 +24,7 @@ from .model import ModelGraph
 from .pairing import align_unpaired
 from .placement import Placed, module_path, place
 from .rename import Rename, Renamer
-from .selection import names_of_rows, rows_of_variables
+from .selection import rows_of_variables
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -106,16 +107,42 @@ class Match:
         otherwise cost 10 000 passes over the model."""
         return rows_of_variables(self.variables)
 
-    @cached_property
-    def names_per_row(self) -> list[set[str]]:
-        """Every name each model row answers to in ``include=`` (worked out once: the
-        widget selects on every tick)."""
-        return names_of_rows(self)
+    def model_changed(self) -> str | None:
+        """How the model's variables changed since this Match was made (``"2 added, 2
+        removed"``: a layer added, popped or rebuilt), or None if they are the same ones."""
+        current = {id(v) for v in getattr(self.model, "weights", None) or []}
+        known = {id(v) for v in self.variables}  # held here: their ids cannot be reused
+        if current == known:
+            return None
+        return f"{len(current - known)} added, {len(known - current)} removed"
 
     def counts(self) -> dict[str, int]:
         """Number of rows per status (every status present, zero if none)."""
         found = Counter(self.table["status"])
         return {s: int(found.get(s, 0)) for s in STATUSES}
+
+    def found(self) -> int:
+        """Model variables stored where the placement puts them, whatever their shape or
+        dtype; 0 means the file looks like a checkpoint of another model."""
+        counts = self.counts()
+        return counts["match"] + counts["shape_mismatch"] + counts["dtype_mismatch"]
+
+    def breakdown(self) -> dict[str, int]:
+        """:meth:`counts`, plus ``optimizer`` (the unused rows that are optimizer state)
+        and ``renamed`` (the pairs ``rename`` made)."""
+        table = self.table
+        unused = table["status"] == "unused"
+        return {
+            **self.counts(),
+            "optimizer": int((unused & (table["group"] == "optimizer")).sum()),
+            "renamed": int((table["paired_by"] == "rename").sum()),
+        }
+
+    def model_size(self) -> tuple[int, int]:
+        """The model's variables in all: ``(params, nbytes)``, elements and bytes."""
+        model_rows = self.table.iloc[: len(self.variables)]
+        params = sum(math.prod(map(int, shape)) for shape in model_rows["model_shape"])
+        return params, int(model_rows["nbytes"].sum())
 
     def rollup(self) -> pd.DataFrame:
         """Counts per status for every submodule of the model (its object path).
@@ -172,18 +199,18 @@ class _Matcher:
 
         self.placed = place(self.graph, self.source, self.live, self.ckpt, root)
         best = self.placed.candidates.iloc[0]
-        c_root, l_root = str(best["root"]), str(best["model_root"])
-        rows = [self._pair_by_path(i, c_root, l_root) for i in range(len(self.vars))]
+        ckpt_root, model_root = str(best["root"]), str(best["model_root"])
+        rows = [self._pair_by_path(i, ckpt_root, model_root) for i in range(len(self.vars))]
         if rename is not None:
             self._apply_rename(rows, rename)
-        alignment = self._apply_align(rows, c_root, l_root) if align else None
+        alignment = self._apply_align(rows, ckpt_root, model_root) if align else None
         self._refuse_shared_keys(rows)
         rows += self._unused_rows(rows)
         return Match(
             model=self.graph.model,
             source=self.source,
-            root=c_root,
-            model_root=l_root,
+            root=ckpt_root,
+            model_root=model_root,
             table=pd.DataFrame(rows, columns=COLUMNS),
             graph=self.graph,
             variables=self.vars,
@@ -193,7 +220,7 @@ class _Matcher:
 
     # -- pairing by path, structure or name --------------------------------------------
 
-    def _pair_by_path(self, i: int, c_root: str, l_root: str) -> dict[str, Any]:
+    def _pair_by_path(self, i: int, ckpt_root: str, model_root: str) -> dict[str, Any]:
         row = self._model_row(i)
         path = row["model_path"]
         if self.placed.keras is not None:
@@ -204,10 +231,12 @@ class _Matcher:
             row["status"] = "untracked"
             row["reason"] = self.live["reason"][i]
             return row
-        if not is_under(path, l_root):
-            row["reason"] = f"outside '{l_root}', the submodule the checkpoint's model maps onto"
+        if not is_under(path, model_root):
+            row["reason"] = (
+                f"outside '{model_root}', the submodule the checkpoint's model maps onto"
+            )
             return row
-        ckpt_path = join(c_root, relative(path, l_root))
+        ckpt_path = join(ckpt_root, relative(path, model_root))
         node = self.source.resolve(ckpt_path)
         if node is None or not self.source.is_variable(node):
             row["reason"] = f"no variable at '{ckpt_path}' in the checkpoint"
@@ -220,6 +249,15 @@ class _Matcher:
         if self.source.pairs_by == "layer":
             j = self._by_name.get((row["layer"], self.live["own_index"][i]))
             why = f"no weights of a layer named '{row['layer']}' in the file"
+            groups = self._layer_groups.get(row["layer"], [])
+            if j is not None and len(groups) > 1:
+                names = ", ".join(f"'{g}'" for g in groups[:3])
+                row["paired_by"] = "ambiguous"
+                row["reason"] = (
+                    f"ambiguous: the file holds {len(groups)} layers named '{row['layer']}' "
+                    f"({names}); pair them with rename= or in the widget"
+                )
+                return row
         else:
             j = self._by_name.get(row["name"])
             why = (
@@ -246,6 +284,16 @@ class _Matcher:
             if group == "model":
                 found.setdefault((layer, index), j)
         return found
+
+    @cached_property
+    def _layer_groups(self) -> dict[str, list[str]]:
+        """The groups of a Keras 2 ``.h5`` holding each layer name's weights: one per
+        layer, unless layers of one name sit in several nested models."""
+        found: dict[str, dict[str, None]] = {}
+        for layer, path, group in zip(self.ckpt["layer"], self.ckpt["path"], self.ckpt["group"]):
+            if group == "model":
+                found.setdefault(layer, {})[path.rpartition("/")[0]] = None
+        return {layer: list(groups) for layer, groups in found.items()}
 
     def _pair_by_structure(self, i: int, row: dict[str, Any]) -> dict[str, Any]:
         """Pair row ``i`` with the dataset Keras's own ``load_weights`` reads it from."""
@@ -285,8 +333,10 @@ class _Matcher:
         if by_rules:
             renamer.refuse_one_tensor_for_two_variables([r["key"] for r in rows], pairs)
 
-    def _apply_align(self, rows: list[dict[str, Any]], c_root: str, l_root: str) -> pd.DataFrame:
-        aligned = align_unpaired(rows, self.live, self.ckpt, self.source, c_root, l_root)
+    def _apply_align(
+        self, rows: list[dict[str, Any]], ckpt_root: str, model_root: str
+    ) -> pd.DataFrame:
+        aligned = align_unpaired(rows, self.live, self.ckpt, self.source, ckpt_root, model_root)
         for i, j in aligned.pairs:
             rows[i] = self._paired_row(i, j, "align")
         for i, reason in aligned.ambiguous.items():

@@ -70,7 +70,7 @@ RESERVED = frozenset(
 class _Builder:
     def __init__(self, m: Any, steps: list[Step]):
         self.m = m
-        self.src = m.source
+        self.source = m.source
         self.graph = m.graph
         self.var_of_node = {s.node_id: s.variable for s in steps}
         self.fallback: list[Step] = []
@@ -100,12 +100,12 @@ class _Builder:
 
     def _safe(self, node: MirrorNode, live: Any) -> bool:
         """Would attaching ``live`` at ``node`` restore exactly the selected variables?"""
-        src = self.src
-        ckpt_node = src.resolve(node.path)
+        source = self.source
+        ckpt_node = source.resolve(node.path)
         if ckpt_node is None:
             return False
         wanted = {s.node_id for s in node.steps}
-        stored = src.saveable_descendants(ckpt_node)
+        stored = source.saveable_descendants(ckpt_node)
         if not stored <= wanted:
             return False
         reached: dict[int, set[int]] = {}
@@ -113,10 +113,10 @@ class _Builder:
         queue = [(live, ckpt_node)]
         while queue:
             obj, n = queue.pop()
-            if src.attributes[n]:
+            if source.attributes[n]:
                 reached.setdefault(n, set()).add(id(obj))
             for name, child in self.graph.children_of(obj):
-                target = src.children[n].get(name)
+                target = source.children[n].get(name)
                 if target is None:
                     continue
                 if (id(child), target) not in seen:

@@ -50,12 +50,12 @@ def align_unpaired(
     live: Columns,
     ckpt: Columns,
     source: Any,
-    root: str,
+    ckpt_root: str,
     model_root: str,
 ) -> AlignedRows:
     """Align the layers whose variables ``rows`` (the model rows of a match in progress)
     leave unpaired with the stored layers no row uses, under the placement
-    (``root``, ``model_root``)."""
+    (``ckpt_root``, ``model_root``)."""
     import pandas as pd
 
     unpaired = [
@@ -65,7 +65,9 @@ def align_unpaired(
     ]
     ours = list(_model_layers(live, source, unpaired).values())
     used = {r["key"] for r in rows if r["key"]}
-    theirs = list(_ckpt_layers(ckpt, source, _unused_in_order(ckpt, source, used, root)).values())
+    theirs = list(
+        _ckpt_layers(ckpt, source, _unused_in_order(ckpt, source, used, ckpt_root)).values()
+    )
     result = align_layers(ours, theirs)
     pairs: list[tuple[int, int]] = []
     ambiguous: dict[int, str] = {}
@@ -234,13 +236,13 @@ def _ckpt_layers(ckpt: Columns, source: Any, rows: Iterable[int]) -> dict[str, L
     )
 
 
-def _unused_in_order(ckpt: Columns, source: Any, used: set[str], root: str) -> list[int]:
-    """The checkpoint's model rows no key in ``used`` takes (under ``root`` in a TF2
+def _unused_in_order(ckpt: Columns, source: Any, used: set[str], ckpt_root: str) -> list[int]:
+    """The checkpoint's model rows no key in ``used`` takes (under ``ckpt_root`` in a TF2
     checkpoint), in stored order: depth first through the object graph when there is one."""
     order = list(range(len(ckpt["path"])))
     graph = source.object_graph
     if graph is not None:
-        start = graph.resolve(root)
+        start = graph.resolve(ckpt_root)
         rank = graph.depth_first(0 if start is None else start)
         order.sort(key=lambda j: rank.get(int(ckpt["node_id"][j]), len(rank) + j))
     return [
@@ -248,7 +250,7 @@ def _unused_in_order(ckpt: Columns, source: Any, used: set[str], root: str) -> l
         for j in order
         if ckpt["group"][j] == "model"
         and ckpt["key"][j] not in used
-        and (graph is None or is_under(ckpt["path"][j], root))
+        and (graph is None or is_under(ckpt["path"][j], ckpt_root))
     ]
 
 

@@ -11,6 +11,7 @@ placed by its structural paths instead (:mod:`.keras_structure`).
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -51,29 +52,70 @@ def place(graph: ModelGraph, source: Any, live: Columns, ckpt: Columns, root: st
     import pandas as pd
 
     if source.pairs_by == "structure":
-        return _place_keras_file(graph, ckpt, root)
+        return _place_keras_file(graph, ckpt, root, source.path)
     scored = [
-        (c_root, l_root, *score(source, live, ckpt, c_root, l_root))
-        for c_root, l_root in dict.fromkeys(_offered(source, live, ckpt, root))
+        (ckpt_root, model_root, *score(source, live, ckpt, ckpt_root, model_root))
+        for ckpt_root, model_root in dict.fromkeys(_offered(source, live, ckpt, root))
     ]
-    return Placed(pd.DataFrame(rank(scored), columns=CANDIDATE_COLUMNS))
+    ranked = rank(scored)
+    refuse_a_tie(ranked, scored[0], lambda c: (source.resolve(c[0]), c[1]), source.prefix)
+    return Placed(pd.DataFrame(ranked, columns=CANDIDATE_COLUMNS))
 
 
 def rank(scored: list[tuple[str, str, int, int]]) -> list[tuple[str, str, int, int]]:
     """``(root, model_root, matched, mismatched)`` best first.
 
     A placement where mismatches are as many as matches is a coincidence of shapes; when
-    no placement is convincing, the first one offered (the default) stays first.
+    no placement is convincing, the first one offered (the default) stays first, and it
+    wins a tie (``Checkpoint(model=m, ema=e)``: ``model``, not the shorter ``ema``).
     """
     first = scored[0]
     ranked = sorted(
         scored,
-        key=lambda r: (r[2] <= r[3], -r[2], r[3], r[1].count("/") + bool(r[1]), len(r[0])),
-    )
+        key=lambda r: (
+            r[2] <= r[3], -r[2], r[3], r[1].count("/") + bool(r[1]), r is not first, len(r[0])
+        ),
+    )  # fmt: skip
     if ranked[0][2] <= ranked[0][3]:
         ranked.remove(first)
         ranked.insert(0, first)
     return ranked
+
+
+def refuse_a_tie(
+    ranked: list[tuple[str, str, int, int]],
+    default: tuple[str, str, int, int],
+    identity: Callable[[tuple[str, str, int, int]], Any],
+    where: str,
+) -> None:
+    """Raise :class:`SelectionError` when another placement explains exactly as many
+    variables as the best one, which is not ``default``: a checkpoint holding two models of
+    one architecture (a GAN's ``generator`` and ``discriminator``), or a model holding two
+    submodules alike, leaves no ground to choose by. ``identity`` tells placements that
+    read the same stored tensors apart from rivals.
+    """
+    best = ranked[0]
+    if best is default or best[2] <= best[3]:
+        return
+    rival = next(
+        (r for r in ranked[1:] if r[2:] == best[2:] and identity(r) != identity(best)), None
+    )
+    if rival is None:
+        return
+    if rival[1] == best[1]:
+        advice = f"pass root={best[0]!r} or root={rival[0]!r} to say which to restore from"
+    else:
+        advice = "restore into the one you mean itself, e.g. cw.restore(model.<submodule>, …)"
+    raise SelectionError(
+        f"'{where}' fits the model equally well in two places, {_place(best)} and "
+        f"{_place(rival)} ({best[2]} variables each), and nothing tells which is meant: "
+        f"{advice}."
+    )
+
+
+def _place(candidate: tuple[str, str, int, int]) -> str:
+    onto = f" onto the model's {candidate[1]!r}" if candidate[1] else ""
+    return f"{candidate[0] or '(root)'!r}{onto}"
 
 
 def _offered(source: Any, live: Columns, ckpt: Columns, root: str | None) -> list[tuple[str, str]]:
@@ -118,15 +160,17 @@ def suffix_candidates(live: Columns, ckpt: Columns) -> list[tuple[str, str]]:
     return [pair for pair, hits in ranked if 2 * hits >= ranked[0][1]]
 
 
-def score(source: Any, live: Columns, ckpt: Columns, c_root: str, l_root: str) -> tuple[int, int]:
-    """How many model variables under ``l_root`` find a stored variable at the same
-    relative path under ``c_root``: (with the same shape, with another shape)."""
+def score(
+    source: Any, live: Columns, ckpt: Columns, ckpt_root: str, model_root: str
+) -> tuple[int, int]:
+    """How many model variables under ``model_root`` find a stored variable at the same
+    relative path under ``ckpt_root``: (with the same shape, with another shape)."""
     matched = mismatched = 0
     shapes = ckpt["shape"]
     for path, shape in zip(live["path"], live["shape"]):
-        if not path or not is_under(path, l_root):
+        if not path or not is_under(path, model_root):
             continue
-        node = source.resolve(join(c_root, relative(path, l_root)))
+        node = source.resolve(join(ckpt_root, relative(path, model_root)))
         if node is None or not source.is_variable(node):
             continue
         if shapes[source.row_of(node)] == shape:
@@ -141,7 +185,7 @@ def module_path(graph: ModelGraph, module: Any) -> str:
     return "" if module is graph.model else graph.path_of(module) or ""
 
 
-def _place_keras_file(graph: ModelGraph, ckpt: Columns, root: str | None) -> Placed:
+def _place_keras_file(graph: ModelGraph, ckpt: Columns, root: str | None, where: str) -> Placed:
     """Placements of a Keras 3 file by its structural paths; keeps the best one."""
     import pandas as pd
 
@@ -152,6 +196,11 @@ def _place_keras_file(graph: ModelGraph, ckpt: Columns, root: str | None) -> Pla
     }
     found = placements(graph.model, stored, root)
     rows = [(p.root, module_path(graph, p.module), p.matched, p.mismatched) for p in found]
+    plain = next(
+        r for r, p in zip(rows, found) if p.module is graph.model and p.root == (root or "")
+    )
+    ids = {id(r): (p.root, id(p.module)) for r, p in zip(rows, found)}
+    refuse_a_tie(rows, plain, lambda r: ids[id(r)], where)
     return Placed(
         pd.DataFrame(rows, columns=CANDIDATE_COLUMNS),
         keras=found[0],

@@ -309,28 +309,36 @@ def _nothing_message(m: Match, explicit: bool, all_excluded: bool = False) -> st
             f"{total} variables are there but with other shapes; pass adapt= or include= "
             "the ones you want."
         )
+    return another_model_message(m)
+
+
+def another_model_message(
+    m: Match, advice: str = ": pass root= or rename=, or check match(model, checkpoint).table"
+) -> str:
+    """The sentence for a match that found none of the model's variables (see
+    :meth:`Match.found`), ending with ``advice``."""
     return (
-        f"None of the model's {total} variables is in checkpoint {where} (looked under "
-        f"root {m.root!r}); it looks like a checkpoint of another model: pass root= or "
-        "rename=, or check match(model, checkpoint).table."
+        f"None of the model's {len(m.variables)} variables is in checkpoint "
+        f"'{m.source.prefix}' (looked under root {m.root!r}); it looks like a checkpoint of "
+        f"another model{advice}."
     )
 
 
 def _find_optimizer(m: Match) -> tuple[Any, str]:
     """The live optimizer and the checkpoint path of the stored one."""
-    src = m.source
+    source = m.source
     optimizer = getattr(m.model, "optimizer", None)
-    if optimizer is None or src.object_graph is None:
+    if optimizer is None or source.object_graph is None:
         raise SelectionError(
             "Restoring optimizer state needs a compiled model and a TF2 checkpoint with an "
             "optimizer."
         )
     ckpt_opt = next(
-        (p for p in (join(m.root, "optimizer"), "optimizer") if src.resolve(p) is not None),
+        (p for p in (join(m.root, "optimizer"), "optimizer") if source.resolve(p) is not None),
         None,
     )
     if ckpt_opt is None:
-        raise SelectionError(f"Checkpoint '{src.prefix}' holds no optimizer state.")
+        raise SelectionError(f"Checkpoint '{source.prefix}' holds no optimizer state.")
     return optimizer, ckpt_opt
 
 
@@ -340,15 +348,15 @@ def _slot_steps(m: Match, restored: list[Step]) -> list[Step]:
     Keras 3 optimizers keep one slot list per kind, indexed like ``_trainable_variables``;
     the stored and the live index of a variable may differ, so each is looked up.
     """
-    src, graph = m.source, m.graph
+    source, graph = m.source, m.graph
     optimizer, ckpt_opt = _find_optimizer(m)
     live_vars = list(getattr(optimizer, "_trainable_variables", None) or [])
     if not live_vars:
         raise SelectionError(UNBUILT_OPTIMIZER)
     live_index = {id(v): i for i, v in enumerate(live_vars)}
-    stored_list = src.resolve(join(ckpt_opt, "_trainable_variables"))
+    stored_list = source.resolve(join(ckpt_opt, "_trainable_variables"))
     stored_index = (
-        {node: int(k) for k, node in src.children[stored_list].items()} if stored_list else {}
+        {node: int(k) for k, node in source.children[stored_list].items()} if stored_list else {}
     )
     slot_lists = [
         (name, child)
@@ -364,10 +372,10 @@ def _slot_steps(m: Match, restored: list[Step]) -> list[Step]:
             continue  # not trained by either optimizer (e.g. moving statistics)
         for name, slots in slot_lists:
             path = join(ckpt_opt, name, str(stored))
-            node = src.resolve(path)
-            if node is None or not src.is_variable(node):
+            node = source.resolve(path)
+            if node is None or not source.is_variable(node):
                 continue
-            key = src.variables["key"].iat[src.row_of(node)]
+            key = source.variables["key"].iat[source.row_of(node)]
             label = f"optimizer/{name}/{live}"
             steps.append(Step(-1, slots[live], key, path, node, label=label))
     return steps
@@ -394,7 +402,7 @@ def _counter_cast(path: str, stored: str, variable: Any) -> str | None:
 
 def _optimizer_steps(m: Match) -> list[Step]:
     """Steps for the optimizer's own state (not the model variables it tracks)."""
-    graph, src = m.graph, m.source
+    graph, source = m.graph, m.source
     optimizer, ckpt_opt = _find_optimizer(m)
     model_vars = {id(v) for v in m.variables}
     steps: list[Step] = []
@@ -408,10 +416,10 @@ def _optimizer_steps(m: Match) -> list[Step]:
             seen.add(id(child))
             path = join(rel, name)
             if is_variable(child):
-                node = src.resolve(join(ckpt_opt, path))
-                if node is None or not src.is_variable(node):
+                node = source.resolve(join(ckpt_opt, path))
+                if node is None or not source.is_variable(node):
                     continue
-                row = src.variables.iloc[src.row_of(node)]
+                row = source.variables.iloc[source.row_of(node)]
                 if tuple(row["shape"]) != tuple(int(d) for d in child.shape):
                     raise ShapeMismatchError(
                         f"Optimizer variable '{path}' has shape {tuple(child.shape)}, the "
@@ -426,8 +434,8 @@ def _optimizer_steps(m: Match) -> list[Step]:
                 steps.append(step)
             else:
                 queue.append((child, path))
-    stored = src.resolve(join(ckpt_opt, "_trainable_variables"))
+    stored = source.resolve(join(ckpt_opt, "_trainable_variables"))
     unbuilt = not getattr(optimizer, "_trainable_variables", None)
-    if not steps or (unbuilt and stored is not None and src.children[stored]):
+    if not steps or (unbuilt and stored is not None and source.children[stored]):
         raise SelectionError(UNBUILT_OPTIMIZER)  # else its slots would be left out silently
     return steps

@@ -10,10 +10,21 @@ from typing import TYPE_CHECKING, Any
 from ckpt_widgets.errors import SelectionError, UndoError
 
 from .codegen import join_code
-from .transaction import RestoreReport, execute, match_for, roll_back, summary_line, undo_where
+from .transaction import (
+    RestoreReport,
+    execute,
+    match_for,
+    restore_on_every_worker,
+    roll_back,
+    summary_line,
+    undo_where,
+)
+from .workers import multi_worker_strategy
 
 if TYPE_CHECKING:
     import pandas as pd
+
+    from .plan import Plan
 
 OPTIONS = frozenset(
     {
@@ -35,19 +46,48 @@ def restore_many(
     part's old values are kept until all parts have succeeded (also with ``undo=False``):
     if a later part fails or is cancelled, every earlier one is put back and the error
     that stopped it propagates. ``dry_run=True`` changes nothing and reports what would be
-    restored from each source (the checks above still apply).
+    restored from each source (the checks above still apply). A model built under a
+    ``MultiWorkerMirroredStrategy`` is restored on every worker or on none, as by
+    :func:`~ckpt_widgets.restore`.
     """
+    try:
+        plans = _plans(model, parts)
+    except BaseException as exc:
+        strategy = multi_worker_strategy(model)  # the other workers may wait for this one
+        if strategy is None or dry_run:
+            raise
+        return restore_on_every_worker(strategy, exc)
+    if dry_run:
+        return CombinedReport([execute(plan, dry_run=True) for plan, _ in plans])
+    strategy = multi_worker_strategy(plans[0][0].steps[0].variable)  # a plan has steps
+    if strategy is None:
+        combined = _execute_all(plans)
+        _drop_undo(combined, plans)
+        return combined
+    return restore_on_every_worker(
+        strategy, lambda: _execute_all(plans), lambda combined: _drop_undo(combined, plans)
+    )
+
+
+Part = tuple["Plan", dict[str, Any]]
+"""A part's plan and the options :func:`execute` takes (undo, progress, cancel)."""
+
+
+def _plans(model: Any, parts: Sequence[tuple[Any, Mapping[str, Any]]]) -> list[Part]:
+    """Each part's plan; a variable selected from two sources is a SelectionError."""
     from .plan import make_plan
 
     plans = []
-    for source, options in parts:
+    for src_or_path, options in parts:
         unknown = set(options) - OPTIONS
         if unknown:
-            raise TypeError(f"restore_many: unknown option(s) {sorted(unknown)} for '{source}'.")
+            raise TypeError(
+                f"restore_many: unknown option(s) {sorted(unknown)} for '{src_or_path}'."
+            )
         undo_where(options.get("undo", True))
         m = match_for(
             model,
-            source,
+            src_or_path,
             root=options.get("root"),
             rename=options.get("rename"),
             align=options.get("align", False),
@@ -61,17 +101,12 @@ def restore_many(
         plans.append(
             (plan, {k: options[k] for k in ("undo", "progress", "cancel") if k in options})
         )
-    owner: dict[int, str] = {}
-    for plan, _ in plans:
-        for step in plan.steps:
-            earlier = owner.setdefault(id(step.variable), plan.source.prefix)
-            if earlier != plan.source.prefix:
-                raise SelectionError(
-                    f"'{step.label}' is selected from both '{earlier}' and "
-                    f"'{plan.source.prefix}'; choose one source per variable."
-                )
-    if dry_run:
-        return CombinedReport([execute(plan, dry_run=True) for plan, _ in plans])
+    _refuse_overlap([plan for plan, _ in plans])
+    return plans
+
+
+def _execute_all(plans: list[Part]) -> CombinedReport:
+    """Every part, each keeping its old values; on any failure every part done is put back."""
     reports: list[RestoreReport] = []
     try:
         for plan, running in plans:
@@ -81,10 +116,31 @@ def restore_many(
         sources = ", ".join(f"'{plan.source.prefix}'" for plan, _ in plans)
         roll_back([r._snapshot for r in reports], exc, f"Restoring from {sources}")
         raise
-    for report, (_, running) in zip(reports, plans):
+    return CombinedReport(reports)
+
+
+def _drop_undo(combined: CombinedReport, plans: list[Part]) -> None:
+    """Once every part has succeeded: free the old values of the parts with undo=False."""
+    for report, (_, running) in zip(combined.reports, plans):
         if running.get("undo", True) is False:
             report._drop_undo()
-    return CombinedReport(reports)
+
+
+def _refuse_overlap(plans: list[Any]) -> None:
+    """Refuse a variable that two parts select, even from one checkpoint: they may pair
+    it with different stored tensors, and the later part would win in silence."""
+    owner: dict[int, int] = {}
+    for k, plan in enumerate(plans):
+        for step in plan.steps:
+            first = owner.setdefault(id(step.variable), k)
+            if first == k:
+                continue
+            earlier, later = plans[first].source.prefix, plan.source.prefix
+            where = f"from '{earlier}'" if earlier == later else f"from '{earlier}' and '{later}'"
+            raise SelectionError(
+                f"'{step.label}' is selected in parts {first + 1} and {k + 1} ({where}); "
+                "choose one source per variable."
+            )
 
 
 @dataclass

@@ -2,9 +2,9 @@
 
 In memory a snapshot holds TensorFlow's own reads of the variables, which share their
 buffers: nothing is copied, and an assign after the read writes a new buffer (copy on
-write), so the snapshot costs the old bytes only once the variables change. On disk it
-costs one ``.npy`` write per variable and holds no memory (the folder is deleted with the
-snapshot).
+write), so the snapshot costs the old bytes only once the variables change. Putting them
+back assigns those same tensors: no copy either. On disk it costs one ``.npy`` write per
+variable and holds no memory (the folder is deleted with the snapshot).
 
 Putting values back never stops part way: a failing variable or a Ctrl-C does not keep
 the others from being put back (see :meth:`Snapshot.put_back`).
@@ -54,12 +54,12 @@ class Snapshot:
             raise OptionError(f"A snapshot is kept in 'memory' or on 'disk', not {where!r}.")
         self.where = where
         self.variables = dict(variables)
-        self._values: dict[int, np.ndarray] = {}
+        self._values: dict[int, Any] = {}  # current_read()s: tensors, or arrays
         self._folder: Path | None = None
         if where == "disk":
             self._save_to_disk()
         else:
-            self._values = {key: current_value(v) for key, v in self.variables.items()}
+            self._values = {key: current_read(v) for key, v in self.variables.items()}
 
     def _save_to_disk(self) -> None:
         import numpy as np
@@ -82,8 +82,13 @@ class Snapshot:
         import numpy as np
 
         if self._folder is None:
-            return self._values[key]
+            return read_only(self._values[key])
         return np.load(self._folder / f"{key}.npy", allow_pickle=False)
+
+    def _saved(self, key: int) -> Any:
+        """What to assign to put the variable ``key`` back: in memory the very tensor
+        read before, so that TensorFlow copies nothing."""
+        return self._values[key] if self._folder is None else self.value(key)
 
     def gone(self) -> bool:
         """Whether saved values kept on disk were removed from under the snapshot."""
@@ -120,7 +125,7 @@ class Snapshot:
         error: BaseException | None = None
         for _ in range(2):
             try:
-                self.variables[key].assign(self.value(key))
+                self.variables[key].assign(self._saved(key))
                 return None, interrupted
             except KeyboardInterrupt as exc:
                 interrupted, error = True, exc
@@ -143,21 +148,43 @@ def current_value(variable: Any) -> np.ndarray:
     (one ``ReadVariableOp``): the array shares the buffer the read returned, and assigns
     write a new one.
     """
+    return read_only(current_read(variable))
+
+
+def current_read(variable: Any) -> Any:
+    """TensorFlow's read of ``variable`` (one ``ReadVariableOp``, sharing its buffer), or,
+    for a variable TensorFlow does not hold (another Keras backend), a copy as an array."""
     import numpy as np
     import tensorflow as tf
+    from tensorflow.python.ops.gen_resource_variable_ops import read_variable_op
+
+    held = tf_variable(variable)
+    if held is not None:  # one op, no tape, device scope or Keras autocast
+        return read_variable_op(held.handle, held.dtype)
+    for holder in (getattr(variable, "value", None), variable):
+        if isinstance(holder, tf.Variable):  # e.g. a distributed variable
+            return holder.value()
+    return np.asarray(variable.numpy())
+
+
+def tf_variable(variable: Any) -> Any | None:
+    """The TensorFlow resource variable that holds ``variable`` (itself, or a Keras 3
+    variable's), or None (a distributed variable, another Keras backend)."""
     from tensorflow.python.ops.resource_variable_ops import BaseResourceVariable
 
-    for holder in (getattr(variable, "value", None), variable):
-        if isinstance(holder, BaseResourceVariable):  # one op, no tape or device scopes
-            read = tf.raw_ops.ReadVariableOp(resource=holder.handle, dtype=holder.dtype)
-        elif isinstance(holder, tf.Variable):  # e.g. a distributed variable
-            read = holder.value()
-        else:
-            continue
-        value = np.asarray(read)
-        value.flags.writeable = False
-        return value
-    return np.asarray(variable.numpy())
+    for holder in (getattr(variable, "_value", None), variable):
+        if isinstance(holder, BaseResourceVariable):
+            return holder
+    return None
+
+
+def read_only(value: Any) -> np.ndarray:
+    """``value`` (a tensor or an array) as a read-only array sharing its memory."""
+    import numpy as np
+
+    array = np.asarray(value)
+    array.flags.writeable = False
+    return array
 
 
 def label(variable: Any) -> str:

@@ -36,17 +36,17 @@ def suggest_rename(model: Any, src_or_match: Any) -> pd.DataFrame:
         (i for i in range(n) if cols["status"][i] != "match" and cols["model_path"][i]),
         key=lambda i: _natural(cols["model_path"][i]),
     )
-    src = m.source.variables
+    stored = m.source.variables
     ckpt_rows = sorted(
         (
             j
-            for j, (key, group) in enumerate(zip(src["key"], src["group"]))
+            for j, (key, group) in enumerate(zip(stored["key"], stored["group"]))
             if group == "model" and key not in matched_nodes
         ),
-        key=lambda j: _natural(src["path"].iat[j]),
+        key=lambda j: _natural(stored["path"].iat[j]),
     )
     model_tokens = [(cols["model_shape"][i], _leaf(cols["model_path"][i])) for i in model_rows]
-    ckpt_tokens = [(src["shape"].iat[j], _leaf(src["path"].iat[j])) for j in ckpt_rows]
+    ckpt_tokens = [(stored["shape"].iat[j], _leaf(stored["path"].iat[j])) for j in ckpt_rows]
     pairs = []
     matcher = SequenceMatcher(a=model_tokens, b=ckpt_tokens, autojunk=False)
     for block in matcher.get_matching_blocks():
@@ -55,7 +55,7 @@ def suggest_rename(model: Any, src_or_match: Any) -> pd.DataFrame:
             pairs.append(
                 {
                     "model_path": cols["model_path"][i],
-                    "ckpt_path": src["path"].iat[j],
+                    "ckpt_path": stored["path"].iat[j],
                     "shape": cols["model_shape"][i],
                     "name": _leaf(cols["model_path"][i]),
                 }

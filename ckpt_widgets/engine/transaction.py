@@ -47,6 +47,7 @@ from .snapshot import (
     current_value,
     describe_failures,
     interrupts_deferred,
+    tf_variable,
 )
 from .workers import agree_across_workers, multi_worker_strategy, worker_name
 
@@ -107,7 +108,7 @@ def restore(
         strategy = multi_worker_strategy(model)  # the other workers may wait for this one
         if strategy is None or dry_run:
             raise
-        return restore_on_every_worker(strategy, exc, undo)
+        return restore_on_every_worker(strategy, exc)
 
     def execute_plan(undo: bool | Where) -> RestoreReport:
         return execute(plan, undo=undo, progress=progress, cancel=cancel, dry_run=dry_run)
@@ -115,64 +116,85 @@ def restore(
     strategy = multi_worker_strategy(plan.steps[0].variable)  # a plan has steps
     if strategy is None or dry_run:  # a dry run changes nothing: nothing to agree on
         return execute_plan(undo)
-    return restore_on_every_worker(strategy, execute_plan, undo)
+    # The old values stay (in memory for undo=False) until every worker has succeeded.
+    return restore_on_every_worker(
+        strategy,
+        lambda: execute_plan(undo_where(undo)),
+        lambda report: report._drop_undo() if undo is False else None,
+    )
 
 
 def restore_on_every_worker(
     strategy: Any,
-    restore_here: Callable[[Where], RestoreReport] | BaseException,
-    undo: bool | Where,
-) -> RestoreReport:
-    """``restore_here`` on this worker, kept only if it succeeded on every worker.
+    restore_here: Callable[[], Any] | BaseException,
+    finish: Callable[[Any], None] | None = None,
+) -> Any:
+    """``restore_here()`` on this worker, kept only if it succeeded on every worker.
 
-    ``restore_here`` may be the exception that already stopped this worker's restore.
+    ``restore_here`` returns a report (a :class:`RestoreReport` or a combined one, with
+    its old values kept) or is the exception that already stopped this worker's restore.
     The old values are kept until the workers agree (see :mod:`.workers`); if any worker
     failed, each puts its variables back and raises :class:`WorkerRestoreError` naming
-    the workers that failed.
+    the workers that failed. Otherwise ``finish(report)`` runs (e.g. to drop the old
+    values of an ``undo=False`` restore) and the report is returned.
     """
     report, failure = None, None
     if isinstance(restore_here, BaseException):
         failure = restore_here
     else:
         try:
-            report = restore_here(undo_where(undo))
+            report = restore_here()
         except BaseException as exc:  # Ctrl-C included: the other workers wait for this one
             failure = exc
     try:
         failed = agree_across_workers(strategy, failure)
     except BaseException as exc:
         if report is not None:
-            roll_back([report._snapshot], exc, "Agreeing with the other workers")
+            roll_back(snapshots_of(report), exc, "Agreeing with the other workers")
         raise RestoreError(
             f"The workers could not agree on the restore ({first_line(exc)}); "
             f"{worker_name(strategy)} put its variables back as they were."
         ) from exc
     if report is None or failed:
         if report is not None:
-            roll_back([report._snapshot], WorkerRestoreError(failed), "Another worker")
+            roll_back(snapshots_of(report), WorkerRestoreError(failed), "Another worker")
         if isinstance(failure, KeyboardInterrupt):
             raise failure
         raise WorkerRestoreError(failed) from failure
-    if undo is False:
-        report._drop_undo()
+    if finish is not None:
+        finish(report)
     return report
 
 
-def match_for(
-    model: Any, source: Any, root: Any = None, rename: Any = None, align: bool = False
-) -> Match:
-    """``source`` matched against ``model`` now, or a :class:`Match` made before for it.
+def snapshots_of(report: Any) -> list[Snapshot]:
+    """The old values a report keeps: its own, or each part's of a combined report."""
+    parts = getattr(report, "reports", [report])
+    return [part._snapshot for part in parts if part._snapshot is not None]
 
-    A Match made for another model, or one given with ``root=``, ``rename=`` or
-    ``align=`` (which it has already fixed), is refused with :class:`MatchError`.
+
+def match_for(
+    model: Any, src_or_path: Any, root: Any = None, rename: Any = None, align: bool = False
+) -> Match:
+    """``src_or_path`` (a path or an opened checkpoint) matched against ``model`` now,
+    or a :class:`Match` made before for it.
+
+    A Match made for another model or before the model's variables changed (a layer
+    added, popped or rebuilt), or one given with ``root=``, ``rename=`` or ``align=``
+    (which it has already fixed), is refused with :class:`MatchError`.
     """
-    if not isinstance(source, Match):
-        return match(model, source, root=root, rename=rename, align=align)
-    if source.model is not model:
+    if not isinstance(src_or_path, Match):
+        return match(model, src_or_path, root=root, rename=rename, align=align)
+    if src_or_path.model is not model:
         raise MatchError(
-            f"This Match was made for model '{_name(source.model)}', not for "
+            f"This Match was made for model '{_name(src_or_path.model)}', not for "
             f"'{_name(model)}'; nothing was restored: make one for this model with "
             "cw.match(model, checkpoint)."
+        )
+    changed = src_or_path.model_changed()
+    if changed:
+        raise MatchError(
+            f"Model '{_name(model)}' changed since this Match was made (variables: "
+            f"{changed}); nothing was restored: make a new one with cw.match(model, checkpoint)."
         )
     given = [
         name
@@ -185,7 +207,7 @@ def match_for(
             f"{options} cannot change a Match already made; nothing was restored: pass "
             f"them to cw.match(model, checkpoint, {options.replace('=', '=...')}) instead."
         )
-    return source
+    return src_or_path
 
 
 def undo_where(undo: Any) -> Where:
@@ -222,9 +244,9 @@ def execute(
     where = undo_where(undo)
     mirror = build_mirror(plan)
     touched = {id(s.variable): s.variable for s in plan.steps}
-    # The report's parts before anything changes: a failure there cannot leave a restore
-    # done without its report (and its undo).
-    code = restore_code(plan, mirror)
+    # The report's table before anything changes: a failure there cannot leave a restore
+    # done without its report (and its undo). The code is written when first asked for.
+    code = functools.partial(restore_code, plan, mirror)
     restored = _restored_table(plan, mirror)
     if dry_run:
         return RestoreReport(restored, plan.skipped, code, plan.source.prefix, None, plan, True)
@@ -264,7 +286,7 @@ def execute(
     return RestoreReport(
         restored=restored,
         skipped=plan.skipped,
-        code=code,
+        _code=code,
         path=source.path,
         _snapshot=before if undo is not False else None,
         _plan=plan,
@@ -306,8 +328,8 @@ class RestoreReport:
     skipped: pd.DataFrame
     """Model variables not restored, with ``reason``; ``selected`` tells those the selection
     named (not restored, for ``reason``) from those it did not name."""
-    code: str
-    """Plain TensorFlow doing the same restore, with its imports; expects ``model`` in scope."""
+    _code: str | Callable[[], str] = field(repr=False)
+    """The code, or what writes it (on first use of :attr:`code`)."""
     path: str
     """The checkpoint the values came from (its prefix, or the Keras file)."""
     _snapshot: Snapshot | None = field(repr=False)
@@ -315,6 +337,13 @@ class RestoreReport:
     dry_run: bool = False
     """True for ``restore(..., dry_run=True)``: what a restore would do; nothing changed."""
     _undone: bool = field(repr=False, default=False)
+
+    @property
+    def code(self) -> str:
+        """Plain TensorFlow doing the same restore, with its imports; expects ``model`` in scope."""
+        if callable(self._code):
+            self._code = self._code()
+        return self._code
 
     @property
     def nbytes(self) -> int:
@@ -383,14 +412,18 @@ class RestoreReport:
         return None
 
     def _changed_since_restore(self) -> list[str]:
-        """Labels of restored variables whose value is no longer the restored one."""
+        """Labels of restored variables whose value is no longer the restored one: each
+        compared bit for bit with its stored value, read a group at a time."""
+        import numpy as np
+
         plan, snapshot = self._plan, self._snapshot
         assert plan is not None and snapshot is not None
         changed = []
-        for step in plan.steps:
-            restored = _stored_value(plan, step, snapshot.value(id(step.variable)))
-            if not _same(step.variable.numpy(), restored):
-                changed.append(step.label)
+        for group in _groups(plan, 1):
+            values = _target_values(plan, group, snapshot)
+            for step, value in zip(group, values):
+                if not _same(current_value(step.variable), np.asarray(value)):
+                    changed.append(step.label)
         return changed
 
     def summary(self) -> str:
@@ -485,15 +518,18 @@ def _restore_group(
 
 def _assign(variable: Any, value: Any) -> None:
     """``variable.assign(value)``, on a TensorFlow variable without reading it back (the
-    check reads it once, later); shape and dtype are still checked by TensorFlow."""
-    from tensorflow.python.ops.resource_variable_ops import BaseResourceVariable
+    check reads it once, later) and as one op when ``value`` is a tensor of its dtype;
+    TensorFlow still refuses another shape or dtype."""
+    import tensorflow as tf
+    from tensorflow.python.ops.gen_resource_variable_ops import assign_variable_op
 
-    inner = getattr(variable, "value", None)  # a Keras 3 variable's TensorFlow variable
-    for target in (inner, variable):
-        if isinstance(target, BaseResourceVariable):
-            target.assign(value, read_value=False)
-            return
-    variable.assign(value)
+    held = tf_variable(variable)
+    if held is None:
+        variable.assign(value)
+    elif isinstance(value, tf.Tensor) and value.dtype == held.dtype:
+        assign_variable_op(held.handle, value, validate_shape=True)
+    else:
+        held.assign(value, read_value=False)
 
 
 def _target_values(plan: Plan, group: list[Step], before: Snapshot) -> list[Any]:

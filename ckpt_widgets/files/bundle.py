@@ -52,20 +52,41 @@ def locate(prefix: str, key: str) -> Located | None:
     return Located(name, int(entry.offset), int(entry.size))
 
 
-def read_pieces(located: Located, dtype: Any, count: int, piece: int) -> Iterator[tuple[int, Any]]:
-    """``(first element, flat array)`` for consecutive pieces of at most ``piece`` elements."""
+def read_pieces(
+    located: Located, dtype: Any, count: int, piece: int, buffer: Any = None
+) -> Iterator[tuple[int, Any]]:
+    """``(first element, flat array)`` for consecutive pieces of at most ``piece`` elements.
+
+    With ``buffer`` (a flat array of ``dtype`` holding ``piece`` elements at least) every
+    piece is read into it and is a view of it, valid until the next piece; else each piece
+    is a new array.
+    """
     import numpy as np
 
     itemsize = np.dtype(dtype).itemsize
     if count * itemsize != located.size:
         raise ValueError(f"'{located.path}' stores {located.size} bytes, not {count * itemsize}")
-    with open(located.path, "rb") as f:
+    if buffer is not None and (buffer.dtype != np.dtype(dtype) or buffer.size < piece):
+        raise ValueError(f"a buffer of {piece} {np.dtype(dtype).name} elements is needed")
+    with open(located.path, "rb", buffering=0) as f:
+        f.seek(located.offset)
         for start in range(0, count, piece):
-            values = np.empty(min(piece, count - start), dtype)
-            f.seek(located.offset + start * itemsize)
-            if f.readinto(values.view(np.uint8)) != values.nbytes:
+            n = min(piece, count - start)
+            values = np.empty(n, dtype) if buffer is None else buffer[:n]
+            if not _fill(f, values.view(np.uint8)):
                 raise ValueError(f"'{located.path}' ends before the tensor's last byte")
             yield start, values
+
+
+def _fill(f: Any, out: Any) -> bool:
+    """Read ``len(out)`` bytes into ``out`` (a read may return fewer); False at the end."""
+    done = 0
+    while done < len(out):
+        n = f.readinto(out[done:])
+        if not n:
+            return False
+        done += n
+    return True
 
 
 def _entries(data: bytes, wanted: set[bytes]) -> Iterator[tuple[bytes, bytes]]:

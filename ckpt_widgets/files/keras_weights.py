@@ -16,6 +16,7 @@ from __future__ import annotations
 import io
 import math
 import zipfile
+from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 from ckpt_widgets.errors import CheckpointError, did_you_mean, first_line
@@ -94,16 +95,51 @@ class KerasWeightsSource(WithoutGraph, SourceTables):
         """Read several stored arrays by key."""
         return [self._read(key, ()) for key in keys]
 
+    def read_pieces(
+        self, path_or_key: str, piece: int, buffer: np.ndarray | None = None
+    ) -> Iterator[tuple[int, np.ndarray]]:
+        """One stored array in flat pieces of whole rows, at most ``piece`` elements unless
+        one row holds more (h5py reads row blocks). See ``CheckpointSource.read_pieces``."""
+        import numpy as np
+
+        key = self.key_of(path_or_key)
+        dataset = self._file[key]
+        if not dataset.shape:
+            yield 0, self._read(key, ()).reshape(-1)
+            return
+        per_row = math.prod(dataset.shape[1:])
+        rows = max(1, piece // max(1, per_row))
+        if buffer is not None and buffer.size < rows * per_row:  # one row is larger
+            buffer = np.empty(rows * per_row, buffer.dtype)
+        for start in range(0, dataset.shape[0], rows):
+            yield start * per_row, self._rows(key, start, rows, buffer)
+
+    def _rows(self, key: str, start: int, rows: int, buffer: np.ndarray | None) -> np.ndarray:
+        """Rows ``start, start + rows`` of ``key``, flat (a view of ``buffer`` when given)."""
+        dataset = self._file[key]
+        stop = min(start + rows, dataset.shape[0])
+        if buffer is None:
+            return self._read(key, (slice(start, stop),)).reshape(-1)
+        out = buffer[: (stop - start) * math.prod(dataset.shape[1:])]
+        try:
+            dataset.read_direct(out.reshape(stop - start, *dataset.shape[1:]), slice(start, stop))
+        except Exception as exc:  # a damaged file fails only when the data is read
+            raise self._read_failed(key, exc) from None
+        return out
+
     def _read(self, key: str, where: tuple[slice, ...]) -> np.ndarray:
         import numpy as np
 
         try:
             return np.asarray(self._file[key][where])
         except Exception as exc:  # a damaged file fails only when the data is read
-            raise CheckpointError(
-                f"Cannot read '{key}' from '{self.path}' ({first_line(exc)}); the file "
-                "may be truncated or damaged."
-            ) from None
+            raise self._read_failed(key, exc) from None
+
+    def _read_failed(self, key: str, exc: BaseException) -> CheckpointError:
+        return CheckpointError(
+            f"Cannot read '{key}' from '{self.path}' ({first_line(exc)}); the file "
+            "may be truncated or damaged."
+        )
 
     def key_of(self, path_or_key: str) -> str:
         """The dataset path (paths and keys are the same in a Keras file)."""

@@ -10,7 +10,7 @@ which format it is.
 from __future__ import annotations
 
 import functools
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from typing import TYPE_CHECKING, Any, Literal, Protocol, runtime_checkable
 
 from ckpt_widgets.errors import ShapeMismatchError
@@ -57,6 +57,16 @@ class CheckpointSource(Protocol):
 
     def read_tensors(self, keys: list[str]) -> list[Any]:
         """Several stored tensors by key, in one read where the format allows it."""
+        ...
+
+    def read_pieces(
+        self, path_or_key: str, piece: int, buffer: np.ndarray | None = None
+    ) -> Iterator[tuple[int, np.ndarray]]:
+        """One stored tensor as consecutive flat pieces ``(first element, values)`` in C
+        order, each of at most ``piece`` elements (a Keras file's: whole rows, at least
+        one), read piece by piece from the file where the format allows it, else the whole
+        tensor as one piece. With ``buffer`` (flat, the tensor's dtype, at least ``piece``
+        elements) a piece is a view of it, valid until the next piece is read."""
         ...
 
     def key_of(self, path_or_key: str) -> str:

@@ -7,6 +7,7 @@ from __future__ import annotations
 import math
 import os
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -34,6 +35,8 @@ class StoredTensors:
     """Dtype name and item size per key."""
     graph: bytes | None = field(repr=False)
     """The serialized object graph (TF2), None for a name-based (TF1) checkpoint."""
+    stamp: tuple[int, ...] = field(repr=False, default=())
+    """The ``.index`` file as it was when opened (see :func:`index_stamp`)."""
 
 
 def open_tensors(path: str) -> StoredTensors:
@@ -41,6 +44,7 @@ def open_tensors(path: str) -> StoredTensors:
     directory), check its files and read its index; see ``open_checkpoint`` for errors."""
     prefix = absolute(_find_prefix(path))
     check_regular_file(prefix + ".index", "a checkpoint index")
+    stamp = index_stamp(prefix)
     data_bytes = _check_data_files(prefix)
     import tensorflow as tf
 
@@ -58,7 +62,24 @@ def open_tensors(path: str) -> StoredTensors:
     except Exception as exc:
         raise _unreadable(prefix, exc) from None
     shapes.pop(OBJECT_GRAPH_KEY, None)
-    return StoredTensors(prefix, reader, shapes, dtypes, graph)
+    return StoredTensors(prefix, reader, shapes, dtypes, graph, stamp)
+
+
+def index_stamp(prefix: str) -> tuple[int, ...]:
+    """What tells one write of the checkpoint ``prefix`` from the next: its ``.index``
+    file's inode, size and modification time (TensorFlow writes a new file and renames it)."""
+    index = prefix + ".index"
+    local = local_path(index)
+    try:
+        if local is not None:
+            found = os.stat(local)
+            return (found.st_ino, found.st_size, found.st_mtime_ns)
+        import tensorflow as tf
+
+        remote = tf.io.gfile.stat(index)
+        return (remote.length, remote.mtime_nsec)
+    except Exception:  # gone: a stamp no file has
+        return (-1,)
 
 
 class TensorFlowSource(SourceTables):
@@ -73,22 +94,27 @@ class TensorFlowSource(SourceTables):
         self._dtypes = stored.dtypes
         self.variables = variables_frame(variables)
         self._key_of_path = dict(zip(variables["path"], variables["key"]))
+        self._stamp = stored.stamp
 
     def read(self, path_or_key: str) -> np.ndarray:
         """Read one stored tensor by its path or its key (any path to it works)."""
         key = self.key_of(path_or_key)
+        self._check_unchanged()
         try:
-            return self.reader.get_tensor(key)
+            value = self.reader.get_tensor(key)
         except Exception as exc:
             raise self._read_failed(f"'{key}'", exc) from None
+        self._check_unchanged()
+        return value
 
     def read_tensors(self, keys: list[str]) -> list[Any]:
         """Read several stored tensors by key in one ``RestoreV2`` call, as eager tensors
         (assigned to a variable without a conversion)."""
         import tensorflow as tf
 
+        self._check_unchanged()
         try:
-            return tf.raw_ops.RestoreV2(
+            values = tf.raw_ops.RestoreV2(
                 prefix=self.prefix,
                 tensor_names=keys,
                 shape_and_slices=[""] * len(keys),
@@ -96,6 +122,19 @@ class TensorFlowSource(SourceTables):
             )
         except Exception as exc:
             raise self._read_failed(f"{len(keys)} tensor(s)", exc, keys[0]) from None
+        self._check_unchanged()
+        return values
+
+    def _check_unchanged(self) -> None:
+        """Refuse to read a checkpoint written again since it was opened (training that
+        writes the same prefix): its keys may now name other variables' tensors (after a
+        fit, ``optimizer/_trainable_variables/0`` is whichever layer trained first)."""
+        if self._stamp and index_stamp(self.prefix) != self._stamp:
+            raise CheckpointError(
+                f"'{self.prefix}' was written again after it was opened; open it again "
+                "(cw.match(model, path), or Refresh in the widget): its keys may now name "
+                "other tensors, so nothing was read from it."
+            )
 
     def read_block(self, path_or_key: str, shape: tuple[int, ...]) -> np.ndarray:
         """Read only the leading block ``[0:shape[0], 0:shape[1], …]`` of one stored tensor,
@@ -110,6 +149,7 @@ class TensorFlowSource(SourceTables):
         import tensorflow as tf
 
         spec = " ".join(map(str, stored)) + " " + ":".join(f"0,{n}" for n in block)
+        self._check_unchanged()
         try:
             (value,) = tf.raw_ops.RestoreV2(
                 prefix=self.prefix,
@@ -117,8 +157,33 @@ class TensorFlowSource(SourceTables):
                 shape_and_slices=[spec],
                 dtypes=[tf.dtypes.as_dtype(self._dtypes[key][0])],
             )
-            return value.numpy()
+            value = value.numpy()
         except Exception as exc:
+            raise self._read_failed(f"'{key}'", exc) from None
+        self._check_unchanged()
+        return value
+
+    def read_pieces(
+        self, path_or_key: str, piece: int, buffer: np.ndarray | None = None
+    ) -> Iterator[tuple[int, np.ndarray]]:
+        """One stored tensor in flat pieces of at most ``piece`` elements, read straight from
+        its data file at the offset the index gives (``RestoreV2`` would load the whole
+        tensor for any slice of it); a tensor stored in partitions, a remote checkpoint or a
+        string tensor is read whole, as one piece. See ``CheckpointSource.read_pieces``."""
+        import numpy as np
+
+        from . import bundle
+
+        key = self.key_of(path_or_key)
+        dtype = numpy_dtype(self._dtypes[key][0])
+        located = bundle.locate(self.prefix, key) if local_path(self.prefix) else None
+        if located is None or dtype is None or dtype.kind in "OSU":
+            yield 0, np.asarray(self.read(key)).reshape(-1)
+            return
+        count = math.prod(self._shapes[key])
+        try:
+            yield from bundle.read_pieces(located, dtype, count, max(1, piece), buffer)
+        except (OSError, ValueError) as exc:
             raise self._read_failed(f"'{key}'", exc) from None
 
     def key_of(self, path_or_key: str) -> str:
@@ -175,6 +240,22 @@ def variable_columns(
         "group": groups,
         "node_id": nodes,
     }
+
+
+def numpy_dtype(name: str) -> np.dtype | None:
+    """The numpy dtype of a TensorFlow dtype name (``bfloat16`` from ml_dtypes), None for
+    strings and other dtypes numpy has no number for."""
+    import numpy as np
+
+    try:
+        return np.dtype(name)
+    except TypeError:
+        import tensorflow as tf
+
+        try:
+            return np.dtype(tf.dtypes.as_dtype(name).as_numpy_dtype)
+        except (TypeError, ValueError):
+            return None
 
 
 def _unreadable(prefix: str, exc: BaseException) -> CheckpointError:

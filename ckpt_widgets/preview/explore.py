@@ -34,7 +34,8 @@ def variable_stats(
     ``mean std min max zeros_pct nan inf l2`` (``nan`` / ``inf`` count elements, the others
     cover the finite values; see :func:`ckpt_widgets.preview.stats.summary`), ``all_zero``
     and ``finite`` (no NaN or Inf). Non-numeric tensors (strings) get NaN statistics.
-    Reads one tensor at a time; one over ``slice_bytes`` in pieces of that size.
+    Reads one tensor at a time; one over ``slice_bytes`` in pieces
+    through one reused buffer.
     """
     import pandas as pd
 
@@ -113,7 +114,7 @@ def _stats(src: Any, key: str, dtype: str, slice_bytes: int) -> dict[str, Any]:
     if dtype != "bfloat16" and not _numeric(dtype):
         return {**dict.fromkeys(SUMMARY_KEYS, math.nan), "all_zero": False, "finite": True}
     acc = Summary()
-    for _, values in read_slices(src, key, slice_bytes):
+    for _, values in read_slices(src, key, slice_bytes, reuse=True):
         acc.add(values)
     out: dict[str, Any] = acc.result()
     out["all_zero"] = bool(acc.size) and out["zeros_pct"] == 100.0

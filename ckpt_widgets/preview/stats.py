@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Iterable, Iterator
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import TYPE_CHECKING, Any
+
+from .bins import Binning
 
 if TYPE_CHECKING:
     import numpy as np
@@ -19,7 +21,8 @@ if TYPE_CHECKING:
 
 SUMMARY_KEYS = ("mean", "std", "min", "max", "zeros_pct", "nan", "inf", "l2")
 SIDES = ("checkpoint", "model")
-_CHUNK = 1 << 18  # elements per block: blocks stay in cache, no full-size temporaries
+_CHUNK = 1 << 15  # elements per block: blocks (and their float64 copies) stay in cache
+_PIECE = 1 << 20  # elements per piece of an array in memory counted piece by piece
 Pieces = Iterable[tuple[int, Any]]
 """Consecutive flat pieces of one tensor: ``(first element, values)``."""
 
@@ -40,43 +43,41 @@ class Summary:
         """Count the values of an array of any shape; returns ``self``."""
         import numpy as np
 
-        flat = as_float(values).reshape(-1)
-        finite, lo, hi = finite_values(flat)
+        flat = np.asarray(values).reshape(-1)
         self.size += flat.size
-        if finite is not flat:
-            self.nan += int(np.count_nonzero(np.isnan(flat)))
-        if not finite.size:
-            return self
-        self.lo = lo if math.isnan(self.lo) else min(self.lo, lo)
-        self.hi = hi if math.isnan(self.hi) else max(self.hi, hi)
-        self._add_finite(finite)
-        return self
-
-    def _add_finite(self, finite: np.ndarray) -> None:
-        # float64 blocks without a float64 copy of the whole array. einsum, not np.dot:
-        # BLAS threads fight TensorFlow's for the cores and make the time erratic.
-        import numpy as np
-
-        n = finite.size
+        n = flat.size
+        # Block by block: each block is read from memory once, then stays in the cache.
         buffer = np.empty(min(n, _CHUNK), np.float64)
         is_zero = np.empty(buffer.size, bool)
         with np.errstate(over="ignore", invalid="ignore"):  # past 1e308: inf, as np.mean
             for start in range(0, n, _CHUNK):
-                chunk = finite[start : start + _CHUNK]
-                block = buffer[: chunk.size]
-                np.copyto(block, chunk)
-                self.zeros += int(np.count_nonzero(np.equal(chunk, 0, out=is_zero[: chunk.size])))
-                block_sum = float(block.sum())
-                block -= block_sum / chunk.size
-                block_squares = float(np.einsum("i,i->", block, block))
-                if self.count:
-                    delta = block_sum / chunk.size - self.total / self.count
-                    block_squares += (
-                        delta * delta * self.count * chunk.size / (self.count + chunk.size)
-                    )
-                self.squares += block_squares
-                self.total += block_sum
-                self.count += chunk.size
+                chunk = as_float(flat[start : start + _CHUNK])
+                finite, lo, hi = finite_values(chunk)
+                if finite is not chunk:
+                    self.nan += int(np.count_nonzero(np.isnan(chunk)))
+                if finite.size:
+                    self.lo = lo if math.isnan(self.lo) else min(self.lo, lo)
+                    self.hi = hi if math.isnan(self.hi) else max(self.hi, hi)
+                    self._add_finite(finite, buffer[: finite.size], is_zero[: finite.size])
+        return self
+
+    def _add_finite(self, chunk: np.ndarray, block: np.ndarray, is_zero: np.ndarray) -> None:
+        # float64 blocks without a float64 copy of the whole array. einsum, not np.dot:
+        # BLAS threads fight TensorFlow's for the cores and make the time erratic.
+        import numpy as np
+
+        n = chunk.size
+        np.copyto(block, chunk)
+        self.zeros += int(np.count_nonzero(np.equal(chunk, 0, out=is_zero)))
+        block_sum = float(block.sum())
+        block -= block_sum / n
+        block_squares = float(np.einsum("i,i->", block, block))
+        if self.count:
+            delta = block_sum / n - self.total / self.count
+            block_squares += delta * delta * self.count * n / (self.count + n)
+        self.squares += block_squares
+        self.total += block_sum
+        self.count += n
 
     def result(self) -> dict[str, float]:
         """The statistics, keyed by :data:`SUMMARY_KEYS`."""
@@ -123,49 +124,68 @@ def summary_of_pieces(pieces: Pieces) -> dict[str, float]:
     return acc.result()
 
 
-def counts_of_pieces(pieces: Pieces, edges: np.ndarray) -> np.ndarray:
+def counts_of_pieces(pieces: Pieces, edges: np.ndarray, finite: bool = False) -> np.ndarray:
     """``np.histogram`` counts of the finite values of all pieces on fixed ``edges``
-    (which span every finite value)."""
+    (which span every finite value); ``finite``: every value is known to be finite."""
     import numpy as np
 
     total = np.zeros(len(edges) - 1, np.int64)
+    binnings: dict[np.dtype, Binning] = {}
     for _, values in pieces:
-        finite = finite_values(as_float(values).reshape(-1))[0]
-        if finite.size:
-            total += counts(finite, edges)
+        flat = _counted(values).reshape(-1)
+        if not finite:
+            flat = finite_values(flat)[0]
+        if flat.size:
+            if flat.dtype not in binnings:
+                binnings[flat.dtype] = Binning(edges, flat.dtype)
+            total += binnings[flat.dtype].counts(flat)
     return total
 
 
 # -- values ready to draw: in memory or streamed ------------------------------------------
 
 
-class Prepared(NamedTuple):
-    """Values in memory with their finite values, min and max, computed once."""
+class Prepared:
+    """Values in memory; their statistics (with min and max) are computed once, block by
+    block, with no full-size copy, and the counts block by block too."""
 
-    array: np.ndarray
-    """The values as given, as an array (its shape is the variable's)."""
-    flat: np.ndarray
-    """Flat, float32 or float64."""
-    finite: np.ndarray
-    """The finite values of ``flat`` (``flat`` itself when all are)."""
-    lo: float
-    hi: float
+    def __init__(self, values: Any):
+        import numpy as np
+
+        self.array = np.asarray(values)
+        """The values as given, as an array (its shape is the variable's)."""
+        self._summary: Summary | None = None
+
+    def _stats(self) -> Summary:
+        if self._summary is None:
+            self._summary = Summary().add(self.array)
+        return self._summary
+
+    @property
+    def lo(self) -> float:
+        return self._stats().lo
+
+    @property
+    def hi(self) -> float:
+        return self._stats().hi
 
     @property
     def finite_count(self) -> int:
-        return int(self.finite.size)
+        return self._stats().count
 
     def counts(self, edges: np.ndarray) -> np.ndarray:
         """Histogram counts of the finite values on ``edges``."""
-        return counts(self.finite, edges)
+        stats = self._stats()
+        pieces = pieces_of(self.array, _PIECE)
+        return counts_of_pieces(pieces, edges, finite=stats.count == stats.size)
 
     def summary(self) -> dict[str, float]:
-        return Summary().add(self.flat).result()
+        return self._stats().result()
 
 
 class Streamed:
     """A tensor too large to hold, read in pieces: once for its statistics (with min and
-    max, and the largest difference from ``against`` when given), again per histogram.
+    max, and the largest difference from ``against`` when given), again for the counts.
 
     ``block(shape)`` reads the leading block of that shape (for a difference from a value
     of another shape).
@@ -213,7 +233,8 @@ class Streamed:
         return self._stats().count
 
     def counts(self, edges: np.ndarray) -> np.ndarray:
-        return counts_of_pieces(self.pieces(), edges)
+        stats = self._stats()
+        return counts_of_pieces(self.pieces(), edges, finite=stats.count == stats.size)
 
     def summary(self) -> dict[str, float]:
         return self._stats().result()
@@ -235,15 +256,11 @@ class Streamed:
 
 
 def prepare(values: Any) -> Prepared | Streamed:
-    """Values with their finite values, min and max, computed once (a :class:`Streamed`
+    """Values whose statistics, min and max are computed once (a :class:`Streamed`
     tensor is returned as it is)."""
-    import numpy as np
-
     if isinstance(values, (Prepared, Streamed)):
         return values
-    array = np.asarray(values)
-    flat = as_float(array).ravel()
-    return Prepared(array, flat, *finite_values(flat))
+    return Prepared(values)
 
 
 def compare(stored: Any, current: Any) -> pd.DataFrame:
@@ -292,19 +309,19 @@ def max_abs_diff(a: Any, b: Any) -> float:
 
 
 def _peak(a: np.ndarray, b: np.ndarray) -> float:
+    """max |a - b| of two arrays of one shape (NaN if empty or a NaN is involved)."""
     import numpy as np
 
     if not a.size:
         return math.nan
-    step = _CHUNK
-    return float(
-        np.max(
-            [
-                np.max(np.abs(as_float(a[i : i + step]) - as_float(b[i : i + step])))
-                for i in range(0, len(a), step)
-            ]
-        )
-    )
+    a, b = a.reshape(-1), b.reshape(-1)
+    buffer = np.empty(min(a.size, _CHUNK), np.result_type(as_float(a[:1]), as_float(b[:1])))
+    peaks = []
+    for i in range(0, a.size, _CHUNK):
+        d = buffer[: min(_CHUNK, a.size - i)]
+        np.subtract(as_float(a[i : i + _CHUNK]), as_float(b[i : i + _CHUNK]), out=d)
+        peaks.append(np.maximum.reduce(np.abs(d, out=d)))
+    return float(np.max(peaks))
 
 
 def _array(values: Any) -> np.ndarray:
@@ -328,6 +345,17 @@ def as_float(values: Any) -> np.ndarray:
     return a.astype(np.float64)
 
 
+def _counted(values: Any) -> np.ndarray:
+    """Values as floats to count: float16, bfloat16 and 8/16-bit integers as float32 (exact,
+    and counted fast, see :mod:`.bins`), the rest as :func:`as_float` gives them."""
+    import numpy as np
+
+    a = np.asarray(values)
+    if (a.dtype.itemsize <= 2 and a.dtype.kind in "fiub") or a.dtype.name == "bfloat16":
+        return a.astype(np.float32)
+    return as_float(a)
+
+
 def finite_values(a: np.ndarray) -> tuple[np.ndarray, float, float]:
     """The finite values of a flat array (itself when all are) and their min and max."""
     import numpy as np
@@ -341,56 +369,6 @@ def finite_values(a: np.ndarray) -> tuple[np.ndarray, float, float]:
     if not a.size:
         return a, math.nan, math.nan
     return a, float(a.min()), float(a.max())
-
-
-def counts(a: np.ndarray, edges: np.ndarray) -> np.ndarray:
-    """``np.histogram(a, edges)[0]`` for finite ``a`` within equal-width float64 ``edges``.
-
-    3x faster: bin numbers are computed in ``a``'s own dtype, block by block, with no
-    full-size temporaries, and only values within rounding of an edge are checked
-    against it (as ``np.histogram`` checks every value).
-    """
-    import numpy as np
-
-    bins = len(edges) - 1
-    total = np.zeros(bins, np.int64)
-    span = float(edges[-1] - edges[0])
-    kind = a.dtype.type
-    with np.errstate(over="ignore"):
-        exact = (
-            kind(edges[0]) == edges[0]  # else a shift of up to half an ulp of the origin
-            and np.isfinite(kind(span))
-            and np.isfinite(kind(bins / span))
-            and 16 * bins * float(np.finfo(a.dtype).eps) < 0.1
-        )
-    if not exact:  # float32 rarely: mixed with float64 values, spans near 1e38 or 1e-38
-        a = a.astype(np.float64)
-        kind = np.float64
-    origin, scale = kind(edges[0]), kind(bins / span)
-    # v = (a - lo) * scale + tolerance: a value is near an edge when frac(v) < 2 tolerance.
-    tolerance = kind(1e-3 + 16 * bins * float(np.finfo(a.dtype).eps))
-    v = np.empty(min(a.size, _CHUNK), a.dtype)
-    whole = np.empty_like(v)
-    i = np.empty(v.size, np.int32)  # int32: a cheaper cast, and bincount takes it as fast
-    near = np.empty(v.size, bool)
-    for start in range(0, a.size, _CHUNK):
-        chunk = a[start : start + _CHUNK]
-        n = chunk.size
-        np.subtract(chunk, origin, out=v[:n])  # >= 0: origin is at most the smallest value
-        v[:n] *= scale
-        v[:n] += tolerance
-        np.floor(v[:n], out=whole[:n])
-        np.copyto(i[:n], whole[:n], casting="unsafe")
-        v[:n] -= whole[:n]
-        np.less(v[:n], 2 * tolerance, out=near[:n])
-        check = np.flatnonzero(near[:n])
-        if check.size:  # includes a == hi, at bin number `bins`: the last bin is closed
-            x, k = chunk[check], np.minimum(i[check], bins - 1)
-            k -= x < edges[k]
-            k += (x >= edges[k + 1]) & (k < bins - 1)
-            i[check] = k
-        total += np.bincount(i[:n], minlength=bins)
-    return total
 
 
 def pieces_of(array: Any, piece: int) -> Iterator[tuple[int, np.ndarray]]:

@@ -16,6 +16,7 @@ import traitlets
 from ckpt_widgets.engine.matching import STATUSES, Match, match
 from ckpt_widgets.engine.model import gc_paused
 from ckpt_widgets.engine.pairing import pairs_view, with_layer_pair, without_layer_pair
+from ckpt_widgets.engine.plan import another_model_message
 from ckpt_widgets.engine.rename import add_pairs, as_pairs, parse_rules
 from ckpt_widgets.engine.restore_many import CombinedReport
 from ckpt_widgets.engine.transaction import RestoreReport
@@ -452,13 +453,9 @@ class CheckpointWidget(ExploreView, anywidget.AnyWidget):
                     "each checkpoint can be added once."
                 )
         m = match(self.model, source, root=root, rename=rename, align=align)
-        counts = m.counts()
-        if not counts["match"] + counts["shape_mismatch"] + counts["dtype_mismatch"]:
-            raise NothingToRestoreError(
-                f"None of the model's {len(m.variables)} variables is in checkpoint "
-                f"'{source.prefix}' (looked under root '{m.root}'); it looks like a checkpoint "
-                "of another model, so it was not added (pass root= or rename= to add_source)."
-            )
+        if not m.found():
+            advice = ", so it was not added (pass root= or rename= to add_source)"
+            raise NothingToRestoreError(another_model_message(m, advice))
         return self._add(m, rename, align)
 
     def _add(self, m: Match, rename: Any, align: bool) -> str:
@@ -555,15 +552,10 @@ class CheckpointWidget(ExploreView, anywidget.AnyWidget):
             }
             for s in self._sources
         ]
-        counts = m.counts()
-        table = m.table
-        counts["optimizer"] = int(
-            ((table["status"] == "unused") & (table["group"] == "optimizer")).sum()
-        )
-        counts["renamed"] = int((table["paired_by"] == "rename").sum())
+        counts = m.breakdown()
         roots = root_choices(m)
         tree = self._active_tree()
-        variables = tree[tree["kind"] == "variable"]
+        params, nbytes = m.model_size()
         self.header = {
             "checkpoint": m.source.prefix,
             "root": m.root,
@@ -575,8 +567,8 @@ class CheckpointWidget(ExploreView, anywidget.AnyWidget):
             "statuses": list(STATUSES),
             "status_words": STATUS_WORDS,
             "align": self.aligned,
-            "params": int(variables["params"].sum()),
-            "nbytes": int(variables["nbytes"].sum()),
+            "params": params,
+            "nbytes": nbytes,
         }
         self.pairs = pairs_view(m)
         self.rows = _columns(tree)
@@ -888,7 +880,7 @@ def root_choices(m: Match) -> list[tuple[str, int]]:
 def nothing_matches_hint(m: Match, aligned: bool, counts: dict[str, int]) -> str:
     """A sentence when (almost) nothing matches: what was found, and what to try."""
     total = len(m.variables)
-    matched = counts["match"] + counts["shape_mismatch"] + counts["dtype_mismatch"]
+    matched = m.found()
     if not total or matched * 10 >= total:
         return ""
     stored = int((m.table["status"] == "unused").sum() - counts.get("optimizer", 0))

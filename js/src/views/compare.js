@@ -7,6 +7,7 @@ import { themeColours } from "../core/theme.js";
 import { buildCompareTree, nextSort, sortedVariables } from "../model/compare.js";
 import { visibleRows } from "../model/tree.js";
 import { rowWindow } from "../model/window.js";
+import { expander, treeRow, twisty } from "./row.js";
 
 /**
  * @typedef {import("../core/context.js").Context} Context
@@ -233,36 +234,16 @@ function compareRow(ctx, view, info, node, depth, flat) {
   const row = node.row;
   const isModule = node.kind === "module";
   const open = view.expanded.has(node.id) || Boolean(state.filter);
-  const toggle = () => {
-    if (!isModule) return;
-    if (view.expanded.has(node.id)) view.expanded.delete(node.id);
-    else view.expanded.add(node.id);
-    ctx.drawBody();
-  };
+  const toggle = expander(ctx, view.expanded, node);
   const counts = isModule ? `${plural(row.variables, "variable")}, ${row.changed} changed, ${row.same} same` : "";
-  return h(
-    "tr",
-    {
-      class: `ckw-row${state.chosen === node.id ? " ckw-chosen" : ""}`,
-      "data-testid": "ckpt-row",
-      "data-path": node.id,
-      "data-status": node.status,
-      "data-kind": node.kind,
-      tabindex: "0",
-      onkeydown: (/** @type {KeyboardEvent} */ e) => {
-        if (e.target === e.currentTarget && e.key === "Enter") toggle();
-      },
-    },
+  return treeRow(
+    ctx,
+    node,
+    toggle,
     h(
       "td",
       { class: "ckw-name", style: `padding-left: ${0.4 + depth * 1.1}em`, title: counts || null },
-      flat
-        ? null
-        : h(
-            "span",
-            { class: "ckw-twisty", onclick: toggle, "aria-hidden": "true" },
-            isModule ? (open ? "▾" : "▸") : "",
-          ),
+      flat ? null : twisty(node, open, toggle),
       h(
         "button",
         {

@@ -4,7 +4,9 @@ import { h } from "../core/dom.js";
 import { bytesText, plural, shapeText } from "../core/format.js";
 import { visibleRows } from "../model/tree.js";
 import { rowWindow } from "../model/window.js";
+import { chip } from "./chip.js";
 import { choose } from "./preview.js";
+import { expander, treeRow, twisty } from "./row.js";
 
 /**
  * @typedef {import("../core/context.js").Context} Context
@@ -27,25 +29,7 @@ function count(/** @type {number} */ n) {
 
 /** @param {Context} ctx */
 export function createExploreHeader(ctx) {
-  const { model, state, send } = ctx;
-
-  function chip(/** @type {string} */ group, /** @type {number} */ n) {
-    return h(
-      "button",
-      {
-        class: `ckw-chip ckw-group-${group}${state.chip === group ? " ckw-active" : ""}`,
-        "data-testid": "group-chip",
-        "data-group": group,
-        "aria-pressed": state.chip === group ? "true" : "false",
-        title: `show only ${group} variables`,
-        onclick: () => {
-          state.chip = state.chip === group ? null : group;
-          ctx.draw();
-        },
-      },
-      `${group} ${n}`,
-    );
-  }
+  const { model, send } = ctx;
 
   return function exploreHeader() {
     const info = model.get("header");
@@ -65,7 +49,9 @@ export function createExploreHeader(ctx) {
       h(
         "span",
         { class: "ckw-chips" },
-        GROUPS.filter((g) => counts[g]).map((g) => chip(g, counts[g])),
+        GROUPS.filter((g) => counts[g]).map((g) =>
+          chip(ctx, "group", g, `${g} ${counts[g]}`, `show only ${g} variables`),
+        ),
       ),
       h(
         "button",
@@ -103,31 +89,16 @@ export function exploreRows(ctx) {
  */
 function exploreRow(ctx, node, depth, params) {
   const { state } = ctx;
-  const isModule = node.kind === "module";
   const open = state.expanded.has(node.id) || Boolean(state.filter || state.chip);
-  const toggle = () => {
-    if (!isModule) return;
-    if (state.expanded.has(node.id)) state.expanded.delete(node.id);
-    else state.expanded.add(node.id);
-    ctx.drawBody();
-  };
-  return h(
-    "tr",
-    {
-      class: `ckw-row${state.chosen === node.id ? " ckw-chosen" : ""}`,
-      "data-testid": "ckpt-row",
-      "data-path": node.id,
-      "data-status": node.status,
-      "data-kind": node.kind,
-      tabindex: "0",
-      onkeydown: (/** @type {KeyboardEvent} */ e) => {
-        if (e.target === e.currentTarget && e.key === "Enter") toggle();
-      },
-    },
+  const toggle = expander(ctx, state.expanded, node);
+  return treeRow(
+    ctx,
+    node,
+    toggle,
     h(
       "td",
       { class: "ckw-name", style: `padding-left: ${0.4 + depth * 1.1}em` },
-      h("span", { class: "ckw-twisty", onclick: toggle, "aria-hidden": "true" }, isModule ? (open ? "▾" : "▸") : ""),
+      twisty(node, open, toggle),
       h(
         "button",
         { class: "ckw-label", title: `${node.title} — show histograms`, onclick: () => choose(ctx, node) },

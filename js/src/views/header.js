@@ -1,29 +1,18 @@
 // The header: checkpoint path, root chooser, status chips, Suggest renames, Refresh.
 import { h } from "../core/dom.js";
 import { bytesText, paramsText, plural, STATUS_LABELS, setStatusWords } from "../core/format.js";
+import { chip } from "./chip.js";
 import { createExploreHeader } from "./explore.js";
 
 /** @param {import("../core/context.js").Context} ctx */
 export function createHeader(ctx) {
   const { model, state, send } = ctx;
 
-  function chip(/** @type {string} */ s, /** @type {number} */ count) {
-    return h(
-      "button",
-      {
-        class: `ckw-chip ckw-status-${s}${state.chip === s ? " ckw-active" : ""}`,
-        "data-testid": "status-chip",
-        "data-status": s,
-        "aria-pressed": state.chip === s ? "true" : "false",
-        title: `status '${s}' in m.table`,
-        onclick: () => {
-          state.chip = state.chip === s ? null : s;
-          if (state.chip === "optimizer" || state.chip === "unused") state.view = "checkpoint";
-          ctx.draw();
-        },
-      },
-      `${STATUS_LABELS[s]} ${count}`,
-    );
+  function statusChip(/** @type {string} */ s, /** @type {number} */ count) {
+    const toStored = () => {
+      if (state.chip === "optimizer" || state.chip === "unused") state.view = "checkpoint";
+    };
+    return chip(ctx, "status", s, `${STATUS_LABELS[s]} ${count}`, `status '${s}' in m.table`, toStored);
   }
 
   const exploreHeader = createExploreHeader(ctx);
@@ -50,7 +39,7 @@ export function createHeader(ctx) {
     );
     const chips = Object.keys(STATUS_LABELS)
       .filter((s) => counts[s])
-      .map((s) => chip(s, counts[s]));
+      .map((s) => statusChip(s, counts[s]));
     return h(
       "div",
       { class: "ckw-header" },
