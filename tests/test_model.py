@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import gc
+
 import numpy as np
 import pytest
 
 import ckpt_widgets as cw
+from ckpt_widgets.engine.model import gc_paused
 from tests import models
 
 
@@ -74,3 +77,23 @@ def test_unbuilt_model_says_how_to_build(keras):
     model = keras.Sequential([keras.layers.Dense(3)])
     with pytest.raises(cw.UnbuiltModelError, match=r"model.build\(input_shape\)"):
         cw.model_variables(model)
+    assert gc.isenabled()  # the walk pauses the collector; its error turns it back on
+
+
+def test_gc_paused_puts_the_collector_back_as_it_was():
+    def fail():
+        with gc_paused():
+            assert not gc.isenabled()
+            raise ValueError("in the block")
+
+    assert gc.isenabled()
+    with pytest.raises(ValueError, match="in the block"):
+        fail()
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        with gc_paused():
+            pass
+        assert not gc.isenabled()  # it was off: it stays off
+    finally:
+        gc.enable()

@@ -15,6 +15,7 @@ import anywidget
 import traitlets
 
 from ckpt_widgets.engine.matching import STATUSES, Match, match
+from ckpt_widgets.engine.model import gc_paused
 from ckpt_widgets.engine.pairing import pairs_view, with_layer_pair, without_layer_pair
 from ckpt_widgets.engine.plan import another_model_message
 from ckpt_widgets.engine.rename import add_pairs, as_pairs, parse_rules
@@ -156,11 +157,12 @@ class CheckpointWidget(ExploreView, anywidget.AnyWidget):
         self.model = model
         self.report: RestoreReport | CombinedReport | None = None
         self._cancel = threading.Event()
-        if model is None or src_or_path is None:
-            self._explore_start(model if src_or_path is None else src_or_path)
-        else:
-            m = match(model, open_checkpoint(src_or_path), root=root, align=align)
-            self._add(m, None, align)
+        with gc_paused():  # the first draw's tables of 10 000 rows: see gc_paused
+            if model is None or src_or_path is None:
+                self._explore_start(model if src_or_path is None else src_or_path)
+            else:
+                m = match(model, open_checkpoint(src_or_path), root=root, align=align)
+                self._add(m, None, align)
         self.on_msg(self._on_message)
 
     @property

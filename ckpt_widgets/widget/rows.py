@@ -11,6 +11,7 @@ text) keeps the object path.
 
 from __future__ import annotations
 
+import math
 from typing import TYPE_CHECKING, Any
 
 from ckpt_widgets.engine.matching import SEVERITY
@@ -48,29 +49,26 @@ def model_tree(m: Match) -> pd.DataFrame:
 
     def layer_at(path: str) -> bool:
         if path not in is_layer:
-            obj = graph.object_at(path)
             # A Sequential's inner "_functional" repeats its owner: not a level of its own.
             is_layer[path] = (
-                bool(path)
-                and not path.endswith("_functional")
-                and hasattr(obj, "weights")
-                and hasattr(obj, "name")
+                bool(path) and not path.endswith("_functional") and _is_layer(graph.object_at(path))
             )
         return is_layer[path]
 
-    def enclosing_layer(path: str) -> str:
-        parts = path.split("/")
-        for k in range(len(parts) - 1, 0, -1):
-            prefix = "/".join(parts[:k])
-            if layer_at(prefix):
-                return prefix
-        return ""
+    enclosing: dict[str, str] = {"": ""}
 
+    def enclosing_layer(path: str) -> str:
+        """The deepest layer above ``path`` (``""``: none), worked out once per folder."""
+        folder = path.rpartition("/")[0]
+        if folder not in enclosing:
+            enclosing[folder] = folder if layer_at(folder) else enclosing_layer(folder)
+        return enclosing[folder]
+
+    paths, names, statuses, nbytes = (cols[k] for k in ("model_path", "name", "status", "nbytes"))
     modules: dict[str, dict[str, Any]] = {}
     variables: list[dict[str, Any]] = []
     for i in range(len(m.variables)):
-        row = {name: values[i] for name, values in cols.items()}
-        path, name = row["model_path"], row["name"]
+        path, name, status, size = paths[i], names[i], statuses[i], int(nbytes[i])
         parent = enclosing_layer(path) if path else ""
         node = parent
         while node and node not in modules:
@@ -85,6 +83,7 @@ def model_tree(m: Match) -> pd.DataFrame:
                 "model",
             )
             node = modules[node]["parent"]
+        params = _size(cols["model_shape"][i])
         variables.append(
             {
                 "id": path or name,
@@ -94,23 +93,23 @@ def model_tree(m: Match) -> pd.DataFrame:
                 "keras_name": name,
                 "name": readable[i],
                 "title": path or f"{name} (untracked)",
-                "status": row["status"],
-                "model_shape": _shape(row["model_shape"]),
-                "ckpt_shape": _shape(row["ckpt_shape"]),
-                "dtype": row["model_dtype"],
-                "nbytes": int(row["nbytes"]),
-                "params": _size(row["model_shape"]),
-                "layer": row["layer"],
+                "status": status,
+                "model_shape": _shape(cols["model_shape"][i]),
+                "ckpt_shape": _shape(cols["ckpt_shape"][i]),
+                "dtype": cols["model_dtype"][i],
+                "nbytes": size,
+                "params": params,
+                "layer": cols["layer"][i],
                 "group": "model",
             }
         )
         node = parent
         while node:
             module = modules[node]
-            module["nbytes"] += int(row["nbytes"])
-            module["params"] += variables[-1]["params"]
-            if SEVERITY[row["status"]] > SEVERITY[module["status"]]:
-                module["status"] = row["status"]
+            module["nbytes"] += size
+            module["params"] += params
+            if SEVERITY[status] > SEVERITY[module["status"]]:
+                module["status"] = status
             node = module["parent"]
     for module, name in zip(modules.values(), readable_module_names(graph, list(modules))):
         module["name"] = name
@@ -244,6 +243,12 @@ def _shape(shape: Any) -> list[int] | None:
 
 def _size(shape: Any) -> int:
     """Elements of a variable of ``shape`` (a tuple of ints), 0 when there is none."""
-    import math
+    return int(math.prod(shape)) if isinstance(shape, tuple) else 0
 
-    return math.prod(int(n) for n in shape) if isinstance(shape, tuple) else 0
+
+def _is_layer(obj: Any) -> bool:
+    """Whether ``obj`` has ``weights`` and a ``name``; a Keras layer has, without asking
+    (its ``weights`` gathers every variable below it)."""
+    import keras
+
+    return isinstance(obj, keras.layers.Layer) or (hasattr(obj, "weights") and hasattr(obj, "name"))
