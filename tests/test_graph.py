@@ -139,3 +139,22 @@ def test_parse_refuses_a_graph_that_contradicts_itself(tf, nodes, problem):
 def test_parse_refuses_bytes_that_are_no_graph(tf):
     with pytest.raises(GraphError, match="is corrupt; the checkpoint cannot be used"):
         ObjectGraph.parse(b"\xff\xff\xff")
+
+
+def test_parse_keeps_tensorflows_slot_records_and_full_names(tf, tmp_path):
+    """What names.py reads from the graph: TensorFlow's own slot records (checked against
+    the optimizer's slots, by value) and the writer's names of the variables."""
+    v = tf.Variable([1.0, 2.0, 3.0], name="weight")
+    opt = tf.compat.v1.train.AdamOptimizer(0.1)
+    opt.minimize(lambda: tf.reduce_sum(v * v), var_list=[v])
+    prefix = tf.train.Checkpoint(weight=v, opt=opt).write(str(tmp_path / "ckpt"))
+    reader = tf.train.load_checkpoint(prefix)
+    graph = ObjectGraph.parse(reader.get_tensor("_CHECKPOINTABLE_OBJECT_GRAPH"))
+    weight = graph.resolve("weight")
+    assert {name for _, original, _, name in graph.slots if original == weight} == {"m", "v"}
+    for optimizer, _, slot, name in graph.slots:
+        assert optimizer == graph.resolve("opt")
+        stored = reader.get_tensor(graph.variable_key(slot))
+        assert stored.tobytes() == opt.get_slot(v, name).numpy().tobytes()
+    assert graph.full_name(weight) == "weight"
+    assert graph.full_name(0) == ""

@@ -165,3 +165,25 @@ def test_archive_recompressed_or_on_another_file_system(keras_files, tf, tmp_pat
             assert len(src.variables) == 20
             for key in src.variables["key"]:
                 assert_same(src.read(key), f[key][()])
+
+
+def test_big_endian_datasets_restore_bit_for_bit(keras_files, tmp_path):
+    """HDF5 stores any byte order and h5py reads it as stored ('>f4'); Keras's
+    load_weights takes such a file, so the restore must too, with the same values."""
+    import h5py
+
+    directory, saved, _ = keras_files
+    path = tmp_path / "big_endian.weights.h5"
+    path.write_bytes((directory / "cnn.weights.h5").read_bytes())
+    with h5py.File(path, "a") as f:
+        keys = []
+        f.visititems(lambda name, obj: keys.append(name) if isinstance(obj, h5py.Dataset) else None)
+        for key in keys:
+            value, attrs = f[key][()], dict(f[key].parent.attrs)
+            del f[key]
+            f.create_dataset(key, data=value.astype(value.dtype.newbyteorder(">")))
+            f[key].parent.attrs.update(attrs)
+    model = models.cnn(seed=63)
+    cw.restore(model, str(path))
+    for v, w in zip(model.weights, saved.weights):
+        assert_same(v.numpy(), w.numpy())

@@ -229,6 +229,30 @@ def test_failure_mid_restore_rolls_back(net_ckpt, monkeypatch, undo, fault, expe
     assert len(cw.restore(model, prefix).restored) == 6  # the API keeps working
 
 
+@pytest.mark.parametrize("fault", [KeyboardInterrupt, OSError])
+@pytest.mark.parametrize("k", [1, 4, 6])
+def test_a_failing_kth_assign_leaves_every_variable_old(net_ckpt, monkeypatch, fault, k):
+    """The k-th variable's assign fails (read in parts, as with a progress bar): the ones
+    assigned before it are put back too; the model is all old, never mixed."""
+    prefix, _ = net_ckpt
+    model = models.net(seed=45)
+    before = models.values(model)
+    transaction = sys.modules["ckpt_widgets.engine.transaction"]
+    real, calls = transaction._assign, []
+
+    def kth_fails(variable, value):
+        calls.append(1)
+        if len(calls) == k:
+            raise fault("device lost")
+        real(variable, value)
+
+    monkeypatch.setattr(transaction, "_assign", kth_fails)
+    with pytest.raises(KeyboardInterrupt if fault is KeyboardInterrupt else cw.RestoreError):
+        cw.restore(model, prefix, progress=lambda done, total: None)
+    assert len(calls) == k
+    assert_unchanged(model.weights, before)
+
+
 def test_unbuilt_model(net_ckpt, keras):
     prefix, _ = net_ckpt
     with pytest.raises(cw.UnbuiltModelError, match="build it first"):

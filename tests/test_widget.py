@@ -38,7 +38,7 @@ def test_state_sent_to_the_front_end(widget):
     assert by_id["backbone"] == "match" and by_id["head"] == "shape_mismatch"
     assert by_id["backbone/_functional/_operations/1/_kernel"] == "match"
     assert dict(zip(rows["id"], rows["label"]))["backbone/_functional/_operations/2"] == "d2"
-    widget._on_message(widget, {"type": "checkpoint_rows"}, [])  # the Checkpoint tab opens
+    send(widget, {"type": "checkpoint_rows"})  # the Checkpoint tab opens
     ckpt = widget.ckpt_rows
     assert set(ckpt["group"]) == {"model", "optimizer", ""}  # "" for objects
     kinds = dict(zip(ckpt["id"], ckpt["kind"]))
@@ -67,6 +67,25 @@ def test_restore_the_ticked_submodule_then_undo(widget, net_ckpt):
     for v, old in zip(model.weights, before):
         assert_same(v.numpy(), old)
     assert not widget.result["can_undo"]
+
+
+def test_ticking_a_layer_drops_the_ticks_it_covers(widget, net_ckpt):
+    child = "backbone/_functional/_operations/1"
+    widget.tick(child)
+    widget.tick("backbone")  # covers the child: one tick left, not two
+    assert widget.selected == ["backbone"] and widget.ticks["total"] == 4
+    widget.tick(child)  # covered by a wider tick already: nothing added
+    assert widget.selected == ["backbone"]
+    widget.selected = [child, "no_such_layer"]  # set from Python
+    widget.tick("backbone")  # a tick naming nothing stays, so the error line says so
+    assert widget.selected == ["no_such_layer", "backbone"]
+    assert "no_such_layer" in widget.error
+    widget.selected = ["backbone"]
+    _, writer = net_ckpt
+    report = widget.restore()
+    assert len(report.restored) == 4
+    for v, w in zip(widget.model.backbone.weights, writer.backbone.weights):
+        assert_same(v.numpy(), w.numpy())
 
 
 def test_ticking_a_submodule_with_mismatches_restores_the_matching_part(widget):
@@ -591,7 +610,7 @@ def test_checkpoint_rows_are_built_when_the_tab_first_opens(net_ckpt, tf, tmp_pa
     model = models.net(head_units=7, seed=60)
     widget = cw.CheckpointWidget(model, prefix)
     assert widget.ckpt_rows == {}
-    widget._on_message(widget, {"type": "checkpoint_rows"}, [])
+    send(widget, {"type": "checkpoint_rows"})
     eager = checkpoint_tree(cw.match(model, prefix))
     assert widget.error == "" and widget.ckpt_rows == _columns(eager)
     assert widget.checkpoint_rows().equals(eager)

@@ -205,6 +205,8 @@ class _Matcher:
             self._apply_rename(rows, rename)
         alignment = self._apply_align(rows, ckpt_root, model_root) if align else None
         self._refuse_shared_keys(rows)
+        if self.source.pairs_by == "layer":
+            self._refuse_repeated_stored_layers(rows)
         rows += self._unused_rows(rows)
         return Match(
             model=self.graph.model,
@@ -249,15 +251,6 @@ class _Matcher:
         if self.source.pairs_by == "layer":
             j = self._by_name.get((row["layer"], self.live["own_index"][i]))
             why = f"no weights of a layer named '{row['layer']}' in the file"
-            groups = self._layer_groups.get(row["layer"], [])
-            if j is not None and len(groups) > 1:
-                names = ", ".join(f"'{g}'" for g in groups[:3])
-                row["paired_by"] = "ambiguous"
-                row["reason"] = (
-                    f"ambiguous: the file holds {len(groups)} layers named '{row['layer']}' "
-                    f"({names}); pair them with rename= or in the widget"
-                )
-                return row
         else:
             j = self._by_name.get(row["name"])
             why = (
@@ -367,6 +360,21 @@ class _Matcher:
             )
             for i in found:
                 rows[i] = {**self._model_row(i), "paired_by": "ambiguous", "reason": reason}
+
+    def _refuse_repeated_stored_layers(self, rows: list[dict[str, Any]]) -> None:
+        """Unpair, as ambiguous, a row paired by a layer name that several layers of a
+        Keras 2 ``.h5`` share (in nested models): the first of them is no better than the
+        others."""
+        for i, row in enumerate(rows):
+            groups = self._layer_groups.get(row["layer"], [])
+            if row["paired_by"] != "name" or len(groups) < 2:
+                continue
+            names = ", ".join(f"'{g}'" for g in groups[:3])
+            reason = (
+                f"ambiguous: the file holds {len(groups)} layers named '{row['layer']}' "
+                f"({names}); pair them with rename= or in the widget"
+            )
+            rows[i] = {**self._model_row(i), "paired_by": "ambiguous", "reason": reason}
 
     # -- rows ------------------------------------------------------------------------
 

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 from .model import is_variable
 
 if TYPE_CHECKING:
+    from ckpt_widgets.files.graph import ObjectGraph
     from ckpt_widgets.files.source import CheckpointSource
 
     from .matching import Match
@@ -147,55 +148,58 @@ class Slot:
 def slot_owners(source: CheckpointSource) -> dict[int, Slot]:
     """``{slot node id: Slot}`` for every optimizer slot whose owner the file records.
 
-    Two records are read, both written by TensorFlow or Keras themselves:
-    ``slot_variables`` (TensorFlow's own optimizers link each slot to its variable) and,
-    for Keras 3 optimizers, lists such as ``_momentums`` built by
-    ``add_optimizer_variables(var_list, ...)``, whose element ``i`` belongs to
-    ``_trainable_variables/i`` (``build(var_list)`` keeps that same list). Such a slot is
-    taken only when its shape equals its variable's; its name is the one Keras gave it
-    (``{variable}_momentum``) when the stored name confirms it, else the list's name.
-    Worked out once per opened checkpoint.
+    Two records are read from the source's :class:`~ckpt_widgets.files.graph.ObjectGraph`,
+    both written by TensorFlow or Keras themselves: ``slot_variables`` (TensorFlow's own
+    optimizers link each slot to its variable) and, for Keras 3 optimizers, lists such as
+    ``_momentums`` built by ``add_optimizer_variables(var_list, ...)``, whose element ``i``
+    belongs to ``_trainable_variables/i`` (``build(var_list)`` keeps that same list). Such
+    a slot is taken only when its shape equals its variable's; its name is the one Keras
+    gave it (``{variable}_momentum``) when the stored name confirms it, else the list's
+    name. Worked out once per opened checkpoint; a file without an object graph has none.
     """
-    if source.format != "tf2":
+    if source.object_graph is None:
         return {}
     cached = source.__dict__.get("_slot_owners")
     if cached is None:
-        cached = source.__dict__["_slot_owners"] = _slot_owners(source)
+        cached = source.__dict__["_slot_owners"] = _slot_owners(source, source.object_graph)
     return cached
 
 
-def _slot_owners(source: CheckpointSource) -> dict[int, Slot]:
-    proto = _object_graph(source)
-    found: dict[int, Slot] = {}
-    for node in proto.nodes:
-        for s in node.slot_variables:
-            found[s.slot_variable_node_id] = Slot(s.original_variable_node_id, s.slot_name, "")
-    for edges in source.children:
+def _slot_owners(source: CheckpointSource, graph: ObjectGraph) -> dict[int, Slot]:
+    found = {slot: Slot(original, name, "") for _, original, slot, name in graph.slots}
+    children = graph.children
+    shapes: list[tuple[int, ...]] = []
+    for edges in children:
         trainable = edges.get(TRAINABLE)
         if trainable is None:
             continue
-        owners = source.children[trainable]
+        shapes = shapes or source.variables["shape"].tolist()
+        owners = children[trainable]
         for edge, lst in edges.items():
-            if edge in (TRAINABLE, "_variables") or not source.children[lst]:
+            if edge in (TRAINABLE, "_variables") or not children[lst]:
                 continue
-            found.update(_keras_slots(source, proto, edge, source.children[lst], owners))
+            found.update(_keras_slots(source, graph, shapes, edge, children[lst], owners))
     return found
 
 
 def _keras_slots(
-    source: CheckpointSource, proto: Any, edge: str, items: dict[str, int], owners: dict[str, int]
+    source: CheckpointSource,
+    graph: ObjectGraph,
+    shapes: list[tuple[int, ...]],
+    edge: str,
+    items: dict[str, int],
+    owners: dict[str, int],
 ) -> dict[int, Slot]:
     """The slots of one Keras 3 optimizer list aligned with ``_trainable_variables``."""
     if not all(k.isdigit() and k in owners and source.is_variable(n) for k, n in items.items()):
         return {}
-    shapes = source.variables["shape"].tolist()
     if any(
         not source.is_variable(owners[k])
         or shapes[source.row_of(n)] != shapes[source.row_of(owners[k])]
         for k, n in items.items()
     ):
         return {}
-    full = [_full_name(proto, n) for n in items.values()]
+    full = [graph.full_name(n) for n in items.values()]
     word = _slot_word(edge, full)
     optimizers = {name.split("/", 1)[0] for name in full if "/" in name}
     optimizer = optimizers.pop() if len(optimizers) == 1 else ""
@@ -212,23 +216,6 @@ def _slot_word(edge: str, full_names: list[str]) -> str:
         if word and all(name.endswith(f"_{word}") for name in full_names):
             return word
     return plain
-
-
-def _full_name(proto: Any, node: int) -> str:
-    for attribute in proto.nodes[node].attributes:
-        if attribute.name == "VARIABLE_VALUE":
-            return str(attribute.full_name)
-    return ""
-
-
-def _object_graph(source: CheckpointSource) -> Any:
-    from tensorflow.core.protobuf.trackable_object_graph_pb2 import TrackableObjectGraph
-
-    from ckpt_widgets.files.tf_reader import OBJECT_GRAPH_KEY
-
-    proto = TrackableObjectGraph()
-    proto.ParseFromString(source.reader.get_tensor(OBJECT_GRAPH_KEY))
-    return proto
 
 
 def slot_label(slot: Slot, owner: str) -> str:
@@ -257,7 +244,7 @@ def checkpoint_labels(source: CheckpointSource, m: Match | None = None) -> dict[
 def node_labels(source: CheckpointSource, m: Match | None = None) -> dict[int, str]:
     """``{node id: readable name}`` of the stored variables of a TF2 checkpoint that a
     model variable of ``m`` takes, and of its optimizer slots (see :func:`checkpoint_labels`)."""
-    if source.format != "tf2":
+    if source.object_graph is None:
         return {}
     cols = source.variables
     paths, keys = cols["path"].tolist(), cols["key"].tolist()

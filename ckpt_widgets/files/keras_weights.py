@@ -131,9 +131,11 @@ class KerasWeightsSource(WithoutGraph, SourceTables):
         import numpy as np
 
         try:
-            return np.asarray(self._file[key][where])
+            value = np.asarray(self._file[key][where])
         except Exception as exc:  # a damaged file fails only when the data is read
             raise self._read_failed(key, exc) from None
+        # HDF5 keeps any byte order ('>f4'); variables and the bit-for-bit check use ours.
+        return value.astype(value.dtype.newbyteorder("="), copy=False)
 
     def _read_failed(self, key: str, exc: BaseException) -> CheckpointError:
         return CheckpointError(

@@ -145,13 +145,15 @@ class WithoutGraph:
 def variables_frame(columns: dict[str, list[Any]]) -> pd.DataFrame:
     """The :data:`COLUMNS` table built from its columns, each typed as pandas would infer
     it (whole numbers as int64, text as pandas' string dtype, shapes as objects) without
-    pandas inspecting every value: twice as fast on a listing."""
+    pandas inspecting every value or reordering the columns: twice as fast on a
+    listing."""
     import numpy as np
     import pandas as pd
 
     text = _text_dtype()
     arrays: dict[str, Any] = {}
-    for name, values in columns.items():
+    for name in COLUMNS:
+        values = columns[name]
         if name == "shape":
             arrays[name] = np.empty(len(values), dtype=object)
             arrays[name][:] = values
@@ -159,7 +161,7 @@ def variables_frame(columns: dict[str, list[Any]]) -> pd.DataFrame:
             arrays[name] = np.array(values, dtype=np.int64)
         else:
             arrays[name] = pd.array(values, dtype=text)
-    return pd.DataFrame(arrays, columns=COLUMNS, copy=False)
+    return pd.DataFrame(arrays, copy=False)
 
 
 @functools.cache

@@ -33,8 +33,7 @@ class TF1Source(WithoutGraph, TensorFlowSource):
 def _columns(stored: StoredTensors) -> dict[str, list[Any]]:
     """One row per stored key, sorted; slots and counters grouped apart from the model."""
     keys = sorted(key for key in stored.shapes if not key.endswith(CONFIG_SUFFIX))
-    listed = [(key, key, _group(key), -1) for key in keys]
-    return variable_columns(listed, stored)
+    return variable_columns(keys, keys, list(map(_group, keys)), [-1] * len(keys), stored)
 
 
 def _group(key: str) -> str:

@@ -30,8 +30,9 @@ class TF2Source(TensorFlowSource):
             self.object_graph: ObjectGraph = ObjectGraph.parse(stored.graph)
         except GraphError as exc:
             raise CheckpointError(f"The object graph of '{stored.prefix}' {exc}.") from None
-        super().__init__(stored, _columns(self.object_graph, stored))
-        nodes = self.variables["node_id"].tolist()
+        columns = _columns(self.object_graph, stored)
+        super().__init__(stored, columns)
+        nodes = columns["node_id"]
         self._row_of_node = {n: i for i, n in enumerate(nodes) if n >= 0}
 
     @property
@@ -82,26 +83,30 @@ class TF2Source(TensorFlowSource):
 
 
 def _columns(graph: ObjectGraph, stored: StoredTensors) -> dict[str, list[Any]]:
-    """Rows (path, key, group, node) of every variable the graph reaches, then every other
-    stored tensor (group ``other``) under its key."""
+    """Rows of every variable the graph reaches, in breadth-first order, then every other
+    stored tensor (group ``other``) under its key, sorted."""
     shapes = stored.shapes
     attributes, deferred = graph.attributes, graph.deferred
-    listed: list[tuple[str, str, str, int]] = []
+    paths: list[str] = []
+    keys: list[str] = []
+    groups: list[str] = []
+    nodes: list[int] = []
     for node, path in graph.paths.items():
-        key = attributes[node].get(VARIABLE_VALUE)
-        if key is None or key not in shapes:
+        stored_keys = attributes[node]
+        if not stored_keys:
             continue
+        key = stored_keys.get(VARIABLE_VALUE)
+        if key not in shapes:
+            continue
+        paths.append(path)
+        keys.append(key)
+        nodes.append(node)
         if node in deferred:
-            group = "optimizer"
-        elif "/" not in path:
-            group = "other"
+            groups.append("optimizer")
         else:
-            group = "model"
-        listed.append((path, key, group, node))
-    seen = {row[1] for row in listed}
-    listed.extend(
-        (key, key, "other", -1)
-        for key in sorted(shapes)
-        if key not in seen and not key.endswith(CONFIG_SUFFIX)
+            groups.append("model" if "/" in path else "other")
+    others = sorted(k for k in shapes.keys() - set(keys) if not k.endswith(CONFIG_SUFFIX))
+    count = len(others)
+    return variable_columns(
+        paths + others, keys + others, groups + ["other"] * count, nodes + [-1] * count, stored
     )
-    return variable_columns(listed, stored)

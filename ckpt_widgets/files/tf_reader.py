@@ -9,11 +9,12 @@ import os
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from operator import itemgetter, mul
 from typing import TYPE_CHECKING, Any
 
 from ckpt_widgets.errors import CheckpointError, did_you_mean, first_line
 
-from .paths import absolute, check_regular_file, local_path
+from .paths import absolute, check_regular_file, exists, local_path
 from .source import SourceTables, leading_block, variables_frame
 
 if TYPE_CHECKING:
@@ -222,21 +223,20 @@ class TensorFlowSource(SourceTables):
 
 
 def variable_columns(
-    listed: list[tuple[str, str, str, int]], stored: StoredTensors
+    paths: list[str], keys: list[str], groups: list[str], nodes: list[int], stored: StoredTensors
 ) -> dict[str, list[Any]]:
-    """The variables table's columns of ``listed`` (path, key, group, node) rows."""
-    paths, keys, groups, nodes = (list(c) for c in zip(*listed)) if listed else ([],) * 4
-    shapes_of, dtypes_of = stored.shapes, stored.dtypes
-    shapes = [tuple(shapes_of[key]) for key in keys]
-    sizes = [math.prod(shape) for shape in shapes]
-    dtypes = [dtypes_of[key] for key in keys]
+    """The variables table's columns, in the order of :data:`~.source.COLUMNS`, given the
+    path, key, group and node of each row (the rest built by ``map``: no Python loop)."""
+    shapes = list(map(tuple, map(stored.shapes.__getitem__, keys)))
+    sizes = list(map(math.prod, shapes))
+    dtypes = list(map(stored.dtypes.__getitem__, keys))
     return {
         "path": paths,
         "key": keys,
         "shape": shapes,
-        "dtype": [name for name, _ in dtypes],
+        "dtype": list(map(itemgetter(0), dtypes)),
         "size": sizes,
-        "nbytes": [size * item for size, (_, item) in zip(sizes, dtypes)],
+        "nbytes": list(map(mul, sizes, map(itemgetter(1), dtypes))),
         "group": groups,
         "node_id": nodes,
     }
@@ -276,7 +276,7 @@ def _find_prefix(path: str) -> str:
     data = re.match(r"(.*)\.data-\d{5}-of-\d{5}$", path)
     if data:
         path = data.group(1)
-    if gfile.exists(path + ".index"):
+    if exists(path + ".index"):
         return path
     if gfile.isdir(path):
         return _latest_in(path)
@@ -393,6 +393,12 @@ def _check_sizes(
 ) -> None:
     """Refuse a tensor whose declared size exceeds all the data files together: reading it
     would allocate memory for bytes the checkpoint does not hold."""
+    if not shapes:
+        return
+    largest = max(map(math.prod, shapes.values()))
+    widest = max((item for _, item in set(dtypes.values())), default=0)
+    if largest * widest <= data:  # no tensor can exceed the data: skip the loop over keys
+        return
     for key, shape in shapes.items():
         nbytes = math.prod(shape) * dtypes.get(key, ("", 0))[1]
         if nbytes > data:

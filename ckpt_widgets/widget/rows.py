@@ -75,23 +75,15 @@ def model_tree(m: Match) -> pd.DataFrame:
         node = parent
         while node and node not in modules:
             obj = graph.object_at(node)
-            modules[node] = {
-                "id": node,
-                "parent": enclosing_layer(node),
-                "kind": "module",
-                "label": module_label(graph, node),
-                "keras_name": getattr(obj, "name", ""),
-                "name": "",
-                "title": node,
-                "status": "match",
-                "model_shape": None,
-                "ckpt_shape": None,
-                "dtype": "",
-                "nbytes": 0,
-                "params": 0,
-                "layer": getattr(obj, "name", ""),
-                "group": "model",
-            }
+            keras_name = getattr(obj, "name", "")
+            modules[node] = _module_row(
+                node,
+                enclosing_layer(node),
+                module_label(graph, node),
+                keras_name,
+                keras_name,
+                "model",
+            )
             node = modules[node]["parent"]
         variables.append(
             {
@@ -170,32 +162,42 @@ def checkpoint_tree(m: Match) -> pd.DataFrame:
             }
         )
         while parent:
-            node = objects.setdefault(
-                parent,
-                {
-                    "id": parent,
-                    "parent": parent.rpartition("/")[0],
-                    "kind": "module",
-                    "label": keras.get(parent) or parent.rsplit("/", 1)[-1],
-                    "keras_name": keras.get(parent, ""),
-                    "name": "",
-                    "title": parent,
-                    "status": "match",
-                    "model_shape": None,
-                    "ckpt_shape": None,
-                    "dtype": "",
-                    "nbytes": 0,
-                    "params": 0,
-                    "layer": "",
-                    "group": "",
-                },
-            )
+            if parent not in objects:
+                label = keras.get(parent) or parent.rsplit("/", 1)[-1]
+                objects[parent] = _module_row(
+                    parent, parent.rpartition("/")[0], label, keras.get(parent, ""), "", ""
+                )
+            node = objects[parent]
             node["nbytes"] += int(nbytes)
             node["params"] += variables[-1]["params"]
             if SEVERITY[status] > SEVERITY[node["status"]]:
                 node["status"] = status
             parent = node["parent"]
     return pd.DataFrame(_parents_first(list(objects.values()) + variables), columns=COLUMNS)
+
+
+def _module_row(
+    path: str, parent: str, label: str, keras_name: str, layer: str, group: str
+) -> dict[str, Any]:
+    """A submodule's row before the variables below it are counted in: status, bytes and
+    parameters start at none."""
+    return {
+        "id": path,
+        "parent": parent,
+        "kind": "module",
+        "label": label,
+        "keras_name": keras_name,
+        "name": "",
+        "title": path,
+        "status": "match",
+        "model_shape": None,
+        "ckpt_shape": None,
+        "dtype": "",
+        "nbytes": 0,
+        "params": 0,
+        "layer": layer,
+        "group": group,
+    }
 
 
 def _stored_layer_names(m: Match) -> dict[str, str]:
@@ -208,8 +210,8 @@ def _stored_layer_names(m: Match) -> dict[str, str]:
     from ckpt_widgets.files.graph import is_under, join, relative
 
     out: dict[str, str] = {}
-    if m.source.format != "tf2":
-        return out
+    if m.source.pairs_by != "path":
+        return out  # stored paths that are not object paths name no live object
     for path in m.source.object_paths():
         edge = path.rsplit("/", 1)[-1]
         if not path or not is_internal(edge) or not is_under(path, m.root) or path == m.root:

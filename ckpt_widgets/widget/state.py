@@ -146,56 +146,85 @@ def cover(m: Match, rows: set[int], adapt: str | None) -> list[str]:
     A layer stands for all its restorable variables, so it is listed when all are in
     ``rows``; otherwise its children are looked at.
     """
-    from .rows import model_tree
-
-    counts = _tree_counts(m, model_tree(m), rows, adapt)
+    shape = tick_tree(m, adapt)
+    chosen = _chosen(shape, rows)
     out: list[str] = []
 
     def visit(node: str) -> None:
-        if not counts.chosen[node]:
+        if not chosen[node]:
             return
-        if counts.chosen[node] == counts.total[node]:
+        if chosen[node] == shape.total[node]:
             out.append(node)
             return
-        for child in counts.children[node]:
+        for child in shape.children[node]:
             visit(child)
 
-    for node in counts.children[""]:
+    for node in shape.children[""]:
         visit(node)
     return out
 
 
 @dataclass
-class _Counts:
-    """Per tree row: its children, its restorable variables (``total``), how many of those
-    a tick on the row can add (``can``: not ambiguous) and how many are ticked."""
+class TickTree:
+    """The model tree as ticks see it, for one match and ``adapt``: per tree row its
+    parent, children, restorable variables below it (``total``) and how many of those a
+    tick on it can add (``can``: not ambiguous). Worked out once; a tick then only walks
+    up from the variables it ticks."""
 
+    parent: dict[str, str]
     children: dict[str, list[str]]
+    node_of: dict[int, str]
+    """``{model row: its tree row}`` for the rows a restore writes."""
     total: Counter[str]
     can: Counter[str]
-    chosen: Counter[str]
-    parent: dict[str, str]
+    tickable: list[str]
+    """The tree rows a tick can add variables to, in tree order."""
 
 
-def _tree_counts(m: Match, tree: Any, rows: set[int], adapt: str | None) -> _Counts:
+def tick_tree(m: Match, adapt: str | None, tree: Any = None) -> TickTree:
+    """The :class:`TickTree` of ``m`` (its model tree is ``tree``, built when not given),
+    cached per match and ``adapt``."""
+    cache = m.__dict__.setdefault("_tick_trees", {})
+    if adapt not in cache:
+        if tree is None:
+            from .rows import model_tree
+
+            tree = model_tree(m)
+        cache[adapt] = _tick_tree(m, tree, adapt)
+    return cache[adapt]
+
+
+def _tick_tree(m: Match, tree: Any, adapt: str | None) -> TickTree:
     cols = m.columns
-    allowed = restorable(adapt)
+    status, allowed = cols["status"], restorable(adapt)
     writable = _writable(m, set(range(len(m.variables))), adapt)
     row_of = {cols["model_path"][i] or cols["name"][i]: i for i in range(len(m.variables))}
-    counts = _Counts(defaultdict(list), Counter(), Counter(), Counter(), {})
+    shape = TickTree({}, defaultdict(list), {}, Counter(), Counter(), [])
     ids, parents = tree["id"].tolist(), tree["parent"].tolist()
     for node, parent in zip(ids, parents):
-        counts.children[parent].append(node)
-        counts.parent[node] = parent
+        shape.children[parent].append(node)
+        shape.parent[node] = parent
         i = row_of.get(node)
         if i is not None and i in writable:
-            counts.total[node], counts.chosen[node] = 1, int(i in rows)
-            counts.can[node] = int(cols["status"][i] in allowed)
+            shape.node_of[i] = node
+            shape.total[node], shape.can[node] = 1, int(status[i] in allowed)
     for node, parent in zip(reversed(ids), reversed(parents)):  # children before parents
         if parent:
-            for counter in (counts.total, counts.can, counts.chosen):
-                counter[parent] += counter[node]
-    return counts
+            shape.total[parent] += shape.total[node]
+            shape.can[parent] += shape.can[node]
+    shape.tickable = [node for node in ids if shape.can[node]]
+    return shape
+
+
+def _chosen(shape: TickTree, rows: set[int]) -> Counter[str]:
+    """How many of ``rows`` each tree row holds (itself or below it)."""
+    chosen: Counter[str] = Counter()
+    for i in rows:
+        node = shape.node_of.get(i, "")
+        while node:
+            chosen[node] += 1
+            node = shape.parent.get(node, "")
+    return chosen
 
 
 def tick_view(
@@ -209,10 +238,9 @@ def tick_view(
     variables per letter; ``total``: what the Restore button restores.
     """
     ticked = {k: ticked_rows(matches[k], paths, adapt) for k, paths in selection.items()}
-    counts = _tree_counts(matches[active], tree, ticked.get(active, set()), adapt)
-    rows = {
-        node: "all" if n == counts.total[node] else "some" for node, n in counts.chosen.items() if n
-    }
+    shape = tick_tree(matches[active], adapt, tree)
+    chosen = _chosen(shape, ticked.get(active, set()))
+    rows = {node: "all" if n == shape.total[node] else "some" for node, n in chosen.items()}
     letters: dict[str, set[str]] = defaultdict(set)
     for label, found in ticked.items():
         cols = matches[label].columns
@@ -220,11 +248,11 @@ def tick_view(
             node = cols["model_path"][i] or cols["name"][i]
             while node:
                 letters[node].add(label)
-                node = counts.parent.get(node, "")
+                node = shape.parent.get(node, "")
     per_source = {label: len(found) for label, found in ticked.items()}
     return {
         "rows": rows,
-        "tickable": [node for node in tree["id"].tolist() if counts.can[node]],
+        "tickable": shape.tickable,
         "sources": {node: sorted(labels) for node, labels in letters.items()},
         "counts": per_source,
         "total": sum(per_source.values()),
@@ -254,8 +282,25 @@ def toggle(
     """
     rows = select(m, list(paths))
     if on:
-        return list(dict.fromkeys([*current, *paths]))
+        return normalised(m, [*current, *paths])
     return without(m, current, {id(m.variables[i]) for i in rows}, adapt)
+
+
+def normalised(m: Match, paths: Sequence[str]) -> list[str]:
+    """``paths`` without repeats and without the paths another one covers (every row a
+    dropped path names, the other names too: ticking ``backbone`` after
+    ``backbone/conv1`` leaves ``["backbone"]``); paths naming nothing are kept."""
+    named: dict[str, set[int] | None] = {}
+    for path in dict.fromkeys(paths):
+        try:
+            named[path] = select(m, [path])
+        except SelectionError:
+            named[path] = None  # kept: the restore refuses it, and says why
+    kept: dict[str, set[int]] = {}  # the paths kept so far, widest first
+    for path, rows in sorted(named.items(), key=lambda item: -len(item[1] or ())):
+        if rows is None or not any(rows <= wider for wider in kept.values()):
+            kept[path] = rows or set()
+    return [path for path in named if path in kept]
 
 
 def carry_ticks(

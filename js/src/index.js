@@ -7,7 +7,7 @@ import { h } from "./core/dom.js";
 import { focusedRow, refocus } from "./core/focus.js";
 import { createScheduler } from "./core/schedule.js";
 import { themeColours } from "./core/theme.js";
-import { buildTree } from "./model/tree.js";
+import { buildTree, decodeColumns } from "./model/tree.js";
 import { createErrorBanner, createHintBanner, createNoticeBanner } from "./views/banners.js";
 import { createCompareBar, receiveChart } from "./views/compare.js";
 import { createHeader } from "./views/header.js";
@@ -41,7 +41,7 @@ const REDRAWS = [
 export function render({ model, el }) {
   /** @type {import("./core/context.js").ViewState} */
   const state = {
-    tree: buildTree(model.get("rows")),
+    tree: buildTree(decodeColumns(model.get("rows"))),
     expanded: new Set(),
     cursor: null,
     tickable: new Set(model.get("tickable") || []),
@@ -112,7 +112,7 @@ export function render({ model, el }) {
   Object.assign(ctx, createScheduler({ all: drawNow, body: drawBody }));
 
   const onRows = () => {
-    state.tree = buildTree(model.get("rows"));
+    state.tree = buildTree(ctx.columns("rows"));
     ctx.draw();
   };
   const onTickable = () => {

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { buildTree, matches, matchingIds, restoredRow, visibleRows } from "../src/model/tree.js";
+import { buildTree, decodeColumns, matches, matchingIds, restoredRow, visibleRows } from "../src/model/tree.js";
 import { MAX_ROWS, rowWindow } from "../src/model/window.js";
 
 /** Column-oriented rows as the kernel sends them (see ckpt_widgets' tree rows). */
@@ -113,4 +113,28 @@ test("restoredRow marks a layer only when all its variables were restored", () =
   assert.ok(!restoredRow(conv1, new Set(["backbone/conv1/kernel"])));
   assert.ok(restoredRow(conv1, new Set(["backbone/conv1/kernel", "backbone/conv1/bias"])));
   assert.ok(!restoredRow(conv1, new Set()));
+});
+
+test("decodeColumns reads the kernel's JSON text and builds the same tree as the object", () => {
+  const cols = columns([
+    { id: "backbone", parent: "", kind: "module" },
+    { id: "backbone/kernel", parent: "backbone", kind: "variable", model_shape: [3, 2], nbytes: 24 },
+  ]);
+  const decoded = decodeColumns(JSON.stringify(cols));
+  assert.deepEqual(decoded, cols);
+  assert.deepEqual(decodeColumns(cols), cols); // an object passes through
+  assert.deepEqual(decodeColumns(""), {});
+  assert.deepEqual(decodeColumns(null), {});
+  const tree = buildTree(decoded);
+  assert.deepEqual(
+    tree.nodes.map((n) => [n.id, n.parentNode?.id ?? null, n.modelShape]),
+    [
+      ["backbone", null, null],
+      ["backbone/kernel", "backbone", [3, 2]],
+    ],
+  );
+  assert.deepEqual(
+    tree.index.get("backbone").vars.map((v) => v.id),
+    ["backbone/kernel"],
+  );
 });

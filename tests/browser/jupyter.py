@@ -537,3 +537,13 @@ def screenshot(page: Page, path: str | os.PathLike[str], *, target: Locator | No
     else:
         target.screenshot(path=path)
     return path
+
+
+def full_height_screenshot(page: Page, widget: Locator, path: Path) -> None:
+    """A screenshot of the whole widget: the page grows so that no part is scrolled away."""
+    height = widget.evaluate("el => el.getBoundingClientRect().height")
+    page.set_viewport_size({"width": 1400, "height": int(height) + 300})
+    page.wait_for_timeout(300)  # JupyterLab lays the notebook out again
+    widget.scroll_into_view_if_needed()
+    path.parent.mkdir(exist_ok=True)
+    widget.screenshot(path=str(path))

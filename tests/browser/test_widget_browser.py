@@ -9,7 +9,13 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import expect
 
-from tests.browser.jupyter import open_notebook, run_all_cells, run_cell, write_notebook
+from tests.browser.jupyter import (
+    full_height_screenshot,
+    open_notebook,
+    run_all_cells,
+    run_cell,
+    write_notebook,
+)
 
 pytestmark = pytest.mark.browser
 
@@ -92,16 +98,6 @@ def test_histogram_and_screenshot(demo, page):
     expect(histogram.locator("table")).to_contain_text("checkpoint")
     widget.locator('[data-testid="ckpt-row"][data-path="backbone"] input').check()
     full_height_screenshot(page, widget, DOCS / "widget.png")
-
-
-def full_height_screenshot(page, widget, path: Path) -> None:
-    """A screenshot of the whole widget: the page grows so that no part is scrolled away."""
-    height = widget.evaluate("el => el.getBoundingClientRect().height")
-    page.set_viewport_size({"width": 1400, "height": int(height) + 300})
-    page.wait_for_timeout(300)  # JupyterLab lays the notebook out again
-    widget.scroll_into_view_if_needed()
-    path.parent.mkdir(exist_ok=True)
-    widget.screenshot(path=str(path))
 
 
 WHITE_SHARE = """img => {

@@ -10,33 +10,23 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import expect
 
-from tests.browser.jupyter import open_notebook, run_all_cells, run_cell, write_notebook
+from tests.browser import kernel
+from tests.browser.jupyter import (
+    full_height_screenshot,
+    open_notebook,
+    run_all_cells,
+    run_cell,
+    write_notebook,
+)
 
 pytestmark = pytest.mark.browser
 
 DOCS = Path(__file__).parent.parent.parent / "docs"
 
-RUN = """\
-import os
-os.environ["TF_CPP_MIN_LOG_LEVEL"] = "2"
-import keras
-import numpy as np
-import tensorflow as tf
-import ckpt_widgets as cw
-
-
-class Net(keras.Model):
-    def __init__(self):
-        super().__init__()
-        self.backbone = keras.Sequential(
-            [keras.layers.Dense(4, name="d1"), keras.layers.Dense(5, name="d2")]
-        )
-        self.head = keras.layers.Dense(3, name="head")
-
-    def call(self, x):
-        return self.head(self.backbone(x))
-
-
+RUN = (
+    kernel.imports()
+    + kernel.NET
+    + """\
 keras.utils.set_random_seed(11)
 model = Net()
 model(np.zeros((1, 2), "float32"))
@@ -72,6 +62,7 @@ for k in both:
     else:
         rel[k] = "inf"  # a Dense bias starts at zeros, the step count at 0
 """
+)
 EXPLORE = (
     RUN
     + """\
@@ -119,16 +110,6 @@ def open_widget(jupyter_server, page, name, setup):
     widget = page.get_by_test_id("ckpt-widget")
     expect(widget).to_be_visible()
     return widget
-
-
-def full_height_screenshot(page, widget, path: Path) -> None:
-    """The whole widget: the page grows so that no part is scrolled away."""
-    height = widget.evaluate("el => el.getBoundingClientRect().height")
-    page.set_viewport_size({"width": 1400, "height": int(height) + 300})
-    page.wait_for_timeout(300)  # JupyterLab lays the notebook out again
-    widget.scroll_into_view_if_needed()
-    path.parent.mkdir(exist_ok=True)
-    widget.screenshot(path=str(path))
 
 
 def test_explore_a_checkpoint_without_a_model(jupyter_server, page):

@@ -8,32 +8,15 @@ import pytest
 from playwright.sync_api import expect
 
 from tests import models
+from tests.browser import kernel
 from tests.browser.jupyter import open_notebook, run_cell, write_notebook
 
 pytestmark = pytest.mark.browser
 
-SETUP = """\
-import os
-os.environ["KERAS_BACKEND"] = "jax"
-os.environ["TF_CPP_MIN_LOG_LEVEL"] = "3"
-import keras
-import numpy as np
-import tensorflow as tf
-import ckpt_widgets as cw
-
-
-class Net(keras.Model):
-    def __init__(self):
-        super().__init__()
-        self.backbone = keras.Sequential(
-            [keras.layers.Dense(4, name="d1"), keras.layers.Dense(5, name="d2")]
-        )
-        self.head = keras.layers.Dense(3, name="head")
-
-    def call(self, x):
-        return self.head(self.backbone(x))
-
-
+SETUP = (
+    kernel.imports(backend="jax", log_level=3)
+    + kernel.NET
+    + """\
 model = Net()
 model(np.zeros((1, 2), "float32"))
 head_before = [np.array(v) for v in model.head.weights]
@@ -41,6 +24,7 @@ print("BACKEND", keras.backend.backend())
 w = cw.CheckpointWidget(model, "jax/ckpt")
 w
 """
+)
 CHECK = """\
 reader = tf.train.load_checkpoint("jax/ckpt")
 keys = {n: n + "/.ATTRIBUTES/VARIABLE_VALUE" for n in (

@@ -1,6 +1,7 @@
 // The one object every view gets: the synced model, the front end's own view state, the
 // requests it sends to the kernel and the redraw hooks. The kernel decides what is ticked
 // (its `ticks` trait); the front end only draws it and sends intents.
+import { decodeColumns } from "../model/tree.js";
 import { themeColours } from "./theme.js";
 
 /**
@@ -46,6 +47,7 @@ import { themeColours } from "./theme.js";
  * @property {ViewState} state
  * @property {(message: Record<string, any>) => void} send
  * @property {() => Record<string, any>} ticks
+ * @property {(name: string) => Record<string, any[]>} columns  a column-oriented table trait, decoded once
  * @property {(id: string) => string} tickState
  * @property {(ids: string[], on: boolean) => void} setTicked
  * @property {(id: string) => string[]} rowSources
@@ -64,6 +66,17 @@ import { themeColours } from "./theme.js";
 export function createContext(model, root, state) {
   const send = (/** @type {Record<string, any>} */ message) => model.send(message);
   const ticks = () => model.get("ticks") || {};
+  /** @type {Map<string, [any, Record<string, any[]>]>} the last value of each table, decoded */
+  const tables = new Map();
+  /** @param {string} name a column-oriented table trait, decoded once per value */
+  const columns = (name) => {
+    const value = model.get(name);
+    const last = tables.get(name);
+    if (last && last[0] === value) return last[1];
+    const decoded = decodeColumns(value);
+    tables.set(name, [value, decoded]);
+    return decoded;
+  };
   let askedCheckpoint = false;
   return {
     model,
@@ -71,6 +84,7 @@ export function createContext(model, root, state) {
     state,
     send,
     ticks,
+    columns,
     /** "all", "some" or "none": how the kernel says a row of the active source is ticked. */
     tickState: (id) => ticks().rows?.[id] || "none",
     /** Ask the kernel to tick or untick rows; it answers with new `ticks`. */
@@ -89,7 +103,7 @@ export function createContext(model, root, state) {
     /** The checkpoint's own rows (`ckpt_rows`): the kernel builds them when first asked,
      * not with the widget, so the first ask sends for them; `{}` until they come. */
     checkpointColumns: () => {
-      const cols = model.get("ckpt_rows") || {};
+      const cols = columns("ckpt_rows");
       if (!cols.id && !askedCheckpoint) {
         askedCheckpoint = true;
         send({ type: "checkpoint_rows" });

@@ -73,7 +73,7 @@ export function createExploreHeader(ctx) {
  */
 export function exploreRows(ctx) {
   const { state } = ctx;
-  const sizes = ctx.model.get("rows")?.size || [];
+  const sizes = ctx.columns("rows").size || [];
   const { shown, more } = rowWindow(visibleRows(state.tree, state));
   const rows = shown.map(([node, depth]) => exploreRow(ctx, node, depth, sizes[node.i]));
   if (more)

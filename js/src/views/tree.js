@@ -7,6 +7,7 @@ import { treeKey } from "../model/keys.js";
 import { restoredRow, visibleRows } from "../model/tree.js";
 import { rowWindow } from "../model/window.js";
 import { choose } from "./preview.js";
+import { expander, twisty } from "./row.js";
 import { sourceBadge } from "./sources.js";
 
 /**
@@ -49,12 +50,7 @@ function modelRow(ctx, node, depth) {
   box.indeterminate = tick === "some";
   const isModule = node.kind === "module";
   const open = state.expanded.has(node.id) || Boolean(state.filter || state.chip);
-  const toggle = () => {
-    if (!isModule) return;
-    if (state.expanded.has(node.id)) state.expanded.delete(node.id);
-    else state.expanded.add(node.id);
-    ctx.drawBody();
-  };
+  const toggle = expander(ctx, state.expanded, node);
   const status = node.status;
   const restored = restoredRow(node, state.restored);
   const from = ctx.rowSources(node.id);
@@ -77,7 +73,7 @@ function modelRow(ctx, node, depth) {
     h(
       "td",
       { class: "ckw-name", style: `padding-left: ${0.4 + depth * 1.1}em` },
-      h("span", { class: "ckw-twisty", onclick: toggle, "aria-hidden": "true" }, isModule ? (open ? "▾" : "▸") : ""),
+      twisty(node, open, toggle),
       box,
       h(
         "button",
