@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from ckpt_widgets.errors import did_you_mean
+from ckpt_widgets.files.slices import SLICE_BYTES, read_slices
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -122,22 +123,31 @@ def source_preview(
     theme: dict[str, str] | None = None,
     log: bool = False,
     scale: int = 1,
+    slice_bytes: int = SLICE_BYTES,
 ) -> tuple[bytes, pd.DataFrame]:
     """Histograms of the first ``limit`` stored variables under ``path`` (a variable or a
-    subtree) and the statistics of the first 50: ``path, side ("checkpoint"), mean, …``."""
+    subtree) and the statistics of the first 50: ``path, side ("checkpoint"), mean, …``.
+    A tensor over ``slice_bytes`` is read in pieces through one reused buffer, never whole."""
     from ckpt_widgets.preview.figures import check_theme, png
     from ckpt_widgets.preview.preview import MAX_STATS
-    from ckpt_widgets.preview.stats import compare
+    from ckpt_widgets.preview.stats import Streamed, compare
 
     check_theme(theme)
     table = src.variables
     chosen = _under(list(table["path"]), path)
-    keys = table["key"].tolist()
-    values = {i: src.read(keys[i]) for i in chosen[:limit]}
+    keys, nbytes = table["key"].tolist(), table["nbytes"].tolist()
+
+    def read(i: int) -> Any:
+        if nbytes[i] <= slice_bytes:
+            return src.read(keys[i])
+        shape = tuple(table["shape"].iat[i])
+        return Streamed(lambda: read_slices(src, keys[i], slice_bytes, reuse=True), shape)
+
+    values = {i: read(i) for i in chosen[:limit]}
     panels = [(_short(table["path"].iat[i]), v, None) for i, v in values.items()]
     frames = []
     for i in chosen[:MAX_STATS]:
-        frame = compare(values[i] if i in values else src.read(keys[i]), None)
+        frame = compare(values[i] if i in values else read(i), None)
         frames.append(_stat_rows(frame, table["path"].iat[i], {"checkpoint": "checkpoint"}))
     image = png(panels, max_panels=limit, theme=theme, log=log, scale=scale)
     return image, _concat(frames)
