@@ -39,9 +39,14 @@ const REDRAWS = [
  * @param {{ model: import("./core/context.js").AnyModel, el: HTMLElement }} props
  */
 export function render({ model, el }) {
+  // User Timing marks (DevTools' Performance panel, performance.getEntriesByName): where
+  // the first paint's time goes in the front end; see benchmarks/README.md.
+  performance.mark("ckw:render");
+  const rows = decodeColumns(model.get("rows"));
+  performance.mark("ckw:rows-decoded");
   /** @type {import("./core/context.js").ViewState} */
   const state = {
-    tree: buildTree(decodeColumns(model.get("rows"))),
+    tree: buildTree(rows),
     expanded: new Set(),
     cursor: null,
     tickable: new Set(model.get("tickable") || []),
@@ -58,6 +63,7 @@ export function render({ model, el }) {
     for (const node of state.tree.nodes) if (node.kind === "module") state.expanded.add(node.id);
   }
 
+  performance.mark("ckw:tree-built");
   const root = h("div", { class: "ckw", "data-testid": "ckpt-widget" });
   el.append(root);
   const ctx = createContext(model, root, state);
@@ -164,6 +170,7 @@ export function render({ model, el }) {
   ];
   for (const [event, listener] of listeners) model.on(event, listener);
   drawNow();
+  performance.mark("ckw:first-draw");
   return () => {
     alive = false;
     for (const [event, listener] of listeners) model.off(event, listener);
