@@ -1,4 +1,4 @@
-"""One worker of a MultiWorkerMirroredStrategy restore, run by tests/test_distributed.py.
+"""One worker of a MultiWorkerMirroredStrategy restore, run by tests/test_workers.py.
 
 ``python -m tests.multiworker CHECKPOINT OUT.json [WRITE_DIR]`` with ``TF_CONFIG`` set:
 builds ``models.net`` in ``strategy.scope()``, restores the backbone from CHECKPOINT with

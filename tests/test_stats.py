@@ -249,3 +249,88 @@ def test_streamed_statistics_hold_one_piece(tf, tmp_path):
         tracemalloc.stop()
     assert_summary(row.to_dict(), numpy_summary(values))
     assert peak < 3 * piece, peak
+
+
+KEYS = ["mean", "std", "min", "max", "zeros_pct", "nan", "inf", "l2"]
+
+
+def test_summary_of_plain_values():
+    s = st.summary(np.array([[1.0, -1.0], [3.0, 0.0]], "float32"))
+    assert list(s) == KEYS
+    assert s == pytest.approx(
+        {
+            "mean": 0.75,
+            "std": math.sqrt(2.1875),
+            "min": -1.0,
+            "max": 3.0,
+            "zeros_pct": 25.0,
+            "nan": 0,
+            "inf": 0,
+            "l2": math.sqrt(11.0),
+        }
+    )
+
+
+def test_summary_counts_nan_inf_and_uses_finite_values_only():
+    values = np.array([np.nan, np.inf, -np.inf, 0.0, 0.0, 2.0, 4.0, np.nan])
+    s = st.summary(values)
+    assert s["nan"] == 2 and s["inf"] == 2
+    assert s["zeros_pct"] == 25.0  # 2 zeros among 8 elements
+    assert s["mean"] == 1.5 and s["min"] == 0.0 and s["max"] == 4.0
+    assert s["std"] == pytest.approx(math.sqrt(2.75))  # of 0, 0, 2, 4
+    assert s["l2"] == pytest.approx(math.sqrt(20.0))
+
+
+@pytest.mark.parametrize(
+    "values",
+    [np.zeros((0, 3), "float32"), np.array([np.nan, np.inf]), np.array([], "int64")],
+    ids=["empty", "all-non-finite", "empty-int"],
+)
+def test_summary_without_finite_values(values):
+    s = st.summary(values)
+    assert all(math.isnan(s[k]) for k in ("mean", "std", "min", "max"))
+    assert s["l2"] == 0.0 and s["zeros_pct"] == 0.0
+    assert s["nan"] + s["inf"] == values.size
+
+
+@pytest.mark.parametrize("dtype", ["int32", "float16", "bfloat16"])
+def test_summary_of_other_dtypes(dtype):
+    if dtype == "bfloat16":  # numpy has no bfloat16; TensorFlow's arrays use ml_dtypes'
+        dtype = pytest.importorskip("ml_dtypes").bfloat16
+    values = np.array([1, 2, 3, 0], dtype)
+    s = st.summary(values)
+    assert s["mean"] == 1.5 and s["max"] == 3.0 and s["zeros_pct"] == 25.0
+    assert s["l2"] == pytest.approx(math.sqrt(14.0))
+
+
+def test_summary_of_a_large_array_is_exact():
+    values = np.arange(3 * 2**20 + 7, dtype="float32")  # several float64 blocks
+    s = st.summary(values)
+    n = values.size
+    assert s["mean"] == (n - 1) / 2 and s["zeros_pct"] == pytest.approx(100 / n)
+    assert s["std"] == pytest.approx(math.sqrt((n * n - 1) / 12), rel=1e-12)
+
+
+# -- compare ------------------------------------------------------------------------------
+
+
+def test_compare_on_overlapping_shapes():
+    stored = np.arange(6, dtype="float32").reshape(2, 3)
+    current = np.zeros((3, 2), "float32")
+    current[1, 0] = -10.0
+    frame = st.compare(stored, current)
+    assert list(frame.index) == ["checkpoint", "model"]
+    assert list(frame.columns) == [*KEYS, "max_abs_diff"]
+    # overlap is [:2, :2]: |stored| there is 0, 1, 3, 4; at [1, 0]: |3 - -10| = 13
+    assert (frame["max_abs_diff"] == 13.0).all()
+    assert frame.loc["checkpoint", "mean"] == 2.5
+
+
+def test_compare_with_a_missing_side_or_other_rank():
+    only_model = st.compare(None, np.ones(3))
+    assert list(only_model.index) == ["model"] and math.isnan(only_model["max_abs_diff"].iat[0])
+    ranks = st.compare(np.ones(3), np.ones((3, 1)))
+    assert ranks["max_abs_diff"].isna().all() and len(ranks) == 2
+
+
+# -- preview ------------------------------------------------------------------------------
