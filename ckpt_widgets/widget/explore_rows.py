@@ -68,12 +68,7 @@ def explore_rows(src: Any) -> pd.DataFrame:
         parent = path.rpartition("/")[0]
         variables.append(
             {
-                "id": path,
-                "parent": parent,
-                "kind": "variable",
-                "label": path.rsplit("/", 1)[-1],
-                "title": path if path == key else f"{path} ({key})",
-                "status": group,
+                **_tree_row(path, "variable", path if path == key else f"{path} ({key})", group),
                 "shape": list(shape),
                 "model_shape": None,
                 "ckpt_shape": list(shape),
@@ -94,15 +89,22 @@ def explore_rows(src: Any) -> pd.DataFrame:
     return pd.DataFrame(_parents_first([*modules.values(), *variables]), columns=EXPLORE_COLUMNS)
 
 
-def _module_row(path: str, totals: Any, layer: str) -> dict[str, Any]:
-    groups = [g for g in _GROUPS if totals[f"params_{g}"] > 0]
+def _tree_row(path: str, kind: str, title: str, status: str) -> dict[str, Any]:
+    """The fields every row of a tree has: where it sits, what it is, its name, status."""
     return {
         "id": path,
         "parent": path.rpartition("/")[0],
-        "kind": "module",
+        "kind": kind,
         "label": path.rsplit("/", 1)[-1],
-        "title": path,
-        "status": groups[0] if len(groups) == 1 else "mixed",
+        "title": title,
+        "status": status,
+    }
+
+
+def _module_row(path: str, totals: Any, layer: str) -> dict[str, Any]:
+    groups = [g for g in _GROUPS if totals[f"params_{g}"] > 0]
+    return {
+        **_tree_row(path, "module", path, groups[0] if len(groups) == 1 else "mixed"),
         "shape": None,
         "model_shape": None,
         "ckpt_shape": None,
@@ -237,12 +239,7 @@ def compare_rows(table: pd.DataFrame) -> pd.DataFrame:
         parent = path.rpartition("/")[0]
         variables.append(
             {
-                "id": path,
-                "parent": parent,
-                "kind": "variable",
-                "label": path.rsplit("/", 1)[-1],
-                "title": _sides_title(record),
-                "status": status,
+                **_tree_row(path, "variable", _sides_title(record), status),
                 "shape_a": _shape(record["shape_a"]),
                 "shape_b": _shape(record["shape_b"]),
                 "dtype": _dtype(record),
@@ -261,12 +258,7 @@ def compare_rows(table: pd.DataFrame) -> pd.DataFrame:
             worst = max((s for s in STATUSES if totals[s]), key=SEVERITY.__getitem__)
             measured = totals["same"] + totals["changed"] > 0
             modules[parent] = {
-                "id": parent,
-                "parent": parent.rpartition("/")[0],
-                "kind": "module",
-                "label": parent.rsplit("/", 1)[-1],
-                "title": parent,
-                "status": worst,
+                **_tree_row(parent, "module", parent, worst),
                 "shape_a": None,
                 "shape_b": None,
                 "dtype": "",
