@@ -8,6 +8,7 @@ model (``"backbone"``, ``"backbone/_functional/_operations/1"``), a Keras layer 
 
 from __future__ import annotations
 
+import threading
 from collections import defaultdict
 from collections.abc import Iterable
 from fnmatch import fnmatchcase
@@ -56,6 +57,9 @@ def _rows_for(m: Match, entry: Any) -> frozenset[int] | set[int]:
     return {i for v in variables for i in rows_of.get(id(v), ())}
 
 
+_WORKING_OUT = threading.Lock()  # one look-up of rows_by_name at a time
+
+
 def rows_by_name(m: Match) -> dict[str, frozenset[int]]:
     """``{name: the model rows answering to it}``, worked out once per match (the widget
     selects on every tick, and a name is then one look-up).
@@ -66,7 +70,10 @@ def rows_by_name(m: Match) -> dict[str, frozenset[int]]:
     """
     cached = m.__dict__.get("_rows_by_name")
     if cached is None:
-        cached = m.__dict__["_rows_by_name"] = _rows_by_name(m)
+        with _WORKING_OUT:  # a tick waits for the widget's background look-up, not redo it
+            cached = m.__dict__.get("_rows_by_name")
+            if cached is None:
+                cached = m.__dict__["_rows_by_name"] = _rows_by_name(m)
     return cached
 
 
