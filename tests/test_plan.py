@@ -73,12 +73,17 @@ def _slots_by_weight(optimizer) -> dict[tuple[str, str], object]:
 
 
 @pytest.mark.parametrize(
-    ("written", "live", "scaled"),
-    [((), (0,), False), ((0,), (), False), ((), (0,), True)],
-    ids=["frozen-now", "frozen-then", "loss-scaled"],
+    ("written", "live", "scaled", "optimizer"),
+    [
+        ((), (0,), False, True),
+        ((0,), (), False, True),
+        ((), (0,), True, True),
+        ((), (0,), True, "restored"),
+    ],
+    ids=["frozen-now", "frozen-then", "loss-scaled", "loss-scaled-restored"],
 )
 def test_optimizer_slots_go_to_their_own_weight_when_trainable_sets_differ(
-    tf, keras, tmp_path, written, live, scaled
+    tf, keras, tmp_path, written, live, scaled, optimizer
 ):
     """Slot ``_momentums/N`` belongs to ``_trainable_variables/N``; with a layer frozen in
     one model and not the other, N names another weight (of the same shape) in each."""
@@ -93,7 +98,7 @@ def test_optimizer_slots_go_to_their_own_weight_when_trainable_sets_differ(
     model = _stack(keras, 131, frozen=live, scaled=scaled)
     model.optimizer.build(model.trainable_variables)
     before = _slots_by_weight(model.optimizer)
-    report = cw.restore(model, prefix, optimizer=True)
+    report = cw.restore(model, prefix, optimizer=optimizer)
     stored = _slots_by_weight(saved.optimizer)
     for where, value in _slots_by_weight(model.optimizer).items():
         assert_same(value, stored[where] if where in stored else before[where])

@@ -346,30 +346,44 @@ def _slot_steps(m: Match, restored: list[Step]) -> list[Step]:
     """The optimizer slots (momentums, velocities, …) of the restored variables only.
 
     Keras 3 optimizers keep one slot list per kind, indexed like ``_trainable_variables``;
-    the stored and the live index of a variable may differ, so each is looked up.
+    the stored and the live index of a variable may differ, so each is looked up (in a
+    wrapped optimizer too: ``LossScaleOptimizer``'s ``inner_optimizer``).
     """
     source = m.source
     optimizer, ckpt_opt = _find_optimizer(m)
-    live_vars = list(getattr(optimizer, "_trainable_variables", None) or [])
-    if not live_vars:
+    homes = _slot_homes(m, optimizer)
+    if not homes:
         raise SelectionError(UNBUILT_OPTIMIZER)
-    live_index = {id(v): i for i, v in enumerate(live_vars)}
-    stored_index = _stored_index(m, ckpt_opt)
-    slot_lists = _slot_lists(m, optimizer, live_vars)
     steps: list[Step] = []
-    for step in restored:
-        live, stored = live_index.get(id(step.variable)), stored_index.get(step.node_id)
-        if live is None or stored is None:
-            continue  # not trained by either optimizer (e.g. moving statistics)
-        for name, slots in slot_lists:
-            path = join(ckpt_opt, name, str(stored))
-            node = source.resolve(path)
-            if node is None or not source.is_variable(node):
-                continue
-            key = source.variables["key"].iat[source.row_of(node)]
-            label = f"optimizer/{name}/{live}"
-            steps.append(Step(-1, slots[live], key, path, node, label=label))
+    for opt, rel, live_vars in homes:
+        live_index = {id(v): i for i, v in enumerate(live_vars)}
+        stored_index = _stored_index(m, join(ckpt_opt, rel))
+        slot_lists = _slot_lists(m, opt, live_vars)
+        for step in restored:
+            live, stored = live_index.get(id(step.variable)), stored_index.get(step.node_id)
+            if live is None or stored is None:
+                continue  # not trained by either optimizer (e.g. moving statistics)
+            for name, slots in slot_lists:
+                path = join(ckpt_opt, rel, name, str(stored))
+                node = source.resolve(path)
+                if node is None or not source.is_variable(node):
+                    continue
+                key = source.variables["key"].iat[source.row_of(node)]
+                label = f"optimizer/{join(rel, name)}/{live}"
+                steps.append(Step(-1, slots[live], key, path, node, label=label))
     return steps
+
+
+def _slot_homes(m: Match, optimizer: Any) -> list[tuple[Any, str, list[Any]]]:
+    """``(optimizer, its path under the model's optimizer, its _trainable_variables)`` for
+    the optimizer and any it wraps directly (``inner_optimizer``), when built."""
+    wrapped = [(child, name) for name, child in m.graph.children_of(optimizer)]
+    homes = []
+    for opt, rel in [(optimizer, ""), *wrapped]:
+        live_vars = getattr(opt, "_trainable_variables", None)
+        if isinstance(live_vars, Sequence) and live_vars:
+            homes.append((opt, rel, list(live_vars)))
+    return homes
 
 
 def _slot_lists(m: Match, optimizer: Any, live_vars: list[Any]) -> list[tuple[str, Any]]:
@@ -403,11 +417,7 @@ def _stored_slot_paths(m: Match, optimizer: Any, ckpt_opt: str) -> dict[int, str
     nodes = m.columns["node_id"]
     paired = {id(v): int(nodes[i]) for i, v in enumerate(m.variables) if nodes[i] >= 0}
     found: dict[int, str | None] = {}
-    wrapped = [(child, name) for name, child in m.graph.children_of(optimizer)]
-    for opt, rel in [(optimizer, ""), *wrapped]:
-        live_vars = getattr(opt, "_trainable_variables", None)
-        if not isinstance(live_vars, Sequence) or not live_vars:
-            continue
+    for opt, rel, live_vars in _slot_homes(m, optimizer):
         stored_index = _stored_index(m, join(ckpt_opt, rel))
         for name, slots in _slot_lists(m, opt, live_vars):
             for live, slot in zip(live_vars, slots):
