@@ -18,7 +18,7 @@ def open_checkpoint(path: Any) -> CheckpointSource:
 
     A TF2 checkpoint opens as a :class:`~ckpt_widgets.files.tf2.TF2Source`, a TF1
     name-based one as a :class:`~ckpt_widgets.files.tf1.TF1Source`, a Keras weights file
-    (Keras 3 ``.weights.h5`` or ``.keras``, Keras 2 ``.h5``) as a
+    (Keras 3 ``.weights.h5``, ``.keras`` or sharded ``.weights.json``, Keras 2 ``.h5``) as a
     :class:`~ckpt_widgets.files.keras_weights.KerasWeightsSource`: each a
     :class:`~ckpt_widgets.CheckpointSource`. An opened source is returned as it is.
     ``path`` may be a ``str``, ``bytes`` or ``os.PathLike``.
