@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 from .keras_weights import KerasWeightsSource, is_keras_file
@@ -26,8 +27,8 @@ def open_checkpoint(path: Any) -> CheckpointSource:
     (a ``ValueError``) when the file is not a readable checkpoint, is not a regular file
     (a FIFO, a device, a directory) or declares more data than it stores.
     """
-    if isinstance(path, CheckpointSource):
-        return path
+    if not isinstance(path, (str, bytes, os.PathLike)) and isinstance(path, CheckpointSource):
+        return path  # (the Protocol check alone costs 20 µs for a string)
     path = as_path(path)
     if is_keras_file(path):
         if not exists(path):
