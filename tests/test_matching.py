@@ -135,3 +135,39 @@ def test_generated_layer_names_numbered_from_another_start_pair_nothing_by_name(
     cw.restore(model, path, align=True)
     for ours, theirs in zip(model.weights, oracle.weights):
         np.testing.assert_array_equal(ours.numpy(), theirs.numpy())
+
+
+def test_tf1_keys_of_generated_layer_names_numbered_from_another_start_pair_nothing(tf, tmp_path):
+    """A ``tf.compat.v1`` Saver file of a Keras model built in a session that had made a
+    Dense before holds 'dense_1/kernel' for its first Dense; a fresh session's model names
+    its second Dense 'dense_1'. Pairing by the key gave each live layer the stored weights
+    of the layer before it, silently."""
+    tf_keras = pytest.importorskip("tf_keras")
+    keras = pytest.importorskip("keras")
+    with tf.Graph().as_default():
+        tf_keras.layers.Dense(4)  # a layer the writer's session made before the model
+        x = inputs = tf_keras.Input((4,))
+        for _ in range(3):
+            x = tf_keras.layers.Dense(4)(x)
+        tf_keras.Model(inputs, x)
+        with tf.compat.v1.Session() as session:
+            session.run(tf.compat.v1.global_variables_initializer())
+            prefix = tf.compat.v1.train.Saver().save(session, str(tmp_path / "model"))
+    x = inputs = keras.Input((4,))
+    for name in ["dense", "dense_1", "dense_2"]:  # a fresh session's generated names
+        x = keras.layers.Dense(4, name=name)(x)
+    model = keras.Model(inputs, x)
+    models.perturb(model, seed=2)
+    before = models.values(model)
+    rows = cw.match(model, prefix).table.iloc[: len(model.weights)]
+    assert "name" not in set(rows["paired_by"])
+    said = r"'dense_1' is the 1st layer named like 'dense' in the file but the 2nd in the model"
+    with pytest.raises(cw.AlignmentError, match=said):
+        cw.restore(model, prefix, include=["dense_1", "dense_2"])
+    assert_unchanged(model.weights, before)
+    layers = model.layers[1:]
+    pairs = {f"dense_{n + 1}/{v.name}": v for n, layer in enumerate(layers) for v in layer.weights}
+    cw.restore(model, prefix, rename=pairs)
+    reader = tf.train.load_checkpoint(prefix)
+    for key, variable in pairs.items():
+        np.testing.assert_array_equal(variable.numpy(), reader.get_tensor(key))

@@ -202,7 +202,7 @@ class _Matcher:
         best = self.placed.candidates.iloc[0]
         ckpt_root, model_root = str(best["root"]), str(best["model_root"])
         rows = [self._pair_by_path(i, ckpt_root, model_root) for i in range(len(self.vars))]
-        if self.source.pairs_by == "layer":
+        if self.source.pairs_by in ("layer", "name"):
             self._unpair_renumbered_layers(rows, leave_to_align=align)
         if rename is not None:
             self._apply_rename(rows, rename)
@@ -370,15 +370,15 @@ class _Matcher:
         the model: Keras numbers such names by how many layers of the kind a session had
         made, so one session's ``dense_1`` is often another's ``dense``. They are left to
         ``align=True`` (which pairs by order, as Keras's ``load_weights`` does), or marked
-        ambiguous."""
+        ambiguous. A TF1 checkpoint's layers are its keys' name scopes."""
+        by_key = self.source.pairs_by == "name"
+        stored_layers = map(_scope, self.ckpt["key"]) if by_key else self.ckpt["layer"]
         stored = _places(
-            layer
-            for layer, group in zip(self.ckpt["layer"], self.ckpt["group"])
-            if group == "model"
+            layer for layer, group in zip(stored_layers, self.ckpt["group"]) if group == "model"
         )
-        live = _places(self.live["layer"])
+        live = _places(map(_scope, self.live["name"]) if by_key else self.live["layer"])
         for i, row in enumerate(rows):
-            name = row["layer"]
+            name = _scope(row["name"]) if by_key else row["layer"]
             if row["paired_by"] != "name" or stored.get(name) == live.get(name):
                 continue
             rows[i] = self._model_row(i)
@@ -494,20 +494,31 @@ class _Matcher:
         }
 
 
-_NUMBERED = re.compile(r"^(.*?)(?:_\d+)?$")
+_NUMBERED = re.compile(r"^(.*?)(?:_(\d+))?$")
 
 
 def _places(names: Any) -> dict[str, tuple[str, int]]:
     """``{layer name: (its name without a ``_N`` suffix, its place among the names that
-    share it)}``, names taken in order, each once."""
+    share it)}``, places by that number (none first), each name once."""
     counts: Counter[str] = Counter()
     found: dict[str, tuple[str, int]] = {}
-    for name in dict.fromkeys(names):
-        match = _NUMBERED.match(str(name))
-        base = match.group(1) if match else str(name)
+    for name in sorted(dict.fromkeys(map(str, names)), key=_number):
+        match = _NUMBERED.match(name)
+        base = match.group(1) if match else name
         found[name] = (base, counts[base])
         counts[base] += 1
     return found
+
+
+def _number(name: str) -> int:
+    """The ``N`` of a name ending ``_N``; -1 without one (Keras's first of a kind)."""
+    match = _NUMBERED.match(name)
+    return int(match.group(2)) if match and match.group(2) else -1
+
+
+def _scope(name: Any) -> str:
+    """The name scope of a TensorFlow variable name (``dense_1/kernel`` -> ``dense_1``)."""
+    return str(name).rpartition("/")[0]
 
 
 def _ordinal(place: int) -> str:
