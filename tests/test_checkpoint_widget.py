@@ -620,3 +620,37 @@ def test_checkpoint_rows_are_built_when_the_tab_first_opens(net_ckpt, tf, tmp_pa
     assert "other/head/bias" in widget.ckpt_rows["id"]
     widget.show_source("A")
     assert widget.ckpt_rows == _columns(eager)
+
+
+@pytest.mark.parametrize("k", [1, 3])
+def test_ctrl_c_at_the_kth_assign_of_undo_from_the_front_end_leaves_it_undone(
+    widget, monkeypatch, k
+):
+    """Ctrl-C while Undo (the front end's request) puts back the k-th variable: the undo
+    finishes first, so every variable has its value from before the restore; the widget
+    said it was still restored (Undo offered, rows marked), and Undo then refused."""
+    model = widget.model
+    before = models.values(model)
+    widget.selected = ["backbone"]
+    click_restore(widget)
+    restored = models.values(model)
+    assert any((a != b).any() for a, b in zip(restored, before))
+    variable, left = model.backbone.weights[k - 1], [1]
+    real = variable.assign
+
+    def interrupted_assign(value, *args, **kwargs):
+        if left[0]:
+            left[0] -= 1
+            raise KeyboardInterrupt
+        return real(value, *args, **kwargs)
+
+    monkeypatch.setattr(variable, "assign", interrupted_assign)
+    with pytest.raises(KeyboardInterrupt):
+        send(widget, {"type": "undo"})
+    assert left == [0]  # the Ctrl-C came during the undo
+    for v, old in zip(model.weights, before):
+        assert_same(v.numpy(), old)
+    assert widget.report.undone
+    assert not widget.busy and widget.restored == []
+    assert not widget.result["can_undo"] and not widget.result["undo_conflict"]
+    assert "from before the restore" in widget.notice and widget.error == ""
