@@ -171,3 +171,7 @@ def test_tf1_keys_of_generated_layer_names_numbered_from_another_start_pair_noth
     reader = tf.train.load_checkpoint(prefix)
     for key, variable in pairs.items():
         np.testing.assert_array_equal(variable.numpy(), reader.get_tensor(key))
+    models.perturb(model, seed=3)
+    cw.restore(model, prefix, align=True)  # by order, as the message offers
+    for key, variable in pairs.items():
+        np.testing.assert_array_equal(variable.numpy(), reader.get_tensor(key))
