@@ -175,3 +175,22 @@ def test_tf1_keys_of_generated_layer_names_numbered_from_another_start_pair_noth
     cw.restore(model, prefix, align=True)  # by order, as the message offers
     for key, variable in pairs.items():
         np.testing.assert_array_equal(variable.numpy(), reader.get_tensor(key))
+
+
+def test_tf1_keys_of_a_dozen_generated_names_pair_by_name_when_numbered_alike(tf, keras, tmp_path):
+    """TF1 keys come sorted as text ('dense_10' before 'dense_2'); the places of generated
+    names go by their numbers, so a file numbered as the model is still paired by name."""
+    names = ["dense", *(f"dense_{n}" for n in range(1, 12))]
+    x = inputs = keras.Input((3,))
+    for name in names:
+        x = keras.layers.Dense(3, name=name)(x)
+    model = keras.Model(inputs, x)
+    models.perturb(model, seed=4)
+    prefix = models.save_tf1(tf, {v.path: v.numpy() for v in model.weights}, tmp_path / "m")
+    models.perturb(model, seed=5)
+    rows = cw.match(model, prefix).table.iloc[: len(model.weights)]
+    assert set(rows["paired_by"]) == {"name"}
+    cw.restore(model, prefix)
+    reader = tf.train.load_checkpoint(prefix)
+    for variable in model.weights:
+        np.testing.assert_array_equal(variable.numpy(), reader.get_tensor(variable.path))
