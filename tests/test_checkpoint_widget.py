@@ -654,3 +654,27 @@ def test_ctrl_c_at_the_kth_assign_of_undo_from_the_front_end_leaves_it_undone(
     assert not widget.busy and widget.restored == []
     assert not widget.result["can_undo"] and not widget.result["undo_conflict"]
     assert "from before the restore" in widget.notice and widget.error == ""
+
+
+def test_ctrl_c_before_undo_puts_anything_back_leaves_it_restored(widget, monkeypatch):
+    """Ctrl-C while Undo still compares the variables with what was restored: nothing was
+    put back, and the widget still offers Undo, which then works."""
+    from ckpt_widgets.engine.transaction import RestoreReport
+
+    widget.selected = ["backbone"]
+    click_restore(widget)
+    restored = models.values(widget.model)
+
+    def interrupted(_report):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(RestoreReport, "_changed_since_restore", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        send(widget, {"type": "undo"})
+    for v, value in zip(widget.model.weights, restored):
+        assert_same(v.numpy(), value)
+    assert not widget.report.undone and len(widget.restored) == 4
+    assert widget.result["can_undo"] and not widget.busy and widget.notice == ""
+    monkeypatch.undo()
+    widget.undo()
+    assert not widget.result["can_undo"] and widget.restored == []
