@@ -19,7 +19,7 @@ from ckpt_widgets.errors import (
     ShapeMismatchError,
 )
 from ckpt_widgets.files.graph import join, relative
-from ckpt_widgets.words import status_word
+from ckpt_widgets.words import plural, status_word
 
 from .adapt import check_mode
 from .model import is_trackable, is_variable
@@ -263,7 +263,11 @@ def _refuse_ambiguous(cols: dict[str, list[Any]], rows: list[int], excluded: set
         )
     )
     if reasons:
-        more = f" ({len(reasons) - 1} more such group(s))" if len(reasons) > 1 else ""
+        more = (
+            f" ({len(reasons) - 1} more such {'group' if len(reasons) == 2 else 'groups'})"
+            if len(reasons) > 1
+            else ""
+        )
         first = reasons[0].removeprefix("ambiguous: ")
         raise AlignmentError(f"Cannot restore: {first}, or exclude them{more}.")
 
@@ -286,7 +290,7 @@ def _listing(cols: dict[str, list[Any]], labels: list[str], rows: list[int], wha
             f"checkpoint {cols['ckpt_shape'][i]} {cols['ckpt_dtype'][i]}{where})"
         )
     more = f" and {len(rows) - 3} more" if len(rows) > 3 else ""
-    return f"{len(rows)} selected variable(s) whose {what}: {', '.join(shown)}{more}"
+    return f"{plural(len(rows), 'selected variable')} whose {what}: {', '.join(shown)}{more}"
 
 
 def _nothing_message(m: Match, explicit: bool, all_excluded: bool = False) -> str:

@@ -13,6 +13,7 @@ from operator import itemgetter, mul
 from typing import TYPE_CHECKING, Any
 
 from ckpt_widgets.errors import CheckpointError, did_you_mean, first_line
+from ckpt_widgets.words import plural
 
 from .paths import absolute, check_regular_file, exists, local_path
 from .source import SourceTables, leading_block, variables_frame
@@ -122,7 +123,7 @@ class TensorFlowSource(SourceTables):
                 dtypes=[tf.dtypes.as_dtype(self._dtypes[key][0]) for key in keys],
             )
         except Exception as exc:
-            raise self._read_failed(f"{len(keys)} tensor(s)", exc, keys[0]) from None
+            raise self._read_failed(plural(len(keys), "tensor"), exc, keys[0]) from None
         self._check_unchanged()
         return values
 
