@@ -125,8 +125,8 @@ def _reference_pairs(m) -> list[tuple[str | None, str]]:
             out.append((None, "missing"))
             continue
         j = src.row_of(node)
-        stored = src.variables["path"][j]
-        out.append((src.variables["key"][j], "match" if shapes[stored] == shape else "shape_mismatch"))
+        same = shapes[src.variables["path"][j]] == shape
+        out.append((src.variables["key"][j], "match" if same else "shape_mismatch"))
     return out
 
 
