@@ -149,3 +149,33 @@ def test_pairs_found_while_scoring_equal_each_path_resolved_alone(tf, keras, tmp
     got = [(k if isinstance(k, str) else None, s) for k, s in zip(rows["key"], rows["status"])]
     assert got == _reference_pairs(m)
     assert sum(s == "match" for _, s in got) == len(written.weights)
+
+
+def test_generated_layer_names_numbered_from_another_start_pair_nothing_by_name(keras, tmp_path):
+    """Keras numbers unnamed layers by how many of the kind the session made: the writer's
+    'dense_1' was its first Dense, the model's 'dense_1' is its second. Keras's
+    load_weights pairs a legacy ``.h5`` by order; pairing by the name gave each live layer
+    the stored weights of the layer before it."""
+
+    def stack(names, seed):
+        layers = [keras.layers.Dense(4, name=name) for name in names]
+        model = keras.Sequential([keras.Input((4,)), *layers])
+        models.perturb(model, seed)
+        return model
+
+    writer = stack(["dense_1", "dense_2", "dense_3"], seed=1)  # a session that made one before
+    path = str(tmp_path / "legacy.h5")
+    writer.save(path)
+    model = stack(["dense", "dense_1", "dense_2"], seed=2)  # a fresh session
+    before = models.values(model)
+    rows = cw.match(model, path).table.iloc[: len(model.weights)]
+    assert "name" not in set(rows["paired_by"])
+    said = r"'dense_1' is the 1st layer named like 'dense' in the file but the 2nd in the model"
+    with pytest.raises(cw.AlignmentError, match=said):
+        cw.restore(model, path, include=["dense_1", "dense_2"])
+    assert_unchanged(model.weights, before)
+    oracle = stack(["dense", "dense_1", "dense_2"], seed=2)
+    oracle.load_weights(path)  # by order: what align=True gives
+    cw.restore(model, path, align=True)
+    for ours, theirs in zip(model.weights, oracle.weights):
+        np.testing.assert_array_equal(ours.numpy(), theirs.numpy())

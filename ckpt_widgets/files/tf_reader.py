@@ -261,10 +261,22 @@ def numpy_dtype(name: str) -> np.dtype | None:
 
 
 def _unreadable(prefix: str, exc: BaseException) -> CheckpointError:
+    if _has_brackets(prefix):
+        return CheckpointError(f"'{prefix}' cannot be opened by TensorFlow: {GLOB_ADVICE}")
     return CheckpointError(
         f"'{prefix}' is not a readable TensorFlow checkpoint ({first_line(exc)}); "
         "check that the '.index' and '.data-…' files are complete and belong together."
     )
+
+
+GLOB_ADVICE = (
+    "it reads a checkpoint's path as a file pattern, in which '[…]' stands for one "
+    "character; rename the file or folder without '[' and ']'."
+)
+
+
+def _has_brackets(path: str) -> bool:
+    return "[" in path or "]" in path
 
 
 # -- locating files ---------------------------------------------------------------------
@@ -311,6 +323,10 @@ def _latest_in(directory: str) -> str:
         ) from None
     if latest and gfile.exists(latest + ".index"):
         return latest
+    if _has_brackets(directory):
+        raise CheckpointError(
+            f"Directory '{directory}' cannot be searched by TensorFlow: {GLOB_ADVICE}"
+        )
     if found:
         raise FileNotFoundError(
             f"Directory '{directory}' has checkpoint files but no valid 'checkpoint' state "
