@@ -107,6 +107,50 @@ def test_a_legacy_h5_holding_two_layers_of_one_name_pairs_neither(keras, tmp_pat
     assert_unchanged(model.weights, before)
 
 
+def _reference_pairs(m) -> list[tuple[str | None, str]]:
+    """(stored key, status) per model row, each path resolved on its own from the root:
+    the plain way the placement's once-per-folder look-ups must agree with."""
+    from ckpt_widgets.files.graph import is_under, join, relative
+
+    src, out = m.source, []
+    shapes = dict(zip(src.variables["path"], src.variables["shape"]))
+    for path, shape in zip(m.graph.variables["path"], m.graph.variables["shape"]):
+        if not path:
+            out.append((None, "untracked"))
+            continue
+        node = None
+        if is_under(path, m.model_root):
+            node = src.resolve(join(m.root, relative(path, m.model_root)))
+        if node is None or not src.is_variable(node):
+            out.append((None, "missing"))
+            continue
+        j = src.row_of(node)
+        same = shapes[src.variables["path"][j]] == shape
+        out.append((src.variables["key"][j], "match" if same else "shape_mismatch"))
+    return out
+
+
+@pytest.mark.parametrize("build", ["mobilenet_v2", "nested_sequential", "net_as_backbone"])
+def test_pairs_found_while_scoring_equal_each_path_resolved_alone(tf, keras, tmp_path, build):
+    from tests import keras2_models
+
+    if build == "mobilenet_v2":
+        model = keras.applications.MobileNetV2(weights=None, input_shape=(32, 32, 3))
+        written = model
+    elif build == "nested_sequential":
+        model = written = keras2_models.nested(keras)
+        model(np.zeros((1, 4), "float32"))
+    else:  # the stored model is the live one's backbone: found at model_root="backbone"
+        model = models.net(head_units=3, seed=1)
+        written = model.backbone
+    prefix = tf.train.Checkpoint(model=written).write(str(tmp_path / "ckpt"))
+    m = cw.match(model, prefix)
+    rows = m.table.iloc[: len(m.variables)]
+    got = [(k if isinstance(k, str) else None, s) for k, s in zip(rows["key"], rows["status"])]
+    assert got == _reference_pairs(m)
+    assert sum(s == "match" for _, s in got) == len(written.weights)
+
+
 def test_generated_layer_names_numbered_from_another_start_pair_nothing_by_name(keras, tmp_path):
     """Keras numbers unnamed layers by how many of the kind the session made: the writer's
     'dense_1' was its first Dense, the model's 'dense_1' is its second. Keras's

@@ -97,3 +97,17 @@ def test_gc_paused_puts_the_collector_back_as_it_was():
         assert not gc.isenabled()  # it was off: it stays off
     finally:
         gc.enable()
+
+
+def test_table_built_by_columns_agrees_with_each_variable(keras):
+    """Every column, from the variables themselves (Keras and TensorFlow), row by row."""
+    model = keras.applications.MobileNetV2(weights=None, input_shape=(32, 32, 3))
+    table = cw.model_variables(model)
+    assert table["name"].tolist() == [v.path for v in model.weights]
+    assert table["shape"].tolist() == [tuple(v.shape) for v in model.weights]
+    assert table["dtype"].tolist() == [v.dtype for v in model.weights]
+    assert table["nbytes"].tolist() == [int(np.prod(v.shape)) * 4 for v in model.weights]
+    assert table["trainable"].tolist() == [v.trainable for v in model.weights]
+    layers = {id(v): layer.name for layer in model.layers for v in layer.weights}
+    assert table["layer"].tolist() == [layers[id(v)] for v in model.weights]
+    assert table["tracked"].all() and (table["reason"] == "").all()

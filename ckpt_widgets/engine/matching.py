@@ -241,9 +241,9 @@ class _Matcher:
                 f"outside '{model_root}', the submodule the checkpoint's model maps onto"
             )
             return row
-        ckpt_path = join(ckpt_root, relative(path, model_root))
-        node = self.source.resolve(ckpt_path)
-        if node is None or not self.source.is_variable(node):
+        node = self.placed.nodes[i]  # looked up while scoring the placement
+        if node is None:
+            ckpt_path = join(ckpt_root, relative(path, model_root))
             row["reason"] = f"no variable at '{ckpt_path}' in the checkpoint"
             return row
         self._fill_pair(row, self.source.row_of(node), "path")

@@ -78,13 +78,14 @@ class ModelGraph:
             )
         objects: dict[int, Any] = {id(model): model}
         edges: dict[int, list[tuple[str, Any]]] = {}
+        kinds = _Kinds(tf)
 
         def children(node: int):
             obj = objects[node]
-            if is_variable(obj):  # leaves of the object graph: skip the lookup
+            if kinds.is_variable(obj):  # leaves of the object graph: skip the lookup
                 edges[node] = []
                 return []
-            items = edges[node] = _children(obj, tf)
+            items = edges[node] = kinds.children(obj)
             named = []
             for name, child in items:
                 key = id(child)
@@ -93,7 +94,9 @@ class ModelGraph:
                 named.append((name, key))
             return named
 
-        result = walk(id(model), children, lambda name, child: _is_optimizer(name, objects[child]))
+        result = walk(
+            id(model), children, lambda name, child: kinds.is_optimizer(name, objects[child])
+        )
         owners, own_index = _owners(model)
         graph = cls(
             model=model,
@@ -144,49 +147,62 @@ class ModelGraph:
     # -- table ----------------------------------------------------------------------
 
     def _variable_table(self) -> pd.DataFrame:
+        """One row per variable (a shared one once), built column by column."""
         import pandas as pd
 
-        rows: dict[str, list[Any]] = {c: [] for c in COLUMNS}
-        untracked_reasons: dict[int, str] | None = None
-        seen: set[int] = set()
-        for v in self.weights:
-            if id(v) in seen:  # a shared variable is listed once
+        variables = list({id(v): v for v in self.weights}.values())
+        found, deferred = self.paths, self.deferred
+        paths = [found.get(k) if k not in deferred else None for k in map(id, variables)]
+        owners = [self.owners.get(id(v)) for v in variables]
+        layers = {id(o): (getattr(o, "name", ""), self.path_of(o)) for o in owners if o is not None}
+        shapes = [_shape(v) for v in variables]
+        dtypes = [_dtype_name(v.dtype) for v in variables]
+        sizes = [math.prod(shape) for shape in shapes]
+        own_index = self.own_index
+        columns = {
+            "path": [p or "" for p in paths],
+            "tracked": [p is not None for p in paths],
+            "name": [getattr(v, "path", None) or v.name for v in variables],
+            "layer": [layers[id(o)][0] if o is not None else "" for o in owners],
+            "module": [_module(path, owner, layers) for path, owner in zip(paths, owners)],
+            "shape": shapes,
+            "dtype": dtypes,
+            "size": sizes,
+            "nbytes": [size * _itemsize(dtype) for size, dtype in zip(sizes, dtypes)],
+            "trainable": [bool(getattr(v, "trainable", True)) for v in variables],
+            "reason": self._untracked_reasons(paths, owners),
+            "own_index": [own_index.get(id(v), -1) for v in variables],
+        }
+        return pd.DataFrame(columns, columns=COLUMNS)
+
+    def _untracked_reasons(self, paths: list[str | None], owners: list[Any]) -> list[str]:
+        """Why each variable the object graph cannot reach is not saved; ``""`` for the others."""
+        if all(path is not None for path in paths):
+            return [""] * len(paths)
+        containers = _untracked_containers(self.model)
+        reasons = []
+        for path, owner in zip(paths, owners):
+            if path is not None:
+                reasons.append("")
                 continue
-            seen.add(id(v))
-            path = self.path_of(v)
-            owner = self.owners.get(id(v))
-            reason = ""
-            if path is None:
-                if untracked_reasons is None:
-                    untracked_reasons = _untracked_containers(self.model)
-                where = untracked_reasons.get(id(owner)) if owner is not None else None
-                reason = (
-                    f"TensorFlow's object graph cannot reach it: its layer sits in the plain "
-                    f"Python container '{where}', so tf.train.Checkpoint never saves it; "
-                    "assign such layers to attributes one by one or wrap them in keras.Sequential."
-                    if where
-                    else "TensorFlow's object graph cannot reach it, so tf.train.Checkpoint "
-                    "never saves it (is its layer held in a plain Python list or dict?)."
-                )
-            shape = _shape(v)
-            dtype = _dtype_name(v.dtype)
-            size = math.prod(shape)
-            owner_path = self.path_of(owner) if owner is not None else None
-            rows["path"].append(path or "")
-            rows["tracked"].append(path is not None)
-            rows["name"].append(getattr(v, "path", None) or v.name)
-            rows["layer"].append(getattr(owner, "name", "") if owner is not None else "")
-            rows["module"].append(
-                owner_path if owner_path is not None else (path.rpartition("/")[0] if path else "")
+            where = containers.get(id(owner)) if owner is not None else None
+            reasons.append(
+                f"TensorFlow's object graph cannot reach it: its layer sits in the plain "
+                f"Python container '{where}', so tf.train.Checkpoint never saves it; "
+                "assign such layers to attributes one by one or wrap them in keras.Sequential."
+                if where
+                else "TensorFlow's object graph cannot reach it, so tf.train.Checkpoint "
+                "never saves it (is its layer held in a plain Python list or dict?)."
             )
-            rows["shape"].append(shape)
-            rows["dtype"].append(dtype)
-            rows["size"].append(size)
-            rows["nbytes"].append(size * _itemsize(dtype))
-            rows["trainable"].append(bool(getattr(v, "trainable", True)))
-            rows["reason"].append(reason)
-            rows["own_index"].append(self.own_index.get(id(v), -1))
-        return pd.DataFrame(rows, columns=COLUMNS)
+        return reasons
+
+
+def _module(path: str | None, owner: Any, layers: dict[int, tuple[str, str | None]]) -> str:
+    """A variable's module: its owning layer's object path, else its own path's folder."""
+    owner_path = layers[id(owner)][1] if owner is not None else None
+    if owner_path is not None:
+        return owner_path
+    return path.rpartition("/")[0] if path else ""
 
 
 @contextlib.contextmanager
@@ -207,15 +223,43 @@ def gc_paused() -> Iterator[None]:
             gc.enable()
 
 
-def _children(obj: Any, tf: Any) -> list[tuple[str, Any]]:
-    """An object's named children: TensorFlow's own for a ``Trackable``, else (a Keras
-    object on the JAX or PyTorch backend) the ones Keras's attributes give it."""
-    if not isinstance(obj, tf.__internal__.tracking.Trackable):
-        return keras_children(obj)
-    try:
-        return list(tf.train.TrackableView.children(obj).items())
-    except Exception:  # a container TensorFlow refuses to save: no children
-        return []
+class _Kinds:
+    """What an object is (a variable, an optimizer, a ``Trackable``), asked once per class
+    during one walk: 10 000 variables share a few classes."""
+
+    def __init__(self, tf: Any):
+        self.tf = tf
+        self.trackable = tf.__internal__.tracking.Trackable
+        self.variables: dict[tuple[type, Any], bool] = {}
+        self.optimizers: dict[tuple[type, Any], bool] = {}
+
+    def is_variable(self, obj: Any) -> bool:
+        """:func:`is_variable`, by class (``isinstance`` looks at nothing else)."""
+        kind = (type(obj), obj.__class__)
+        found = self.variables.get(kind)
+        if found is None:
+            found = self.variables[kind] = is_variable(obj)
+        return found
+
+    def is_optimizer(self, name: str, obj: Any) -> bool:
+        """:func:`_is_optimizer`, by edge name and class."""
+        if name == "optimizer":
+            return True
+        kind = (type(obj), obj.__class__)
+        found = self.optimizers.get(kind)
+        if found is None:
+            found = self.optimizers[kind] = _is_optimizer(name, obj)
+        return found
+
+    def children(self, obj: Any) -> list[tuple[str, Any]]:
+        """An object's named children: TensorFlow's own for a ``Trackable``, else (a Keras
+        object on the JAX or PyTorch backend) the ones Keras's attributes give it."""
+        if not isinstance(obj, self.trackable):
+            return keras_children(obj)
+        try:
+            return list(self.tf.train.TrackableView.children(obj).items())
+        except Exception:  # a container TensorFlow refuses to save: no children
+            return []
 
 
 def is_trackable(obj: Any) -> bool:
@@ -312,7 +356,7 @@ def _shape(variable: Any) -> tuple[int, ...]:
     shape = getattr(variable, "_shape", None)
     if not isinstance(shape, tuple):
         shape = variable.shape
-    return tuple(int(d) for d in shape)
+    return tuple(map(int, shape))
 
 
 def _dtype_name(dtype: Any) -> str:

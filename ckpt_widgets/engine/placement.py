@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from ckpt_widgets.errors import SelectionError, did_you_mean
-from ckpt_widgets.files.graph import is_under, join, relative
+from ckpt_widgets.files.graph import is_under, relative
 
 from .keras_structure import Placement, placements
 
@@ -41,6 +41,9 @@ class Placed:
     """Keras 3 weights file: the structural placement chosen (pairs by Keras's own paths)."""
     inside: set[int] = field(default_factory=set)
     """Keras 3 weights file: ``id`` of every variable of the placed submodule."""
+    nodes: list[int | None] = field(default_factory=list)
+    """Object graph placement: per model row, the stored variable node the first
+    candidate pairs it with (see :func:`variable_nodes`), looked up once while scoring."""
 
 
 def place(graph: ModelGraph, source: Any, live: Columns, ckpt: Columns, root: str | None) -> Placed:
@@ -53,13 +56,16 @@ def place(graph: ModelGraph, source: Any, live: Columns, ckpt: Columns, root: st
 
     if source.pairs_by == "structure":
         return _place_keras_file(graph, ckpt, root, source.path)
-    scored = [
-        (ckpt_root, model_root, *score(source, live, ckpt, ckpt_root, model_root))
+    resolve = Resolver(source)
+    nodes = {
+        (ckpt_root, model_root): variable_nodes(source, live, ckpt_root, model_root, resolve)
         for ckpt_root, model_root in dict.fromkeys(_offered(source, live, ckpt, root))
-    ]
+    }
+    scored = [(*placement, *score(source, live, ckpt, found)) for placement, found in nodes.items()]
     ranked = rank(scored)
     refuse_a_tie(ranked, scored[0], lambda c: (source.resolve(c[0]), c[1]), source.prefix)
-    return Placed(pd.DataFrame(ranked, columns=CANDIDATE_COLUMNS))
+    best = ranked[0]
+    return Placed(pd.DataFrame(ranked, columns=CANDIDATE_COLUMNS), nodes=nodes[best[0], best[1]])
 
 
 def rank(scored: list[tuple[str, str, int, int]]) -> list[tuple[str, str, int, int]]:
@@ -160,18 +166,53 @@ def suffix_candidates(live: Columns, ckpt: Columns) -> list[tuple[str, str]]:
     return [pair for pair, hits in ranked if 2 * hits >= ranked[0][1]]
 
 
-def score(
-    source: Any, live: Columns, ckpt: Columns, ckpt_root: str, model_root: str
-) -> tuple[int, int]:
-    """How many model variables under ``model_root`` find a stored variable at the same
-    relative path under ``ckpt_root``: (with the same shape, with another shape)."""
+class Resolver:
+    """:meth:`source.resolve <ckpt_widgets.CheckpointSource.resolve>`, each folder resolved
+    once: the 10 000 variables of a model sit in a few hundred folders."""
+
+    def __init__(self, source: Any):
+        self.source = source
+        graph = source.object_graph
+        self.children: list[dict[str, int]] | None = None if graph is None else graph.children
+        self.folders: dict[str, int | None] = {}
+
+    def __call__(self, path: str) -> int | None:
+        """The node at ``path`` in the checkpoint's object graph, or None."""
+        if self.children is None or not path:
+            return self.source.resolve(path)
+        folder, _, edge = path.rpartition("/")
+        if folder in self.folders:
+            base = self.folders[folder]
+        else:
+            base = self.folders[folder] = self.source.resolve(folder)
+        return None if base is None else self.children[base].get(edge)
+
+
+def variable_nodes(
+    source: Any, live: Columns, ckpt_root: str, model_root: str, resolve: Resolver
+) -> list[int | None]:
+    """Per model row, the stored variable at its path relative to ``model_root`` under
+    ``ckpt_root``: its node, or None (untracked, outside ``model_root``, nothing stored there
+    or no variable)."""
+    prefix = f"{ckpt_root}/" if ckpt_root else ""
+    nodes: list[int | None] = []
+    for path in live["path"]:
+        if not path or not is_under(path, model_root):
+            nodes.append(None)
+            continue
+        inner = relative(path, model_root)
+        node = resolve(prefix + inner if inner else ckpt_root)
+        nodes.append(node if node is not None and source.is_variable(node) else None)
+    return nodes
+
+
+def score(source: Any, live: Columns, ckpt: Columns, nodes: list[int | None]) -> tuple[int, int]:
+    """How many model variables find a stored variable (``nodes``, see
+    :func:`variable_nodes`): (with the same shape, with another shape)."""
     matched = mismatched = 0
     shapes = ckpt["shape"]
-    for path, shape in zip(live["path"], live["shape"]):
-        if not path or not is_under(path, model_root):
-            continue
-        node = source.resolve(join(ckpt_root, relative(path, model_root)))
-        if node is None or not source.is_variable(node):
+    for node, shape in zip(nodes, live["shape"]):
+        if node is None:
             continue
         if shapes[source.row_of(node)] == shape:
             matched += 1
