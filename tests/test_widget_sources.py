@@ -442,7 +442,7 @@ def test_an_add_that_fails_while_drawing_changes_nothing(two, cnn_pair, monkeypa
     def broken(m):
         raise AttributeError("'CheckpointSource' object has no attribute '_node_paths'")
 
-    monkeypatch.setattr(ckpt_widgets.widget.rows, "model_tree", broken)
+    monkeypatch.setattr(ckpt_widgets.widget.rows, "model_tree_columns", broken)
     with pytest.raises(AttributeError):
         widget.add_source(str(tmp_path / "c"))
     assert widget.error.startswith("AttributeError")

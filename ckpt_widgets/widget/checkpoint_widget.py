@@ -111,7 +111,7 @@ class CheckpointWidget(ExploreView, anywidget.AnyWidget):
     :func:`~ckpt_widgets.sources.tick_view`): per-row tick state of the active tree, the
     letters ticking each row, and the count the Restore button shows; computed from the
     same rows :meth:`restore` restores."""
-    tickable = traitlets.List(traitlets.Unicode()).tag(sync=True)
+    tickable = traitlets.List().tag(sync=True)  # set by the kernel alone: no check per item
     """The active tree's rows a tick can add variables to (sent apart from :attr:`ticks`:
     it changes with the match and ``adapt``, not with every tick)."""
     adapt = traitlets.Enum(ADAPT, default_value="").tag(sync=True)
@@ -157,6 +157,7 @@ class CheckpointWidget(ExploreView, anywidget.AnyWidget):
         self._naming_error = ""  # the error line's sentence about a tick naming nothing
         self._shown: dict[str, Any] | None = None  # the preview on show, drawn again on change
         self._rules_text: dict[str, str] = {}  # the Rules box's text per source letter
+        self._built = False  # __init__ has sent the first state: names looked up after it
         super().__init__(**kwargs)
         self.model = model
         self.report: RestoreReport | CombinedReport | None = None
@@ -168,6 +169,9 @@ class CheckpointWidget(ExploreView, anywidget.AnyWidget):
                 m = match(model, open_checkpoint(src_or_path), root=root, align=align)
                 self._add(m, None, align)
         self.on_msg(self._on_message)
+        self._built = True
+        if self._explored is None:  # not while the first state is built: 2 cores compete
+            _look_up_names_later(self.match)
 
     @property
     def match(self) -> Match:
@@ -525,13 +529,13 @@ class CheckpointWidget(ExploreView, anywidget.AnyWidget):
         return next(s for s in self._sources if s.label == label)
 
     def _active_tree(self) -> Any:
-        """The active source's model tree (:func:`~ckpt_widgets.tree.model_tree`), kept
-        until its match changes."""
-        from .rows import model_tree
+        """The active source's model tree as lists per column
+        (:func:`~ckpt_widgets.widget.rows.model_tree_columns`), kept until its match changes."""
+        from .rows import model_tree_columns
 
         m = self.match
         if self._tree is None or self._tree[0] is not m:
-            self._tree = (m, model_tree(m))
+            self._tree = (m, model_tree_columns(m))
         return self._tree[1]
 
     def _checkpoint_tree(self) -> Any:
@@ -579,8 +583,9 @@ class CheckpointWidget(ExploreView, anywidget.AnyWidget):
             "nbytes": nbytes,
         }
         self.pairs = pairs_view(m)
-        _look_up_names_later(m)
-        self.rows = _columns(tree)
+        if self._built:
+            _look_up_names_later(m)
+        self.rows = dict(tree)
         self.ckpt_rows = _columns(self._checkpoint_tree()) if self._ckpt_shown else {}
 
     @traitlets.validate("active")

@@ -42,9 +42,13 @@ def model_tree(m: Match) -> pd.DataFrame:
     """
     import pandas as pd
 
+    return pd.DataFrame(model_tree_columns(m), columns=COLUMNS)
+
+
+def model_tree_columns(m: Match) -> dict[str, list[Any]]:
+    """:func:`model_tree` as plain lists per column, built without a row dict per variable."""
     cols = m.columns
     graph = m.graph
-    readable = model_labels(m)
     is_layer: dict[str, bool] = {}
 
     def layer_at(path: str) -> bool:
@@ -64,16 +68,17 @@ def model_tree(m: Match) -> pd.DataFrame:
             enclosing[folder] = folder if layer_at(folder) else enclosing_layer(folder)
         return enclosing[folder]
 
-    paths, names, statuses, nbytes = (cols[k] for k in ("model_path", "name", "status", "nbytes"))
+    n = len(m.variables)  # the model's rows come first in the table
+    paths, names, statuses = (cols[k][:n] for k in ("model_path", "name", "status"))
+    sizes = [int(size) for size in cols["nbytes"][:n]]
+    shapes = cols["model_shape"][:n]
+    params = [_size(shape) for shape in shapes]
+    parents = [enclosing_layer(path) if path else "" for path in paths]
     modules: dict[str, dict[str, Any]] = {}
-    variables: list[dict[str, Any]] = []
-    for i in range(len(m.variables)):
-        path, name, status, size = paths[i], names[i], statuses[i], int(nbytes[i])
-        parent = enclosing_layer(path) if path else ""
+    for parent, status, size, count in zip(parents, statuses, sizes, params):
         node = parent
         while node and node not in modules:
-            obj = graph.object_at(node)
-            keras_name = getattr(obj, "name", "")
+            keras_name = getattr(graph.object_at(node), "name", "")
             modules[node] = _module_row(
                 node,
                 enclosing_layer(node),
@@ -83,38 +88,41 @@ def model_tree(m: Match) -> pd.DataFrame:
                 "model",
             )
             node = modules[node]["parent"]
-        params = _size(cols["model_shape"][i])
-        variables.append(
-            {
-                "id": path or name,
-                "parent": parent,
-                "kind": "variable",
-                "label": name.rsplit("/", 1)[-1],
-                "keras_name": name,
-                "name": readable[i],
-                "title": path or f"{name} (untracked)",
-                "status": status,
-                "model_shape": _shape(cols["model_shape"][i]),
-                "ckpt_shape": _shape(cols["ckpt_shape"][i]),
-                "dtype": cols["model_dtype"][i],
-                "nbytes": size,
-                "params": params,
-                "layer": cols["layer"][i],
-                "group": "model",
-            }
-        )
         node = parent
         while node:
             module = modules[node]
             module["nbytes"] += size
-            module["params"] += params
+            module["params"] += count
             if SEVERITY[status] > SEVERITY[module["status"]]:
                 module["status"] = status
             node = module["parent"]
     for module, name in zip(modules.values(), readable_module_names(graph, list(modules))):
         module["name"] = name
-    ordered = _parents_first(list(modules.values()) + variables)
-    return pd.DataFrame(ordered, columns=COLUMNS)
+    variables: dict[str, list[Any]] = {
+        "id": [path or name for path, name in zip(paths, names)],
+        "parent": parents,
+        "kind": ["variable"] * n,
+        "label": [name.rsplit("/", 1)[-1] for name in names],
+        "keras_name": names,
+        "name": list(model_labels(m)),
+        "title": [path or f"{name} (untracked)" for path, name in zip(paths, names)],
+        "status": statuses,
+        "model_shape": [_shape(shape) for shape in shapes],
+        "ckpt_shape": [_shape(shape) for shape in cols["ckpt_shape"][:n]],
+        "dtype": cols["model_dtype"][:n],
+        "nbytes": sizes,
+        "params": params,
+        "layer": cols["layer"][:n],
+        "group": ["model"] * n,
+    }
+    rows = list(modules.values())
+    ids = [row["id"] for row in rows] + variables["id"]
+    order = _parents_first_order(ids, [row["parent"] for row in rows] + parents, len(rows))
+    out = {}
+    for key in COLUMNS:
+        column = [row[key] for row in rows] + variables[key]
+        out[key] = [column[j] for j in order]
+    return out
 
 
 def checkpoint_tree(m: Match) -> pd.DataFrame:
@@ -234,6 +242,22 @@ def _parents_first(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
         ordered.append(row)
         if row["kind"] == "module":
             stack.extend(reversed(children.get(row["id"], [])))
+    return ordered
+
+
+def _parents_first_order(ids: list[str], parents: list[str], modules: int) -> list[int]:
+    """:func:`_parents_first` over rows given by position (the first ``modules`` rows are
+    modules): the positions in tree order."""
+    children: dict[str, list[int]] = {}
+    for j, parent in enumerate(parents):
+        children.setdefault(parent, []).append(j)
+    ordered: list[int] = []
+    stack = list(reversed(children.get("", [])))
+    while stack:
+        j = stack.pop()
+        ordered.append(j)
+        if j < modules:
+            stack.extend(reversed(children.get(ids[j], [])))
     return ordered
 
 

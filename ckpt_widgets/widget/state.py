@@ -187,9 +187,9 @@ def tick_tree(m: Match, adapt: str | None, tree: Any = None) -> TickTree:
     cache = m.__dict__.setdefault("_tick_trees", {})
     if adapt not in cache:
         if tree is None:
-            from .rows import model_tree
+            from .rows import model_tree_columns
 
-            tree = model_tree(m)
+            tree = model_tree_columns(m)
         cache[adapt] = _tick_tree(m, tree, adapt)
     return cache[adapt]
 
@@ -200,7 +200,7 @@ def _tick_tree(m: Match, tree: Any, adapt: str | None) -> TickTree:
     writable = _writable(m, set(range(len(m.variables))), adapt)
     row_of = {cols["model_path"][i] or cols["name"][i]: i for i in range(len(m.variables))}
     shape = TickTree({}, defaultdict(list), {}, Counter(), Counter(), [])
-    ids, parents = tree["id"].tolist(), tree["parent"].tolist()
+    ids, parents = list(tree["id"]), list(tree["parent"])
     for node, parent in zip(ids, parents):
         shape.children[parent].append(node)
         shape.parent[node] = parent
