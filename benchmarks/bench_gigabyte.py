@@ -2,6 +2,7 @@
 
     .venv/bin/python benchmarks/bench_gigabyte.py [--gb 2.2] [--repeat 3]
     CKPT_BENCH_GB=0.1 .venv/bin/python benchmarks/bench_gigabyte.py   # a quick check
+    .venv/bin/python benchmarks/bench_gigabyte.py --only preview [--repeat 3]
 
 A Keras model of an ``Embedding`` (about 46 % of the bytes: 1 GB at the default size)
 and pairs of ``Dense`` layers (1024 -> 4096 -> 1024) is written with
@@ -20,6 +21,12 @@ blurred by earlier work:
 - the preview and ``variable_stats`` of the embedding, read in 4 MB pieces through one
   buffer, and ``cw.compare(model, file)``, against ``CheckpointReader.get_tensor`` of it
   (wall and CPU seconds: CPU time is what a shared machine still measures).
+
+``--only preview`` writes the embedding alone (no ``Dense`` pairs: a quicker write) and
+times only the embedding's cases, ``--repeat`` times each in fresh processes, with the
+load average at the start of each run: the preview against a live model of zeros and
+against a random one, the explore preview without a model, ``variable_stats`` and
+TensorFlow's whole read.
 """
 
 from __future__ import annotations
@@ -48,11 +55,13 @@ def sizes(gigabytes: float) -> tuple[int, int]:
     return vocab, pairs
 
 
-def build(gigabytes: float, random: bool):
-    """The model; ``random=False`` fills it with zeros (fast: it is restored into)."""
+def build(gigabytes: float, random: bool, embedding_only: bool = False):
+    """The model; ``random=False`` fills it with zeros (fast: it is restored into);
+    ``embedding_only``: no ``Dense`` pairs."""
     import keras
 
     vocab, pairs = sizes(gigabytes)
+    pairs = 0 if embedding_only else pairs
     init = "uniform" if random else "zeros"
     dense = "glorot_uniform" if random else "zeros"
     inputs = keras.Input((8,), dtype="int32")
@@ -63,10 +72,10 @@ def build(gigabytes: float, random: bool):
     return keras.Model(inputs, x)
 
 
-def write(directory: str, gigabytes: float, queue) -> None:
+def write(directory: str, gigabytes: float, embedding_only: bool, queue) -> None:
     import tensorflow as tf
 
-    model = build(gigabytes, random=True)
+    model = build(gigabytes, random=True, embedding_only=embedding_only)
     largest = max(v.numpy().nbytes for v in model.weights)
     policy = tf.train.experimental.MaxShardSizePolicy(max_shard_size=largest + (8 << 20))
     options = tf.train.CheckpointOptions(experimental_sharding_callback=policy)
@@ -81,12 +90,22 @@ def write(directory: str, gigabytes: float, queue) -> None:
 
 # -- memory ---------------------------------------------------------------------------------
 
+PREVIEW_RANDOM = "preview(embedding), live side random"
+PREVIEW_CASES = (
+    "plain get_tensor(embedding)",
+    "preview(embedding)",
+    PREVIEW_RANDOM,
+    "explore preview(embedding), no model",
+    "variable_stats(embedding)",
+)
 
-def memory_case(prefix: str, gigabytes: float, case: str, queue) -> None:
+
+def memory_case(prefix: str, gigabytes: float, case: str, embedding_only: bool, queue) -> None:
     import tensorflow as tf
 
     import ckpt_widgets as cw
     from ckpt_widgets.preview.preview import preview
+    from ckpt_widgets.widget.explore_rows import source_preview
 
     listing = cw.open_checkpoint(prefix).variables
     embedding_key = listing["key"][listing["nbytes"].idxmax()]
@@ -96,8 +115,13 @@ def memory_case(prefix: str, gigabytes: float, case: str, queue) -> None:
     elif case == "variable_stats(embedding)":
         src = cw.open_checkpoint(prefix)
         run = lambda: cw.variable_stats(src, [embedding_key])  # noqa: E731
+    elif case == "explore preview(embedding), no model":
+        src = cw.open_checkpoint(prefix)
+        path = listing["path"][listing["key"] == embedding_key].iat[0]
+        run = lambda: source_preview(src, path)  # noqa: E731
     else:
-        model = build(gigabytes, random=False)
+        random = case == PREVIEW_RANDOM
+        model = build(gigabytes, random=random, embedding_only=embedding_only)
         m = cw.match(model, prefix)
         if case == "plain Checkpoint(model=m).read()":
             run = lambda: tf.train.Checkpoint(model=model).read(prefix).expect_partial()  # noqa: E731
@@ -174,6 +198,17 @@ def speed(prefix: str, gigabytes: float, repeat: int, queue) -> None:
     queue.put(rows)
 
 
+def previews(prefix: str, gigabytes: float, repeat: int) -> None:
+    """The embedding's cases, each ``repeat`` times in fresh processes, in turn."""
+    head = f"{'extra':>8} {'wall':>7} {'CPU':>7} {'load':>5}"
+    print(f"\n{'case (each in a fresh process)':40} {head}")
+    for _ in range(repeat):
+        for case in PREVIEW_CASES:
+            load = os.getloadavg()[0]
+            name, extra, seconds, cpu = in_process(memory_case, prefix, gigabytes, case, True)
+            print(f"{name:40} {extra / 2**20:6.0f}MB {seconds:6.2f}s {cpu:6.2f}s {load:5.1f}")
+
+
 def in_process(target, *args):
     context = multiprocessing.get_context("spawn")
     queue = context.Queue()
@@ -192,16 +227,21 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--gb", type=float, default=float(os.environ.get("CKPT_BENCH_GB", 2.2)))
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--only", choices=["preview"], help="only the embedding's previews")
     args = parser.parse_args()
 
     directory = tempfile.mkdtemp(prefix="ckpt-bench-gb-")
+    only = args.only == "preview"
     try:
-        prefix, total, largest, count, took = in_process(write, directory, args.gb)
+        prefix, total, largest, count, took = in_process(write, directory, args.gb, only)
         shards = len([n for n in os.listdir(directory) if ".data-" in n])
         print(
             f"checkpoint: {count} variables, {total / 2**30:.2f} GiB in {shards} data files, "
             f"largest {largest / 2**20:.0f} MiB (written in {took:.0f} s)"
         )
+        if only:
+            previews(prefix, args.gb, args.repeat)
+            return
         print(f"{'measure':58} {'ours':>9} {'plain TF':>9} {'ratio':>6}")
         for name, ours, base in in_process(speed, prefix, args.gb, args.repeat):
             print(f"{name:58} {ours * 1e3:7.0f}ms {base * 1e3:7.0f}ms {ours / base:5.2f}x")
@@ -216,7 +256,7 @@ def main() -> None:
             "variable_stats(embedding)",
             "compare(model, file)",
         ):
-            name, extra, seconds, cpu = in_process(memory_case, prefix, args.gb, case)
+            name, extra, seconds, cpu = in_process(memory_case, prefix, args.gb, case, False)
             memory[name] = extra
             print(f"{name:40} {extra / 2**20:8.0f}MB {seconds:7.2f}s {cpu:7.2f}s")
         plain = memory["plain Checkpoint(model=m).read()"]

@@ -620,3 +620,61 @@ def test_checkpoint_rows_are_built_when_the_tab_first_opens(net_ckpt, tf, tmp_pa
     assert "other/head/bias" in widget.ckpt_rows["id"]
     widget.show_source("A")
     assert widget.ckpt_rows == _columns(eager)
+
+
+@pytest.mark.parametrize("k", [1, 3])
+def test_ctrl_c_at_the_kth_assign_of_undo_from_the_front_end_leaves_it_undone(
+    widget, monkeypatch, k
+):
+    """Ctrl-C while Undo (the front end's request) puts back the k-th variable: the undo
+    finishes first, so every variable has its value from before the restore; the widget
+    said it was still restored (Undo offered, rows marked), and Undo then refused."""
+    model = widget.model
+    before = models.values(model)
+    widget.selected = ["backbone"]
+    click_restore(widget)
+    restored = models.values(model)
+    assert any((a != b).any() for a, b in zip(restored, before))
+    variable, left = model.backbone.weights[k - 1], [1]
+    real = variable.assign
+
+    def interrupted_assign(value, *args, **kwargs):
+        if left[0]:
+            left[0] -= 1
+            raise KeyboardInterrupt
+        return real(value, *args, **kwargs)
+
+    monkeypatch.setattr(variable, "assign", interrupted_assign)
+    with pytest.raises(KeyboardInterrupt):
+        send(widget, {"type": "undo"})
+    assert left == [0]  # the Ctrl-C came during the undo
+    for v, old in zip(model.weights, before):
+        assert_same(v.numpy(), old)
+    assert widget.report.undone
+    assert not widget.busy and widget.restored == []
+    assert not widget.result["can_undo"] and not widget.result["undo_conflict"]
+    assert "from before the restore" in widget.notice and widget.error == ""
+
+
+def test_ctrl_c_before_undo_puts_anything_back_leaves_it_restored(widget, monkeypatch):
+    """Ctrl-C while Undo still compares the variables with what was restored: nothing was
+    put back, and the widget still offers Undo, which then works."""
+    from ckpt_widgets.engine.transaction import RestoreReport
+
+    widget.selected = ["backbone"]
+    click_restore(widget)
+    restored = models.values(widget.model)
+
+    def interrupted(_report):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(RestoreReport, "_changed_since_restore", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        send(widget, {"type": "undo"})
+    for v, value in zip(widget.model.weights, restored):
+        assert_same(v.numpy(), value)
+    assert not widget.report.undone and len(widget.restored) == 4
+    assert widget.result["can_undo"] and not widget.busy and widget.notice == ""
+    monkeypatch.undo()
+    widget.undo()
+    assert not widget.result["can_undo"] and widget.restored == []

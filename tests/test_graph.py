@@ -4,6 +4,8 @@ with TensorFlow's own TrackableObjectGraph proto, or written by tf.train.Checkpo
 from __future__ import annotations
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from ckpt_widgets.files.graph import GraphError, ObjectGraph, is_under, join, relative, walk
 
@@ -158,3 +160,129 @@ def test_parse_keeps_tensorflows_slot_records_and_full_names(tf, tmp_path):
         assert stored.tobytes() == opt.get_slot(v, name).numpy().tobytes()
     assert graph.full_name(weight) == "weight"
     assert graph.full_name(0) == ""
+
+
+# -- the graph read as columns (files/graph_columns.py) against the proto field by field --
+
+
+def exact_parse(data):
+    """The graph read field by field from the proto, the columns never tried."""
+    from unittest import mock
+
+    from ckpt_widgets.files import graph
+
+    with mock.patch.object(graph, "read_flat", return_value=None):
+        return ObjectGraph.parse(data)
+
+
+def assert_same_graph(data):
+    """``ObjectGraph.parse`` reads ``data`` as the exact proto read does, in every field
+    and in order; returns whether it took the columns."""
+    fast, exact = ObjectGraph.parse(data), exact_parse(data)
+    assert list(fast.paths.items()) == list(exact.paths.items())
+    assert fast.deferred == exact.deferred
+    assert fast.slots == exact.slots
+    assert [list(c.items()) for c in fast.children] == [list(c.items()) for c in exact.children]
+    assert [dict(a) for a in fast.attributes] == [dict(a) for a in exact.attributes]
+    assert fast.variable_keys() == exact.variable_keys()
+    for node in range(len(exact.children)):
+        assert fast.variable_key(node) == exact.variable_key(node)
+        assert fast.full_name(node) == exact.full_name(node)
+    return fast._flat is not None
+
+
+def test_columns_read_written_checkpoints_as_the_proto_does(tf, net_ckpt, functional_ckpt):
+    """A fitted model with its optimizer state (Checkpoint) and a CheckpointManager file:
+    the columns are used, and graph and listing are the exact read's, every column and
+    dtype."""
+    from unittest import mock
+
+    import pandas as pd
+
+    import ckpt_widgets as cw
+    from ckpt_widgets.files import graph
+
+    for path in (net_ckpt[0], functional_ckpt[0]):
+        prefix = tf.train.latest_checkpoint(path) or path
+        data = tf.train.load_checkpoint(prefix).get_tensor("_CHECKPOINTABLE_OBJECT_GRAPH")
+        assert assert_same_graph(data)
+        with mock.patch.object(graph, "read_flat", return_value=None):
+            exact = cw.open_checkpoint(path).variables
+        pd.testing.assert_frame_equal(cw.open_checkpoint(path).variables, exact, check_exact=True)
+
+
+@pytest.mark.parametrize(
+    "nodes",
+    [
+        [([("model", 1), ("back", 0)], None), ([], "k")],  # an edge to the root: id 0 left out
+        [([("", 1)], None), ([], "k")],  # an empty edge name: left out
+        [([("a", 1), ("a", 2)], None), ([], "k1"), ([], "k2")],  # a repeated edge name
+        [([("a", 1)], None), ([], "")],  # an empty key
+    ],
+)
+def test_columns_refuse_what_they_cannot_line_up_and_the_proto_reads_it(tf, nodes):
+    data = proto(tf, nodes)
+    assert not assert_same_graph(data)
+
+
+def test_columns_leave_slot_records_to_the_proto(tf, tmp_path):
+    v = tf.Variable([1.0, 2.0, 3.0], name="weight")
+    opt = tf.compat.v1.train.AdamOptimizer(0.1)
+    opt.minimize(lambda: tf.reduce_sum(v * v), var_list=[v])
+    prefix = tf.train.Checkpoint(weight=v, opt=opt).write(str(tmp_path / "ckpt"))
+    data = tf.train.load_checkpoint(prefix).get_tensor("_CHECKPOINTABLE_OBJECT_GRAPH")
+    assert not assert_same_graph(data)
+
+
+def test_columns_refuse_bytes_not_in_canonical_order(tf):
+    """A node storing its attribute before its edge (a valid proto that TensorFlow never
+    writes): the exact read takes it."""
+    child = b"\x0a\x05\x08\x01\x12\x01a"  # children { node_id: 1 local_name: "a" }
+    attribute = b"\x12\x05\x1a\x03key"  # attributes { checkpoint_key: "key" }
+    root = attribute + child
+    data = b"\x0a" + bytes([len(root)]) + root + b"\x0a\x00"
+    assert not assert_same_graph(data)
+    assert ObjectGraph.parse(data).paths == {0: "", 1: "a"}
+
+
+TEXT = ["a", "b", "optimizer", "_trainable_variables", "iter", "é", "x" * 130]
+
+
+@st.composite
+def graphs(draw):
+    """A serialized TrackableObjectGraph of up to 8 nodes written by TensorFlow's proto:
+    edges anywhere (cycles, repeated names), attributes (repeated, long, non-ASCII). Half
+    the graphs also hold what the columns leave to the proto: edges to the root, empty
+    names or keys, slot records; ``has_checkpoint_values`` or not."""
+    from tensorflow.core.protobuf.trackable_object_graph_pb2 import TrackableObjectGraph
+
+    rough = draw(st.booleans())
+    names = st.sampled_from([*TEXT, ""] if rough else TEXT)
+    count = draw(st.integers(1, 8))
+    ids = st.integers(0 if rough or count == 1 else 1, count - 1)
+    graph = TrackableObjectGraph()
+    for _ in range(count):
+        node = graph.nodes.add()
+        for name, child in draw(st.lists(st.tuples(names, ids), max_size=4)):
+            ref = node.children.add()
+            ref.local_name, ref.node_id = name, child
+        kinds = st.sampled_from(["VARIABLE_VALUE", "OTHER"])
+        for name, key in draw(st.lists(st.tuples(kinds, names), max_size=2)):
+            attribute = node.attributes.add()
+            attribute.name, attribute.checkpoint_key, attribute.full_name = name, key, key[:3]
+        if rough and draw(st.integers(0, 4)) == 0:
+            slot = node.slot_variables.add()
+            slot.original_variable_node_id = draw(st.integers(0, count - 1))
+            slot.slot_variable_node_id = draw(st.integers(0, count - 1))
+            slot.slot_name = "m"
+        if draw(st.booleans()):
+            node.has_checkpoint_values.value = draw(st.booleans())
+    return graph.SerializeToString()
+
+
+@settings(
+    max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(data=graphs())
+def test_columns_read_random_graphs_as_the_proto_does(tf, data):
+    assert_same_graph(data)

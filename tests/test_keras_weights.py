@@ -187,3 +187,96 @@ def test_big_endian_datasets_restore_bit_for_bit(keras_files, tmp_path):
     cw.restore(model, str(path))
     for v, w in zip(model.weights, saved.weights):
         assert_same(v.numpy(), w.numpy())
+
+
+@pytest.fixture(scope="module")
+def sharded(tmp_path_factory):
+    """A stack of Dense layers saved by Keras in shards of about 2 KB: an index and four
+    files, some layers' kernel and bias in different shards."""
+    directory = tmp_path_factory.mktemp("sharded")
+    saved = _dense_stack(seed=67)
+    saved.save_weights(str(directory / "stack.weights.json"), max_shard_size=2e-6)
+    return directory, saved
+
+
+def _dense_stack(seed: int):
+    import keras
+
+    layers = [keras.layers.Dense(16, name=f"d{i}") for i in range(6)]
+    model = keras.Sequential([keras.Input((16,)), *layers, keras.layers.Dense(4, name="top")])
+    models.perturb(model, seed)
+    return model
+
+
+def test_sharded_weights_restore_bit_for_bit_from_every_shard(sharded, tf):
+    """Keras (>= 3.10) writes a '.weights.json' index and several '.weights.h5' shards; a
+    layer's variables may be split over two shards. Restored as Keras's load_weights does."""
+    directory, saved = sharded
+    shards = sorted(directory.glob("stack_*.weights.h5"))
+    assert len(shards) > 2
+    src = cw.open_checkpoint(directory / "stack.weights.json")
+    layers = dict(zip(src.variables["key"], src.variables["layer"]))
+    assert layers["layers/dense_1/vars/1"] == "d1"  # its kernel is in the shard before
+    expected = _dense_stack(seed=68)
+    expected.load_weights(str(directory / "stack.weights.json"))
+    model = _dense_stack(seed=68)
+    report = cw.restore(model, str(directory / "stack.weights.json"))
+    assert len(report.restored) == len(model.weights)
+    for v, w, s in zip(model.weights, expected.weights, saved.weights):
+        assert_same(v.numpy(), w.numpy())
+        assert_same(v.numpy(), s.numpy())
+    twin = _dense_stack(seed=68)
+    assert_code_reproduces(report.code, model, twin, tf)
+
+
+def test_one_shard_of_sharded_weights_is_refused(sharded):
+    """A shard holds only some layers (or half a layer): restoring from it as if it were the
+    whole file would leave the rest of the model silently unrestored."""
+    directory, _ = sharded
+    for shard in sorted(directory.glob("stack_*.weights.h5")):
+        with pytest.raises(cw.CheckpointError, match=r"one shard of .*stack\.weights\.json"):
+            cw.open_checkpoint(shard)
+
+
+def test_sharded_index_naming_files_outside_its_folder_or_missing_is_refused(sharded, tmp_path):
+    import json
+
+    directory, _ = sharded
+    index = json.loads((directory / "stack.weights.json").read_text())
+    for name, message in (
+        ("../elsewhere.weights.h5", "names a file outside its folder"),
+        ("/etc/passwd", "names a file outside its folder"),
+        ("gone_00009.weights.h5", "is missing its shard 'gone_00009.weights.h5'"),
+    ):
+        bad = dict(index, weight_map={k: [name] for k in index["weight_map"]})
+        (tmp_path / "bad.weights.json").write_text(json.dumps(bad))
+        with pytest.raises(cw.CheckpointError, match=message):
+            cw.open_checkpoint(tmp_path / "bad.weights.json")
+    (tmp_path / "junk.weights.json").write_text("{not json")
+    with pytest.raises(cw.CheckpointError, match="not a readable Keras sharded weights index"):
+        cw.open_checkpoint(tmp_path / "junk.weights.json")
+
+
+def test_shards_disagreeing_with_their_index_are_refused(sharded, tmp_path):
+    """A group the index places in another shard, or a dataset stored in two shards: which
+    one Keras's load_weights reads is not what a plain listing would take."""
+    import json
+    import shutil
+
+    import h5py
+
+    directory, _ = sharded
+    for shard in directory.glob("stack_*.weights.h5"):
+        shutil.copy(shard, tmp_path / shard.name)
+    index = json.loads((directory / "stack.weights.json").read_text())
+    moved = dict(index["weight_map"], **{"/layers/dense/vars": "stack_00001.weights.h5"})
+    (tmp_path / "stack.weights.json").write_text(json.dumps(dict(index, weight_map=moved)))
+    with pytest.raises(cw.CheckpointError, match="which the index does not place there"):
+        cw.open_checkpoint(tmp_path / "stack.weights.json")
+    twice = dict(index["weight_map"])
+    twice["/layers/dense/vars"] = ["stack_00000.weights.h5", "stack_00001.weights.h5"]
+    (tmp_path / "stack.weights.json").write_text(json.dumps(dict(index, weight_map=twice)))
+    with h5py.File(tmp_path / "stack_00001.weights.h5", "a") as f:
+        f["layers/dense/vars/0"] = np.zeros((16, 16), "float32")
+    with pytest.raises(cw.CheckpointError, match="'layers/dense/vars/0' is stored in two shards"):
+        cw.open_checkpoint(tmp_path / "stack.weights.json")

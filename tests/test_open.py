@@ -118,3 +118,15 @@ def test_path_of_another_type_or_not_utf8(tmp_path):
         cw.open_checkpoint(folder + b"/ckpt")
     with pytest.raises(cw.CheckpointError, match=r"is not a valid UTF-8 name"):
         cw.open_checkpoint(os.fsdecode(folder + b"/x.weights.h5"))
+
+
+def test_a_path_holding_brackets_says_why_tensorflow_cannot_open_it(tf, tmp_path):
+    """TensorFlow matches a checkpoint's path as a file pattern: '[x]' matches 'x' only,
+    so the files are there and it still finds none. Say that, not "damaged"."""
+    folder = tmp_path / "run [2]"
+    prefix = tf.train.Checkpoint(v=tf.Variable([1.0, 2.0])).write(str(folder / "ckpt"))
+    with pytest.raises(cw.CheckpointError, match=r"file pattern.* without '\[' and '\]'"):
+        cw.open_checkpoint(prefix)
+    tf.train.CheckpointManager(tf.train.Checkpoint(v=tf.Variable(1.0)), str(folder), 1).save()
+    with pytest.raises(cw.CheckpointError, match=r"cannot be searched by TensorFlow.*file pattern"):
+        cw.open_checkpoint(folder)

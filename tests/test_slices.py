@@ -10,7 +10,7 @@ import pytest
 
 import ckpt_widgets as cw
 from ckpt_widgets.errors import CheckpointError
-from ckpt_widgets.files.slices import read_slices
+from ckpt_widgets.files.slices import read_ahead, read_slices
 
 SLICE = 64  # bytes: divides none of the tensors below
 
@@ -86,3 +86,64 @@ def test_an_index_pointing_past_the_data_file_is_refused(written, tmp_path):
         f.truncate(8)
     with pytest.raises(CheckpointError, match="data file may be truncated"):
         list(read_slices(src, key("f32"), SLICE))
+
+
+# -- read ahead ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", ["f32", "f64", "i8", "flags"])
+def test_pieces_read_ahead_are_the_tensor_and_stay_valid(written, name):
+    """ahead=True: the same pieces, each its own array (still the stored values once the
+    next ones are read), read in another thread."""
+    prefix, reader = written
+    whole = reader.get_tensor(key(name)).reshape(-1)
+    src = cw.open_checkpoint(prefix)
+    pieces = list(read_slices(src, key(name), SLICE, ahead=True))
+    plain = list(read_slices(src, key(name), SLICE))
+    assert [s for s, _ in pieces] == [s for s, _ in plain]
+    assert len({id(v) for _, v in pieces}) == len(pieces) > 1
+    joined = np.concatenate([v for _, v in pieces])
+    assert joined.dtype == whole.dtype and joined.tobytes() == whole.tobytes()
+
+
+def test_an_error_while_reading_ahead_is_raised_after_the_pieces_before_it():
+    def pieces():
+        yield 0, np.zeros(2)
+        raise CheckpointError("the data file changed while it was read")
+
+    got = read_ahead(pieces())
+    assert next(got)[0] == 0
+    with pytest.raises(CheckpointError, match="changed while"):
+        next(got)
+
+
+def test_a_reader_that_stops_early_stops_the_thread_and_closes_the_pieces():
+    import threading
+
+    closed = threading.Event()
+
+    def pieces():
+        try:
+            for i in range(1000):
+                yield i, np.zeros(2)
+        finally:
+            closed.set()
+
+    got = read_ahead(pieces())
+    assert next(got)[0] == 0
+    got.close()
+    assert closed.is_set()
+    assert not any(t.name == "ckpt-widgets read ahead" for t in threading.enumerate())
+
+
+def test_a_corrupt_file_read_ahead_is_refused(written, tmp_path):
+    """The reading thread's CheckpointError reaches the caller, as without read-ahead."""
+    prefix, _ = written
+    copy = str(tmp_path / "ckpt")
+    for suffix in (".index", ".data-00000-of-00001"):
+        shutil.copyfile(prefix + suffix, copy + suffix)
+    src = cw.open_checkpoint(copy)
+    with open(copy + ".data-00000-of-00001", "r+b") as f:
+        f.truncate(8)
+    with pytest.raises(CheckpointError, match="data file may be truncated"):
+        list(read_slices(src, key("f32"), SLICE, ahead=True))

@@ -85,7 +85,7 @@ def test_a_failing_variable_does_not_stop_the_rollback_and_is_named(net_ckpt, mo
     with pytest.raises(cw.RollbackError) as raised:
         cw.restore(model, prefix)
     message = str(raised.value)
-    assert f"1 variable(s) could not be put back: '{broken.path}' (device lost)" in message
+    assert f"1 variable could not be put back: '{broken.path}' (device lost)" in message
     assert "disk went away" in message and "\n" not in message
     others = [i for i in range(len(model.weights)) if i != 1]
     assert_unchanged([model.weights[i] for i in others], [before[i] for i in others])

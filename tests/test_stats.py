@@ -236,8 +236,8 @@ def test_streamed_statistics_hold_one_piece(tf, tmp_path):
     loop still held a piece while the next one was allocated (two pieces at once)."""
     import tracemalloc
 
-    piece = 256 << 10
-    values = np.random.default_rng(1).standard_normal(1 << 19).astype("float32")  # 2 MB
+    piece = 1 << 20
+    values = np.random.default_rng(1).standard_normal(1 << 21).astype("float32")  # 8 MB
     prefix = tf.train.Checkpoint(v=tf.Variable(values)).write(str(tmp_path / "ckpt"))
     src = cw.open_checkpoint(prefix)
     cw.variable_stats(src, [key("v")], slice_bytes=piece)  # warm up: caches, imports
@@ -248,7 +248,8 @@ def test_streamed_statistics_hold_one_piece(tf, tmp_path):
     finally:
         tracemalloc.stop()
     assert_summary(row.to_dict(), numpy_summary(values))
-    assert peak < 3 * piece, peak
+    scratch = 9 * st._CHUNK  # a float64 copy and a boolean mask of one block
+    assert peak < piece + scratch + piece // 2, peak  # two pieces would be piece more
 
 
 KEYS = ["mean", "std", "min", "max", "zeros_pct", "nan", "inf", "l2"]
@@ -334,3 +335,53 @@ def test_compare_with_a_missing_side_or_other_rank():
 
 
 # -- preview ------------------------------------------------------------------------------
+
+
+# -- two sides in two threads ----------------------------------------------------------------
+
+
+def test_two_large_sides_measured_in_threads_give_numpys_figures(written, monkeypatch):
+    """Sides over _PARALLEL elements are measured in two threads (a streamed stored side
+    and a live array at once): statistics, the difference and the drawn counts are
+    still numpy's on the whole tensors."""
+    import threading
+
+    from ckpt_widgets.preview import figures
+
+    prefix, reader = written
+    src = cw.open_checkpoint(prefix)
+    stored = reader.get_tensor(key("f32"))
+    current = np.random.default_rng(2).standard_normal(stored.shape).astype("float32")
+    threads = set()
+
+    def pieces():
+        threads.add(threading.get_ident())
+        return read_slices(src, key("f32"), SLICE, reuse=True)
+
+    monkeypatch.setattr(st, "_PARALLEL", 2)
+    streamed = st.Streamed(pieces, stored.shape, against=current)
+    frame = st.compare(streamed, current)
+    assert threading.get_ident() not in threads  # the stored side was read in a thread
+    assert_summary(frame.loc["checkpoint"].to_dict(), numpy_summary(stored))
+    assert_summary(frame.loc["model"].to_dict(), numpy_summary(current))
+    np.testing.assert_equal(frame["max_abs_diff"].iat[0], np.max(np.abs(stored - current)))
+    fig, _ = figures.figure([("v", streamed, current)], bins=9)
+    bars = {p.get_label(): p.get_data() for p in fig.axes[0].patches}
+    edges = bars["checkpoint"].edges
+    for side, values in (("checkpoint", stored), ("model", current)):
+        finite = values[np.isfinite(values)]
+        expected = np.histogram(finite, edges)[0] * 100 / finite.size
+        np.testing.assert_array_equal(bars[side].values, expected)
+
+
+def test_a_read_error_in_a_thread_is_raised(monkeypatch):
+    """A side measured in a thread that fails raises its error in the caller."""
+    from ckpt_widgets.errors import CheckpointError
+
+    def pieces():
+        yield 0, np.zeros(4, "float32")
+        raise CheckpointError("the data file changed while it was read")
+
+    monkeypatch.setattr(st, "_PARALLEL", 2)
+    with pytest.raises(CheckpointError, match="changed while"):
+        st.compare(st.Streamed(pieces, (8,)), np.ones(8, "float32"))

@@ -10,6 +10,7 @@ variables nothing took. :class:`Match` is the result.
 from __future__ import annotations
 
 import math
+import re
 from collections import Counter
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -201,6 +202,8 @@ class _Matcher:
         best = self.placed.candidates.iloc[0]
         ckpt_root, model_root = str(best["root"]), str(best["model_root"])
         rows = [self._pair_by_path(i, ckpt_root, model_root) for i in range(len(self.vars))]
+        if self.source.pairs_by in ("layer", "name"):
+            self._unpair_renumbered_layers(rows, leave_to_align=align)
         if rename is not None:
             self._apply_rename(rows, rename)
         alignment = self._apply_align(rows, ckpt_root, model_root) if align else None
@@ -361,6 +364,33 @@ class _Matcher:
             for i in found:
                 rows[i] = {**self._model_row(i), "paired_by": "ambiguous", "reason": reason}
 
+    def _unpair_renumbered_layers(self, rows: list[dict[str, Any]], leave_to_align: bool) -> None:
+        """Unpair rows paired by a layer name such as ``dense_1`` that is not in the same
+        place among the layers named alike (``dense``, ``dense_1``, …) in the file and in
+        the model: Keras numbers such names by how many layers of the kind a session had
+        made, so one session's ``dense_1`` is often another's ``dense``. They are left to
+        ``align=True`` (which pairs by order, as Keras's ``load_weights`` does), or marked
+        ambiguous. A TF1 checkpoint's layers are its keys' name scopes."""
+        by_key = self.source.pairs_by == "name"
+        stored_layers = map(_scope, self.ckpt["key"]) if by_key else self.ckpt["layer"]
+        stored = _places(
+            layer for layer, group in zip(stored_layers, self.ckpt["group"]) if group == "model"
+        )
+        live = _places(map(_scope, self.live["name"]) if by_key else self.live["layer"])
+        for i, row in enumerate(rows):
+            name = _scope(row["name"]) if by_key else row["layer"]
+            if row["paired_by"] != "name" or stored.get(name) == live.get(name):
+                continue
+            rows[i] = self._model_row(i)
+            if not leave_to_align:
+                rows[i]["paired_by"] = "ambiguous"
+                rows[i]["reason"] = (
+                    f"ambiguous: '{name}' is the {_ordinal(stored[name][1])} layer named like "
+                    f"'{stored[name][0]}' in the file but the {_ordinal(live[name][1])} in the "
+                    "model (Keras numbers such names in the order a session makes layers); "
+                    "pair them with align=True, rename= or in the widget"
+                )
+
     def _refuse_repeated_stored_layers(self, rows: list[dict[str, Any]]) -> None:
         """Unpair, as ambiguous, a row paired by a layer name that several layers of a
         Keras 2 ``.h5`` share (in nested models): the first of them is no better than the
@@ -462,6 +492,40 @@ class _Matcher:
             "reason": "optimizer state" if ckpt["group"][j] == "optimizer" else "",
             "node_id": int(ckpt["node_id"][j]),
         }
+
+
+_NUMBERED = re.compile(r"^(.*?)(?:_(\d+))?$")
+
+
+def _places(names: Any) -> dict[str, tuple[str, int]]:
+    """``{layer name: (its name without a ``_N`` suffix, its place among the names that
+    share it)}``, places by that number (none first), each name once."""
+    counts: Counter[str] = Counter()
+    found: dict[str, tuple[str, int]] = {}
+    for name in sorted(dict.fromkeys(map(str, names)), key=_number):
+        match = _NUMBERED.match(name)
+        base = match.group(1) if match else name
+        found[name] = (base, counts[base])
+        counts[base] += 1
+    return found
+
+
+def _number(name: str) -> int:
+    """The ``N`` of a name ending ``_N``; -1 without one (Keras's first of a kind)."""
+    match = _NUMBERED.match(name)
+    return int(match.group(2)) if match and match.group(2) else -1
+
+
+def _scope(name: Any) -> str:
+    """The name scope of a TensorFlow variable name (``dense_1/kernel`` -> ``dense_1``)."""
+    return str(name).rpartition("/")[0]
+
+
+def _ordinal(place: int) -> str:
+    """``0`` -> ``1st``, ``1`` -> ``2nd``, …"""
+    n = place + 1
+    suffix = "th" if 10 <= n % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th")
+    return f"{n}{suffix}"
 
 
 def _lists(frame: pd.DataFrame) -> dict[str, list[Any]]:

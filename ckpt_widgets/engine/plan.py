@@ -19,7 +19,7 @@ from ckpt_widgets.errors import (
     ShapeMismatchError,
 )
 from ckpt_widgets.files.graph import join, relative
-from ckpt_widgets.words import status_word
+from ckpt_widgets.words import plural, status_word
 
 from .adapt import check_mode
 from .model import is_trackable, is_variable
@@ -263,7 +263,11 @@ def _refuse_ambiguous(cols: dict[str, list[Any]], rows: list[int], excluded: set
         )
     )
     if reasons:
-        more = f" ({len(reasons) - 1} more such group(s))" if len(reasons) > 1 else ""
+        more = (
+            f" ({len(reasons) - 1} more such {'group' if len(reasons) == 2 else 'groups'})"
+            if len(reasons) > 1
+            else ""
+        )
         first = reasons[0].removeprefix("ambiguous: ")
         raise AlignmentError(f"Cannot restore: {first}, or exclude them{more}.")
 
@@ -286,7 +290,7 @@ def _listing(cols: dict[str, list[Any]], labels: list[str], rows: list[int], wha
             f"checkpoint {cols['ckpt_shape'][i]} {cols['ckpt_dtype'][i]}{where})"
         )
     more = f" and {len(rows) - 3} more" if len(rows) > 3 else ""
-    return f"{len(rows)} selected variable(s) whose {what}: {', '.join(shown)}{more}"
+    return f"{plural(len(rows), 'selected variable')} whose {what}: {', '.join(shown)}{more}"
 
 
 def _nothing_message(m: Match, explicit: bool, all_excluded: bool = False) -> str:
@@ -346,39 +350,84 @@ def _slot_steps(m: Match, restored: list[Step]) -> list[Step]:
     """The optimizer slots (momentums, velocities, …) of the restored variables only.
 
     Keras 3 optimizers keep one slot list per kind, indexed like ``_trainable_variables``;
-    the stored and the live index of a variable may differ, so each is looked up.
+    the stored and the live index of a variable may differ, so each is looked up (in a
+    wrapped optimizer too: ``LossScaleOptimizer``'s ``inner_optimizer``).
     """
-    source, graph = m.source, m.graph
+    source = m.source
     optimizer, ckpt_opt = _find_optimizer(m)
-    live_vars = list(getattr(optimizer, "_trainable_variables", None) or [])
-    if not live_vars:
+    homes = _slot_homes(m, optimizer)
+    if not homes:
         raise SelectionError(UNBUILT_OPTIMIZER)
-    live_index = {id(v): i for i, v in enumerate(live_vars)}
-    stored_list = source.resolve(join(ckpt_opt, "_trainable_variables"))
-    stored_index = (
-        {node: int(k) for k, node in source.children[stored_list].items()} if stored_list else {}
-    )
-    slot_lists = [
+    steps: list[Step] = []
+    for opt, rel, live_vars in homes:
+        live_index = {id(v): i for i, v in enumerate(live_vars)}
+        stored_index = _stored_index(m, join(ckpt_opt, rel))
+        slot_lists = _slot_lists(m, opt, live_vars)
+        for step in restored:
+            live, stored = live_index.get(id(step.variable)), stored_index.get(step.node_id)
+            if live is None or stored is None:
+                continue  # not trained by either optimizer (e.g. moving statistics)
+            for name, slots in slot_lists:
+                path = join(ckpt_opt, rel, name, str(stored))
+                node = source.resolve(path)
+                if node is None or not source.is_variable(node):
+                    continue
+                key = source.variables["key"].iat[source.row_of(node)]
+                label = f"optimizer/{join(rel, name)}/{live}"
+                steps.append(Step(-1, slots[live], key, path, node, label=label))
+    return steps
+
+
+def _slot_homes(m: Match, optimizer: Any) -> list[tuple[Any, str, list[Any]]]:
+    """``(optimizer, its path under the model's optimizer, its _trainable_variables)`` for
+    the optimizer and any it wraps directly (``inner_optimizer``), when built."""
+    wrapped = [(child, name) for name, child in m.graph.children_of(optimizer)]
+    homes = []
+    for opt, rel in [(optimizer, ""), *wrapped]:
+        live_vars = getattr(opt, "_trainable_variables", None)
+        if isinstance(live_vars, Sequence) and live_vars:
+            homes.append((opt, rel, list(live_vars)))
+    return homes
+
+
+def _slot_lists(m: Match, optimizer: Any, live_vars: list[Any]) -> list[tuple[str, Any]]:
+    """The live optimizer's slot lists (``_momentums``, …): element ``i`` of each belongs
+    to ``_trainable_variables/i``."""
+    return [
         (name, child)
-        for name, child in graph.children_of(optimizer)
+        for name, child in m.graph.children_of(optimizer)
         if name not in ("_trainable_variables", "_variables")
         and isinstance(child, Sequence)
         and len(child) == len(live_vars)
     ]
-    steps: list[Step] = []
-    for step in restored:
-        live, stored = live_index.get(id(step.variable)), stored_index.get(step.node_id)
-        if live is None or stored is None:
-            continue  # not trained by either optimizer (e.g. moving statistics)
-        for name, slots in slot_lists:
-            path = join(ckpt_opt, name, str(stored))
-            node = source.resolve(path)
-            if node is None or not source.is_variable(node):
-                continue
-            key = source.variables["key"].iat[source.row_of(node)]
-            label = f"optimizer/{name}/{live}"
-            steps.append(Step(-1, slots[live], key, path, node, label=label))
-    return steps
+
+
+def _stored_index(m: Match, ckpt_opt: str) -> dict[int, int]:
+    """``{stored variable node: its index in the stored optimizer's _trainable_variables}``."""
+    source = m.source
+    stored_list = source.resolve(join(ckpt_opt, "_trainable_variables"))
+    if not stored_list:
+        return {}
+    return {node: int(k) for k, node in source.children[stored_list].items()}
+
+
+def _stored_slot_paths(m: Match, optimizer: Any, ckpt_opt: str) -> dict[int, str | None]:
+    """``{id(live slot): its stored path under the optimizer}`` for every live slot: the
+    stored slot of the same list belonging to the stored variable the slot's own variable
+    is paired with (None when the writer's optimizer did not train that variable). The
+    index ``N`` of ``_momentums/N`` differs between the two optimizers when they were
+    built over other variables (a layer frozen in one model only). A wrapped optimizer's
+    slots (``LossScaleOptimizer``'s ``inner_optimizer``) are found the same way."""
+    nodes = m.columns["node_id"]
+    paired = {id(v): int(nodes[i]) for i, v in enumerate(m.variables) if nodes[i] >= 0}
+    found: dict[int, str | None] = {}
+    for opt, rel, live_vars in _slot_homes(m, optimizer):
+        stored_index = _stored_index(m, join(ckpt_opt, rel))
+        for name, slots in _slot_lists(m, opt, live_vars):
+            for live, slot in zip(live_vars, slots):
+                stored = stored_index.get(paired.get(id(live), -1))
+                found[id(slot)] = None if stored is None else join(rel, name, str(stored))
+    return found
 
 
 def _counter_cast(path: str, stored: str, variable: Any) -> str | None:
@@ -405,6 +454,7 @@ def _optimizer_steps(m: Match) -> list[Step]:
     graph, source = m.graph, m.source
     optimizer, ckpt_opt = _find_optimizer(m)
     model_vars = {id(v) for v in m.variables}
+    slot_paths = _stored_slot_paths(m, optimizer, ckpt_opt)
     steps: list[Step] = []
     queue = [(optimizer, "")]
     seen = {id(optimizer)}
@@ -416,7 +466,8 @@ def _optimizer_steps(m: Match) -> list[Step]:
             seen.add(id(child))
             path = join(rel, name)
             if is_variable(child):
-                node = source.resolve(join(ckpt_opt, path))
+                stored_path = slot_paths.get(id(child), path)
+                node = stored_path and source.resolve(join(ckpt_opt, stored_path))
                 if node is None or not source.is_variable(node):
                     continue
                 row = source.variables.iloc[source.row_of(node)]
@@ -426,7 +477,12 @@ def _optimizer_steps(m: Match) -> list[Step]:
                         f"checkpoint's {row['shape']}; build the optimizer for the same model."
                     )
                 step = Step(
-                    -1, child, row["key"], join(ckpt_opt, path), node, label=f"optimizer/{path}"
+                    -1,
+                    child,
+                    row["key"],
+                    join(ckpt_opt, stored_path),
+                    node,
+                    label=f"optimizer/{path}",
                 )
                 step.cast = _counter_cast(path, row["dtype"], child)
                 if step.cast:

@@ -12,6 +12,8 @@ import re
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
+from ckpt_widgets.words import plural
+
 from .compare import compare, counts_toward_change, rollup_ratio
 
 if TYPE_CHECKING:
@@ -47,8 +49,9 @@ def run_checkpoints(directory: str | os.PathLike[str]) -> list[str]:
         found.sort(key=lambda p: (_step_of(p, -1), p))
     if len(found) < 2:
         raise FileNotFoundError(
-            f"Directory '{directory}' holds {len(found)} checkpoint(s); a run needs at least "
-            "two (save with tf.train.CheckpointManager(..., max_to_keep=None) to keep them all)."
+            f"Directory '{directory}' holds {plural(len(found), 'checkpoint')}; "
+            "a run needs at least two (save with "
+            "tf.train.CheckpointManager(..., max_to_keep=None) to keep them all)."
         )
     return found
 

@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 from ckpt_widgets.errors import OptionError, RestoreError, first_line
+from ckpt_widgets.words import plural
 
 if TYPE_CHECKING:
     import numpy as np
@@ -39,11 +40,10 @@ class PutBackFailed(Exception):
 
 
 def describe_failures(failures: list[tuple[str, BaseException]]) -> str:
-    """``"2 variable(s) could not be put back: 'a', 'b' (first error)"``."""
+    """``"2 variables could not be put back: 'a', 'b' (first error)"``."""
     names = ", ".join(f"'{label}'" for label, _ in failures)
-    return (
-        f"{len(failures)} variable(s) could not be put back: {names} ({first_line(failures[0][1])})"
-    )
+    first = first_line(failures[0][1])
+    return f"{plural(len(failures), 'variable')} could not be put back: {names} ({first})"
 
 
 class Snapshot:

@@ -32,7 +32,7 @@ from ckpt_widgets.errors import (
     WorkerRestoreError,
     first_line,
 )
-from ckpt_widgets.words import plan_line, restored_line
+from ckpt_widgets.words import plan_line, plural, restored_line
 
 from .adapt import adapted
 from .codegen import restore_code
@@ -405,7 +405,7 @@ class RestoreReport:
             changed = self._changed_since_restore()
             if changed:
                 return (
-                    f"{len(changed)} restored variable(s) changed since the restore (e.g. "
+                    f"{plural(len(changed), 'restored variable')} changed since the restore (e.g. "
                     f"'{changed[0]}'): the model was trained or edited; undo(force=True) "
                     "puts back the pre-restore values anyway and discards those changes."
                 )
@@ -548,12 +548,13 @@ def _verify(wrong: list[str], not_finite: list[str]) -> None:
     """Fail if any variable did not receive its stored value; warn of NaN or Inf."""
     if wrong:
         raise RestoreError(
-            f"{len(wrong)} variable(s) did not receive the stored values (e.g. '{wrong[0]}'); "
-            "every variable was put back as it was. Is the model fully built?"
+            f"{plural(len(wrong), 'variable')} did not receive the stored values "
+            f"(e.g. '{wrong[0]}'); every variable was put back as it was. Is the model fully built?"
         )
     if not_finite:
         warnings.warn(
-            f"{len(not_finite)} restored variable(s) hold NaN or Inf values from the "
+            f"{plural(len(not_finite), 'restored variable')} "
+            f"{'holds' if len(not_finite) == 1 else 'hold'} NaN or Inf values from the "
             f"checkpoint (e.g. '{not_finite[0]}'); report.undo() puts the old ones back.",
             NonFiniteValuesWarning,
             stacklevel=4,

@@ -8,10 +8,14 @@ tracks (``optimizer/_trainable_variables/N``) is named by its path through the m
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from collections.abc import Callable, Hashable, Iterable, Mapping
 from dataclasses import dataclass, field
+from itertools import compress
 from types import MappingProxyType
 from typing import Any, Generic, TypeVar
+
+from .graph_columns import FlatGraph, read_flat
 
 Node = TypeVar("Node", bound=Hashable)
 
@@ -104,10 +108,6 @@ class ObjectGraph:
     optimizer edges are walked last, so a model variable is named through the model).
     """
 
-    children: list[dict[str, int]]
-    """Named edges of each node, in stored order."""
-    attributes: list[Mapping[str, str]]
-    """Tensor key of each stored attribute (``VARIABLE_VALUE`` for a variable) per node."""
     paths: dict[int, str]
     """Preferred path of every reached node, in breadth-first order."""
     deferred: set[int]
@@ -116,7 +116,34 @@ class ObjectGraph:
     """TensorFlow's own optimizer slot records (``slot_variables``), in stored order."""
     _nodes: Any = field(default=None, repr=False)
     """The parsed proto's nodes, for what is read rarely (:meth:`full_name`)."""
+    _flat: FlatGraph | None = field(default=None, repr=False)
+    """The edges and attributes as columns, when read so (see :mod:`.graph_columns`)."""
+    _children: list[dict[str, int]] | None = field(default=None, repr=False)
+    _attributes: list[Mapping[str, str]] | None = field(default=None, repr=False)
     _descendants: dict[int, frozenset[int]] = field(default_factory=dict, repr=False)
+
+    @property
+    def children(self) -> list[dict[str, int]]:
+        """Named edges of each node, in stored order (built on first use from the
+        columns: a listing never needs them)."""
+        if self._children is None:
+            assert self._flat is not None
+            self._children = self._flat.children()
+        return self._children
+
+    @property
+    def attributes(self) -> list[Mapping[str, str]]:
+        """Tensor key of each stored attribute (``VARIABLE_VALUE`` for a variable) per node."""
+        if self._attributes is None:
+            assert self._flat is not None
+            self._attributes = self._flat.attributes(NO_ATTRIBUTES)
+        return self._attributes
+
+    def variable_keys(self) -> dict[int, str]:
+        """Each variable node's tensor key (its ``VARIABLE_VALUE`` attribute)."""
+        if self._flat is not None:
+            return self._flat.keys_named(VARIABLE_VALUE)
+        return {n: a[VARIABLE_VALUE] for n, a in enumerate(self.attributes) if VARIABLE_VALUE in a}
 
     @classmethod
     def parse(cls, data: bytes) -> ObjectGraph:
@@ -124,11 +151,16 @@ class ObjectGraph:
         from tensorflow.core.protobuf.trackable_object_graph_pb2 import TrackableObjectGraph
 
         try:
-            nodes = TrackableObjectGraph.FromString(data).nodes
+            graph = TrackableObjectGraph.FromString(data)
         except Exception:
             raise GraphError("is corrupt; the checkpoint cannot be used") from None
+        nodes = graph.nodes
         if not nodes:
             raise GraphError("is empty")
+        flat = read_flat(graph, data)
+        walked = None if flat is None else _walk_flat(flat)
+        if walked is not None:
+            return cls(*walked, [], nodes, flat)
         children, attributes, slots, optimizers = _read_nodes(nodes)
         paths, deferred = _walk_graph(children, optimizers)
         for opt, original, slot, slot_name in slots:
@@ -136,7 +168,7 @@ class ObjectGraph:
                 opt_path = paths.get(opt, "optimizer")
                 paths[slot] = f"{paths[original]}/.OPTIMIZER_SLOT/{opt_path}/{slot_name}"
                 deferred.add(slot)
-        return cls(children, attributes, paths, deferred, slots, nodes)
+        return cls(paths, deferred, slots, nodes, None, children, attributes)
 
     def resolve(self, path: str) -> int | None:
         """The node reached by following ``path``'s edges from the root, or None."""
@@ -264,3 +296,49 @@ def _walk_graph(
         lambda name, child: name == "optimizer" or child in optimizers,
     )
     return result.paths, set(result.deferred)
+
+
+def _walk_flat(flat: FlatGraph) -> tuple[dict[int, str], set[int]] | None:
+    """:func:`_walk_graph` over the graph's columns, without a dict per node; None when a
+    node it walks repeats an edge name (then its dict keeps the last edge, so the walk
+    runs on the dicts)."""
+    names, ids, first = flat.names, flat.ids, flat.first
+    optimizers = {
+        bisect_right(first, edge) - 1
+        for edge in compress(range(len(names)), map(OPTIMIZER_CHILDREN.__contains__, names))
+    }
+    paths: dict[int, str] = {0: ""}
+    order = [0]  # grows while it is walked: breadth first
+    postponed: list[tuple[str, int]] = []
+    for node in order:
+        start, end = first[node], first[node + 1]
+        if start == end:
+            continue
+        if end - start > 1 and len(set(names[start:end])) < end - start:
+            return None
+        base = paths[node]
+        prefix = f"{base}/" if base else ""
+        for name, child in zip(names[start:end], ids[start:end]):
+            if child in paths:
+                continue
+            if name == "optimizer" or child in optimizers:
+                postponed.append((prefix + name, child))
+            else:
+                paths[child] = prefix + name
+                order.append(child)
+    later: list[int] = []
+    for path, child in postponed:
+        if child not in paths:
+            paths[child] = path
+            later.append(child)
+    for node in later:
+        start, end = first[node], first[node + 1]
+        if end - start > 1 and len(set(names[start:end])) < end - start:
+            return None
+        base = paths[node]
+        prefix = f"{base}/" if base else ""
+        for name, child in zip(names[start:end], ids[start:end]):
+            if child not in paths:
+                paths[child] = prefix + name
+                later.append(child)
+    return paths, set(later)

@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 from ckpt_widgets.errors import CheckpointError, did_you_mean, first_line
 
+from .keras_shards import index_of_shard, is_sharded_index, shard_groups
 from .paths import check_regular_file, local_path
 from .source import COLUMNS as SOURCE_COLUMNS
 from .source import PairsBy, SourceTables, WithoutGraph, leading_block
@@ -38,8 +39,9 @@ weights: Keras stores both uncompressed, and float weights barely compress."""
 
 
 def is_keras_file(path: str) -> bool:
-    """Whether ``path`` names a Keras weights file (``.h5``, ``.hdf5``) or archive."""
-    return path.endswith((".h5", ".hdf5", ".keras"))
+    """Whether ``path`` names a Keras weights file (``.h5``, ``.hdf5``), archive or sharded
+    weights index (``.weights.json``)."""
+    return path.endswith((".h5", ".hdf5", ".keras")) or is_sharded_index(path)
 
 
 class KerasWeightsSource(WithoutGraph, SourceTables):
@@ -48,28 +50,32 @@ class KerasWeightsSource(WithoutGraph, SourceTables):
     Opening refuses, with :class:`CheckpointError`, a file that would read anything outside
     itself or far more than it stores (see :func:`_refusal` and :func:`_archive_member`).
     A Keras 3 file pairs by the structure Keras's ``save_weights`` walks; a Keras 2 file,
-    which stores layer names, by layer name and weight index.
+    which stores layer names, by layer name and weight index. Sharded weights open by their
+    ``.weights.json`` index, all shards as one source; a shard alone is refused.
     """
 
     format = "keras"
     pairs_by: PairsBy
 
     def __init__(self, path: str):
-        import h5py
         import pandas as pd
 
         self.prefix = self.path = path
-        data = _load(path)
-        try:
-            self._file = h5py.File(io.BytesIO(data), "r")
-            _check_links(self._file, path)
-            legacy = _legacy_root(self._file)
-            rows = _list(self._file) if legacy is None else _list_legacy(self._file, legacy)
-            _check_datasets(self._file, rows, len(data), path)
-        except CheckpointError:
-            raise
-        except Exception as exc:  # h5py raises many types on damaged files
-            raise _unreadable(path, exc) from None
+        _refuse_a_lone_shard(path)
+        self._shards = _shards(path)
+        self._files: list[Any] = []
+        self._shard_of: dict[str, int] = {}
+        rows: list[dict[str, Any]] = []
+        legacy = None
+        for shard, groups in self._shards.items():
+            file, shard_rows, legacy = _open_h5(shard)
+            if groups is not None:
+                _check_shard(shard_rows, groups, legacy, shard, path)
+            self._add_shard(file, shard_rows, shard)
+            rows.extend(shard_rows)
+        if is_sharded_index(path):
+            _name_continued_groups(rows)
+            rows.sort(key=lambda r: (r["path"].rpartition("/")[0], r["index"]))
         if not rows:
             raise CheckpointError(
                 f"'{path}' holds no Keras layer weights (neither Keras 3 'vars' groups nor "
@@ -80,6 +86,22 @@ class KerasWeightsSource(WithoutGraph, SourceTables):
         self._keys = set(self.variables["key"])
         self._layers = {row["path"]: row["layer"] for row in rows}
 
+    def _add_shard(self, file: Any, rows: list[dict[str, Any]], shard: str) -> None:
+        """Keep an opened (shard) file; a key stored in two shards is refused."""
+        for row in rows:
+            if row["key"] in self._shard_of:
+                first = list(self._shards)[self._shard_of[row["key"]]]
+                raise CheckpointError(
+                    f"'{self.path}' is refused: '{row['key']}' is stored in two shards, "
+                    f"'{first}' and '{shard}'."
+                )
+            self._shard_of[row["key"]] = len(self._files)
+        self._files.append(file)
+
+    def _dataset(self, key: str) -> Any:
+        """The h5py dataset ``key`` (in its shard, for sharded weights)."""
+        return self._files[self._shard_of[key]][key]
+
     def read(self, path_or_key: str) -> np.ndarray:
         """Read one stored array by its path in the file."""
         return self._read(self.key_of(path_or_key), ())
@@ -88,7 +110,7 @@ class KerasWeightsSource(WithoutGraph, SourceTables):
         """Read only the leading block ``[0:shape[0], 0:shape[1], …]`` of one stored array,
         clipped to its stored shape (so ``shape`` may be larger)."""
         key = self.key_of(path_or_key)
-        block = leading_block(self._file[key].shape, shape, key)
+        block = leading_block(self._dataset(key).shape, shape, key)
         return self._read(key, tuple(slice(0, n) for n in block))
 
     def read_tensors(self, keys: list[str]) -> list[np.ndarray]:
@@ -103,7 +125,7 @@ class KerasWeightsSource(WithoutGraph, SourceTables):
         import numpy as np
 
         key = self.key_of(path_or_key)
-        dataset = self._file[key]
+        dataset = self._dataset(key)
         if not dataset.shape:
             yield 0, self._read(key, ()).reshape(-1)
             return
@@ -116,7 +138,7 @@ class KerasWeightsSource(WithoutGraph, SourceTables):
 
     def _rows(self, key: str, start: int, rows: int, buffer: np.ndarray | None) -> np.ndarray:
         """Rows ``start, start + rows`` of ``key``, flat (a view of ``buffer`` when given)."""
-        dataset = self._file[key]
+        dataset = self._dataset(key)
         stop = min(start + rows, dataset.shape[0])
         if buffer is None:
             return self._read(key, (slice(start, stop),)).reshape(-1)
@@ -131,7 +153,7 @@ class KerasWeightsSource(WithoutGraph, SourceTables):
         import numpy as np
 
         try:
-            value = np.asarray(self._file[key][where])
+            value = np.asarray(self._dataset(key)[where])
         except Exception as exc:  # a damaged file fails only when the data is read
             raise self._read_failed(key, exc) from None
         # HDF5 keeps any byte order ('>f4'); variables and the bit-for-bit check use ours.
@@ -159,6 +181,11 @@ class KerasWeightsSource(WithoutGraph, SourceTables):
     def reader_code(self, note: str = "") -> tuple[list[str], list[str]]:
         """``import h5py`` (and ``zipfile`` for a ``.keras`` archive); ``reader = h5py.File``."""
         lines = ["# Read the stored arrays from the Keras weights file and assign them."]
+        if is_sharded_index(self.path):
+            return ["import h5py"], [
+                *lines,
+                f'reader = [h5py.File(shard, "r") for shard in {list(self._shards)!r}]',
+            ]
         if not self.path.endswith(".keras"):
             return ["import h5py"], [*lines, f'reader = h5py.File({self.path!r}, "r")']
         return ["import io", "import zipfile", "import h5py"], [
@@ -169,7 +196,9 @@ class KerasWeightsSource(WithoutGraph, SourceTables):
         ]
 
     def read_code(self, key: str) -> str:
-        """``reader[key][()]``."""
+        """``reader[key][()]`` (``reader[shard][key][()]`` for sharded weights)."""
+        if is_sharded_index(self.path):
+            return f"reader[{self._shard_of[key]}][{key!r}][()]"
         return f"reader[{key!r}][()]"
 
     def __repr__(self) -> str:
@@ -184,6 +213,68 @@ def _unreadable(path: str, exc: BaseException) -> CheckpointError:
 
 
 # -- reading the file: only regular files, no zip bombs ----------------------------------
+
+
+def _shards(path: str) -> dict[str, set[str] | None]:
+    """The files to open: a sharded index's shards with the groups it places in each, or
+    the file itself (``None``: any group)."""
+    if is_sharded_index(path):
+        return dict(shard_groups(path))
+    return {path: None}
+
+
+def _open_h5(path: str) -> tuple[Any, list[dict[str, Any]], Any]:
+    """The opened HDF5 file at ``path`` (checked), its rows and its Keras 2 root or None."""
+    import h5py
+
+    data = _load(path)
+    try:
+        file = h5py.File(io.BytesIO(data), "r")
+        _check_links(file, path)
+        legacy = _legacy_root(file)
+        rows = _list(file) if legacy is None else _list_legacy(file, legacy)
+        _check_datasets(file, rows, len(data), path)
+    except CheckpointError:
+        raise
+    except Exception as exc:  # h5py raises many types on damaged files
+        raise _unreadable(path, exc) from None
+    return file, rows, legacy
+
+
+def _name_continued_groups(rows: list[dict[str, Any]]) -> None:
+    """Give a layer split over two shards its name in both (only the first shard's ``vars``
+    group holds the ``name`` attribute)."""
+    groups = [(r["key"].rpartition("/")[0], r["layer"]) for r in rows]
+    names = {group: name for group, name in groups if name != group}
+    for row in rows:
+        group = row["key"].rpartition("/")[0]
+        if row["layer"] == group and group in names:
+            row["layer"] = names[group]
+
+
+def _refuse_a_lone_shard(path: str) -> None:
+    index = index_of_shard(path)
+    if index is not None:
+        raise CheckpointError(
+            f"'{path}' is one shard of the sharded weights '{index}', holding only some of "
+            "their layers; open the '.weights.json' index instead."
+        )
+
+
+def _check_shard(
+    rows: list[dict[str, Any]], groups: set[str], legacy: Any, shard: str, index: str
+) -> None:
+    """Refuse a shard that is not Keras 3 weights or holds a group its index does not place
+    in it (Keras's ``load_weights`` would never read it from there)."""
+    if legacy is not None:
+        raise CheckpointError(f"'{index}' is refused: its shard '{shard}' is a Keras 2 file.")
+    for row in rows:
+        group = row["key"].rpartition("/")[0]
+        if group not in groups:
+            raise CheckpointError(
+                f"'{index}' is refused: its shard '{shard}' holds '{row['key']}', which the "
+                "index does not place there."
+            )
 
 
 def _load(path: str) -> bytes:

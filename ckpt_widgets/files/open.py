@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 from .keras_weights import KerasWeightsSource, is_keras_file
@@ -17,7 +18,7 @@ def open_checkpoint(path: Any) -> CheckpointSource:
 
     A TF2 checkpoint opens as a :class:`~ckpt_widgets.files.tf2.TF2Source`, a TF1
     name-based one as a :class:`~ckpt_widgets.files.tf1.TF1Source`, a Keras weights file
-    (Keras 3 ``.weights.h5`` or ``.keras``, Keras 2 ``.h5``) as a
+    (Keras 3 ``.weights.h5``, ``.keras`` or sharded ``.weights.json``, Keras 2 ``.h5``) as a
     :class:`~ckpt_widgets.files.keras_weights.KerasWeightsSource`: each a
     :class:`~ckpt_widgets.CheckpointSource`. An opened source is returned as it is.
     ``path`` may be a ``str``, ``bytes`` or ``os.PathLike``.
@@ -26,8 +27,8 @@ def open_checkpoint(path: Any) -> CheckpointSource:
     (a ``ValueError``) when the file is not a readable checkpoint, is not a regular file
     (a FIFO, a device, a directory) or declares more data than it stores.
     """
-    if isinstance(path, CheckpointSource):
-        return path
+    if not isinstance(path, (str, bytes, os.PathLike)) and isinstance(path, CheckpointSource):
+        return path  # (the Protocol check alone costs 20 µs for a string)
     path = as_path(path)
     if is_keras_file(path):
         if not exists(path):

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterator
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from .tf_reader import numpy_dtype
 
 if TYPE_CHECKING:
     import numpy as np
 
+T = TypeVar("T")
 
 SLICE_BYTES = 64 << 20
 """A stored tensor over this many bytes is read in pieces (see :func:`read_slices`)."""
@@ -21,7 +22,11 @@ again by every pass over it), large enough for few reads."""
 
 
 def read_slices(
-    source: Any, path_or_key: str, slice_bytes: int = SLICE_BYTES, reuse: bool = False
+    source: Any,
+    path_or_key: str,
+    slice_bytes: int = SLICE_BYTES,
+    reuse: bool = False,
+    ahead: bool = False,
 ) -> Iterator[tuple[int, np.ndarray]]:
     """One stored tensor as consecutive flat pieces ``(first element, values)``.
 
@@ -30,7 +35,10 @@ def read_slices(
     tensor's size; the source reads them (``CheckpointSource.read_pieces``). A tensor of
     at most ``slice_bytes``, or of strings, is one piece. With ``reuse`` the pieces hold
     at most :data:`PIECE_BYTES` and are read into one buffer: a piece is valid only until
-    the next one is read, and one piece is all the memory the reading holds.
+    the next one is read, and one piece is all the memory the reading holds. With
+    ``ahead`` the pieces hold at most :data:`PIECE_BYTES` too, but each is its own array,
+    read in a thread while the one before is used (:func:`read_ahead`: at most three
+    pieces in memory).
     """
     import numpy as np
 
@@ -44,7 +52,65 @@ def read_slices(
         yield 0, np.asarray(source.read(key)).reshape(-1)
         return
     buffer = None
-    if reuse:
+    if reuse or ahead:
         piece = min(piece, max(1, PIECE_BYTES // dtype.itemsize))
+    if ahead:
+        yield from read_ahead(source.read_pieces(key, piece, None))
+        return
+    if reuse:
         buffer = np.empty(piece, dtype)
     yield from source.read_pieces(key, piece, buffer)
+
+
+def read_ahead(pieces: Iterator[T]) -> Iterator[T]:
+    """The items of ``pieces``, each produced in a thread while the one before is used
+    (reading a file releases the interpreter: reading and measuring take two cores).
+
+    At most one item waits; an error while producing is raised here, in order; a reader
+    that stops early stops the thread.
+    """
+    import queue
+    import threading
+
+    ready: queue.Queue[tuple[bool, Any]] = queue.Queue(maxsize=1)
+    stop = threading.Event()
+
+    def produce() -> None:
+        try:
+            for item in pieces:
+                if not _put(ready, (True, item), stop):
+                    return
+            _put(ready, (False, None), stop)
+        except BaseException as exc:  # raised in the reader's thread, below
+            _put(ready, (False, exc), stop)
+        finally:
+            close = getattr(pieces, "close", None)
+            if close is not None:
+                close()  # a generator's files are closed in the thread that reads them
+
+    thread = threading.Thread(target=produce, name="ckpt-widgets read ahead", daemon=True)
+    thread.start()
+    try:
+        while True:
+            more, item = ready.get()
+            if not more:
+                if item is not None:
+                    raise item
+                return
+            yield item
+    finally:
+        stop.set()
+        thread.join()
+
+
+def _put(ready: Any, item: Any, stop: Any) -> bool:
+    """Put ``item`` when there is room; False (not put) once ``stop`` is set."""
+    import queue
+
+    while not stop.is_set():
+        try:
+            ready.put(item, timeout=0.05)
+            return True
+        except queue.Full:
+            continue
+    return False

@@ -14,7 +14,7 @@ from typing import Any
 
 from ckpt_widgets.errors import CheckpointError, did_you_mean
 
-from .graph import VARIABLE_VALUE, GraphError, ObjectGraph
+from .graph import GraphError, ObjectGraph
 from .tf_reader import CONFIG_SUFFIX, StoredTensors, TensorFlowSource, variable_columns
 
 
@@ -86,16 +86,13 @@ def _columns(graph: ObjectGraph, stored: StoredTensors) -> dict[str, list[Any]]:
     """Rows of every variable the graph reaches, in breadth-first order, then every other
     stored tensor (group ``other``) under its key, sorted."""
     shapes = stored.shapes
-    attributes, deferred = graph.attributes, graph.deferred
+    variable_keys, deferred = graph.variable_keys(), graph.deferred
     paths: list[str] = []
     keys: list[str] = []
     groups: list[str] = []
     nodes: list[int] = []
     for node, path in graph.paths.items():
-        stored_keys = attributes[node]
-        if not stored_keys:
-            continue
-        key = stored_keys.get(VARIABLE_VALUE)
+        key = variable_keys.get(node)
         if key not in shapes:
             continue
         paths.append(path)

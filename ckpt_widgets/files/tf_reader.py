@@ -13,6 +13,7 @@ from operator import itemgetter, mul
 from typing import TYPE_CHECKING, Any
 
 from ckpt_widgets.errors import CheckpointError, did_you_mean, first_line
+from ckpt_widgets.words import plural
 
 from .paths import absolute, check_regular_file, exists, local_path
 from .source import SourceTables, leading_block, variables_frame
@@ -122,7 +123,7 @@ class TensorFlowSource(SourceTables):
                 dtypes=[tf.dtypes.as_dtype(self._dtypes[key][0]) for key in keys],
             )
         except Exception as exc:
-            raise self._read_failed(f"{len(keys)} tensor(s)", exc, keys[0]) from None
+            raise self._read_failed(plural(len(keys), "tensor"), exc, keys[0]) from None
         self._check_unchanged()
         return values
 
@@ -261,10 +262,22 @@ def numpy_dtype(name: str) -> np.dtype | None:
 
 
 def _unreadable(prefix: str, exc: BaseException) -> CheckpointError:
+    if _has_brackets(prefix):
+        return CheckpointError(f"'{prefix}' cannot be opened by TensorFlow: {GLOB_ADVICE}")
     return CheckpointError(
         f"'{prefix}' is not a readable TensorFlow checkpoint ({first_line(exc)}); "
         "check that the '.index' and '.data-…' files are complete and belong together."
     )
+
+
+GLOB_ADVICE = (
+    "it reads a checkpoint's path as a file pattern, in which '[…]' stands for one "
+    "character; rename the file or folder without '[' and ']'."
+)
+
+
+def _has_brackets(path: str) -> bool:
+    return "[" in path or "]" in path
 
 
 # -- locating files ---------------------------------------------------------------------
@@ -311,6 +324,10 @@ def _latest_in(directory: str) -> str:
         ) from None
     if latest and gfile.exists(latest + ".index"):
         return latest
+    if _has_brackets(directory):
+        raise CheckpointError(
+            f"Directory '{directory}' cannot be searched by TensorFlow: {GLOB_ADVICE}"
+        )
     if found:
         raise FileNotFoundError(
             f"Directory '{directory}' has checkpoint files but no valid 'checkpoint' state "

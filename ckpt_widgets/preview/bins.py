@@ -53,28 +53,31 @@ class Binning:
 
         if self.moves is None:
             return np.histogram(values, self.edges)[0]
-        tally = _Tally(self.bins)
+        tally = _Tally(self.bins + 1)  # the largest values may compute as bin ``bins``
         moved = [0] * len(self.moves)
         n = min(values.size, _CHUNK)
-        position, number = np.empty(n, np.float64), np.empty(n, np.intp)
+        position, number = np.empty(n, np.float64), np.empty(n, np.int32)
         for start in range(0, values.size, _CHUNK):
             chunk = values[start : start + _CHUNK]
             tally.add(self.numbers(chunk, position[: chunk.size], number[: chunk.size]))
             for m, (_, first, last, _) in enumerate(self.moves):
                 moved[m] += int(np.count_nonzero((chunk >= first) & (chunk < last)))
         out = tally.result()
+        out[-2] += out[-1]  # the last bin is closed, as in numpy
+        out = out[:-1]
         for (k, _, _, up), count in zip(self.moves, moved):  # values computed one bin off
             out[k - 1 : k + 1] += (-count, count) if up else (count, -count)
         return out
 
     def numbers(self, x: np.ndarray, v: np.ndarray, i: np.ndarray) -> np.ndarray:
-        """The computed bin numbers of ``x`` into ``i`` (``v``: float64 scratch)."""
+        """The computed bin numbers of ``x`` into ``i`` (int32; ``v``: float64 scratch):
+        ``bins`` for the largest values (the closed last bin), never more."""
         import numpy as np
 
-        np.subtract(x, self.origin, out=v, dtype=np.float64)
+        np.copyto(v, x)  # then in place: faster than a subtraction that converts
+        v -= self.origin
         v *= self.scale
         np.copyto(i, v, casting="unsafe")  # truncation: v >= 0
-        np.minimum(i, self.bins - 1, out=i)  # the largest value, in the closed last bin
         return i
 
 
@@ -99,7 +102,7 @@ def _moves(b: Binning) -> list[tuple[int, Any, Any, bool]] | None:
         return None
     inner = np.arange(1, b.bins)
     true = _first(b, domain, lambda x: x >= b.edges[inner])
-    scratch_v, scratch_i = np.empty(inner.size, np.float64), np.empty(inner.size, np.intp)
+    scratch_v, scratch_i = np.empty(inner.size, np.float64), np.empty(inner.size, np.int32)
     computed = _first(b, domain, lambda x: b.numbers(x, scratch_v, scratch_i) >= inner)
     if true is None or computed is None:
         return None

@@ -45,7 +45,7 @@ def preview(
     With ``adapt`` (``"overlap"`` / ``"zeros"``) a shape-mismatched variable's checkpoint
     side is the tensor the restore would write: the stored block fitted into the model's
     shape. ``theme``, ``log`` and ``scale`` are :func:`png`'s. A stored tensor over
-    ``slice_bytes`` is read in pieces through one reused buffer
+    ``slice_bytes`` is read in 4 MB pieces, each read while the one before is measured
     (twice: statistics, then counts).
     """
     import numpy as np
@@ -167,7 +167,7 @@ def _read(m: Match, i: int, adapt: str | None, slice_bytes: int) -> tuple[Any, A
         return m.source.read_block(key, current.shape), current
     if _nbytes(m, i) > slice_bytes:
         stored = Streamed(
-            lambda: read_slices(m.source, key, slice_bytes, reuse=True),
+            lambda: read_slices(m.source, key, slice_bytes, ahead=True),
             shape,
             against=current,
             block=lambda shape: m.source.read_block(key, shape),

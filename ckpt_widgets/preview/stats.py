@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import math
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Iterable, Iterator
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from .bins import Binning
 
@@ -22,8 +22,10 @@ if TYPE_CHECKING:
 
 SUMMARY_KEYS = ("mean", "std", "min", "max", "zeros_pct", "nan", "inf", "l2")
 SIDES = ("checkpoint", "model")
-_CHUNK = 1 << 15  # elements per block: blocks (and their float64 copies) stay in cache
+_CHUNK = 1 << 16  # elements per block: blocks (and their float64 copies) stay in cache
 _PIECE = 1 << 20  # elements per piece of an array in memory counted piece by piece
+_PARALLEL = 1 << 22  # elements: sides this large are measured in two threads
+T = TypeVar("T")
 Pieces = Iterable[tuple[int, Any]]
 """Consecutive flat pieces of one tensor: ``(first element, values)``."""
 
@@ -261,6 +263,34 @@ def prepare(values: Any) -> Prepared | Streamed:
     return Prepared(values)
 
 
+def measure(values: Sequence[Any]) -> None:
+    """Compute the statistics of several :func:`prepare`d values at once: in two threads
+    when one side is large (numpy and file reads release the interpreter, so two sides
+    take two cores)."""
+    in_parallel([v._stats for v in values if isinstance(v, _Values)], largest_size(values))
+
+
+def in_parallel(calls: Sequence[Callable[[], T]], elements: int) -> list[T]:
+    """The results of ``calls``, in order; two at a time in threads when the values they
+    go through number at least :data:`_PARALLEL` ``elements``, else one after another."""
+    if len(calls) < 2 or elements < _PARALLEL:
+        return [call() for call in calls]
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        futures = [pool.submit(call) for call in calls]
+        return [future.result() for future in futures]
+
+
+def largest_size(values: Sequence[Any]) -> int:
+    """How many elements the largest of ``values`` (arrays, :class:`Prepared` or
+    :class:`Streamed`) holds."""
+    import numpy as np
+
+    sizes = [math.prod(v.shape) if isinstance(v, Streamed) else np.size(_array(v)) for v in values]
+    return max(sizes, default=0)
+
+
 def compare(stored: Any, current: Any) -> pd.DataFrame:
     """Summaries of the stored and the current value, indexed ``checkpoint`` / ``model``.
 
@@ -271,6 +301,7 @@ def compare(stored: Any, current: Any) -> pd.DataFrame:
     import pandas as pd
 
     sides = {s: prepare(v) for s, v in zip(SIDES, (stored, current)) if v is not None}
+    measure(list(sides.values()))
     rows = {s: v.summary() for s, v in sides.items()}
     diff = math.nan
     if len(sides) == 2:

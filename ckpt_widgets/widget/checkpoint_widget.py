@@ -48,6 +48,10 @@ SHOWN = (
     "rows", "ckpt_rows", "pairs",
 )  # fmt: skip
 """The synced traits that say which sources there are, which is shown, and what is ticked."""
+UNDONE_DESPITE_CTRL_C = (
+    "Ctrl-C came during Undo, which finished first: every restored variable has its "
+    "value from before the restore again."
+)
 RUNNING = "A restore is running; wait for it to end (or press Cancel) before anything else."
 
 
@@ -810,6 +814,16 @@ class CheckpointWidget(ExploreView, anywidget.AnyWidget):
         except UndoError:
             self.result = {**self.result, "undo_conflict": not self.report.undone}
             raise
+        except KeyboardInterrupt:
+            if self.report.undone:  # the undo finished before the Ctrl-C was raised
+                self._show_undone()
+                self.notice = UNDONE_DESPITE_CTRL_C
+            raise
+        self._show_undone()
+
+    def _show_undone(self) -> None:
+        """Say the last restore was undone: no Undo offered, no rows marked restored."""
+        assert self.report is not None
         self.result = {
             **self.result,
             "summary": _summary(self.report, self.result.get("skipped_count", 0)),

@@ -129,7 +129,7 @@ def source_preview(
 ) -> tuple[bytes, pd.DataFrame]:
     """Histograms of the first ``limit`` stored variables under ``path`` (a variable or a
     subtree) and the statistics of the first 50: ``path, side ("checkpoint"), mean, …``.
-    A tensor over ``slice_bytes`` is read in pieces through one reused buffer, never whole."""
+    A tensor over ``slice_bytes`` is read in 4 MB pieces (read ahead), never whole."""
     from ckpt_widgets.preview.figures import check_theme, png
     from ckpt_widgets.preview.preview import MAX_STATS
     from ckpt_widgets.preview.stats import Streamed, compare
@@ -143,7 +143,7 @@ def source_preview(
         if nbytes[i] <= slice_bytes:
             return src.read(keys[i])
         shape = tuple(table["shape"].iat[i])
-        return Streamed(lambda: read_slices(src, keys[i], slice_bytes, reuse=True), shape)
+        return Streamed(lambda: read_slices(src, keys[i], slice_bytes, ahead=True), shape)
 
     values = {i: read(i) for i in chosen[:limit]}
     panels = [(_short(table["path"].iat[i]), v, None) for i, v in values.items()]
