@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { buildTree, decodeColumns, matches, matchingIds, restoredRow, visibleRows } from "../src/model/tree.js";
+import { buildTree, link, matches, matchingIds, restoredRow, visibleRows } from "../src/model/tree.js";
 import { MAX_ROWS, rowWindow } from "../src/model/window.js";
 
 /** Column-oriented rows as the kernel sends them (see ckpt_widgets' tree rows). */
@@ -115,17 +115,13 @@ test("restoredRow marks a layer only when all its variables were restored", () =
   assert.ok(!restoredRow(conv1, new Set()));
 });
 
-test("decodeColumns reads the kernel's JSON text and builds the same tree as the object", () => {
-  const cols = columns([
-    { id: "backbone", parent: "", kind: "module" },
-    { id: "backbone/kernel", parent: "backbone", kind: "variable", model_shape: [3, 2], nbytes: 24 },
-  ]);
-  const decoded = decodeColumns(JSON.stringify(cols));
-  assert.deepEqual(decoded, cols);
-  assert.deepEqual(decodeColumns(cols), cols); // an object passes through
-  assert.deepEqual(decodeColumns(""), {});
-  assert.deepEqual(decodeColumns(null), {});
-  const tree = buildTree(decoded);
+test("buildTree reads each row's columns into its node", () => {
+  const tree = buildTree(
+    columns([
+      { id: "backbone", parent: "", kind: "module" },
+      { id: "backbone/kernel", parent: "backbone", kind: "variable", model_shape: [3, 2], nbytes: 24 },
+    ]),
+  );
   assert.deepEqual(
     tree.nodes.map((n) => [n.id, n.parentNode?.id ?? null, n.modelShape]),
     [
@@ -136,5 +132,129 @@ test("decodeColumns reads the kernel's JSON text and builds the same tree as the
   assert.deepEqual(
     tree.index.get("backbone").vars.map((v) => v.id),
     ["backbone/kernel"],
+  );
+});
+
+/** Rows of `blocks` top modules, each of 3 layers of 2 variables, parents first. */
+function blockRows(blocks) {
+  const rows = [];
+  for (let b = 0; b < blocks; b++) {
+    rows.push({ id: `block${b}`, parent: "", kind: "module", nbytes: 48 });
+    for (let l = 0; l < 3; l++) {
+      const layer = `block${b}/layer${l}`;
+      rows.push({ id: layer, parent: `block${b}`, kind: "module", layer: `b${b}_l${l}` });
+      for (const v of ["kernel", "bias"]) {
+        const status = v === "bias" && l === 1 ? "missing" : "match";
+        rows.push({ id: `${layer}/${v}`, parent: layer, kind: "variable", status, model_shape: [2], nbytes: 8 });
+      }
+    }
+  }
+  return rows;
+}
+
+/** Every node as plain data: its fields and its links by id. */
+function snapshot(tree) {
+  return tree.nodes.map((n) => ({
+    id: n.id,
+    i: n.i,
+    fields: [n.kind, n.label, n.title, n.status, n.modelShape, n.ckptShape, n.dtype, n.nbytes, n.layer, n.group],
+    parent: n.parentNode?.id ?? null,
+    children: n.children.map((c) => c.id),
+    vars: n.vars.map((v) => v.id),
+  }));
+}
+
+/** The tree as built before it was made lazy: every node, then `link`, in one go. */
+function eagerSnapshot(cols) {
+  const nodes = cols.id.map((id, i) => ({
+    id,
+    i,
+    kind: cols.kind[i],
+    fields: [
+      cols.kind[i],
+      cols.label[i],
+      cols.title[i],
+      cols.status[i],
+      cols.model_shape[i],
+      cols.ckpt_shape[i],
+      cols.dtype[i],
+      cols.nbytes[i],
+      cols.layer[i],
+      cols.group[i],
+    ],
+    parent: cols.parent[i],
+    parentNode: null,
+    children: [],
+    vars: [],
+  }));
+  link(nodes, new Map(nodes.map((n) => [n.id, n])));
+  return nodes.map((n) => ({
+    id: n.id,
+    i: n.i,
+    fields: n.fields,
+    parent: n.parentNode?.id ?? null,
+    children: n.children.map((c) => c.id),
+    vars: n.vars.map((v) => v.id),
+  }));
+}
+
+test("the first draw makes only the top rows; the rest waits", () => {
+  const tree = buildTree(columns(blockRows(10)));
+  assert.equal(tree.size, 10 * 10);
+  const rows = visibleRows(tree, { expanded: new Set(), filter: "", chip: null });
+  assert.deepEqual(
+    ids(rows),
+    Array.from({ length: 10 }, (_, b) => `0:block${b}`),
+  );
+  assert.equal(tree.built, null); // nothing below the top rows was made
+  assert.equal(tree.made.filter(Boolean).length, 10);
+});
+
+test("finish builds the same tree as the eager build, keeping the top rows drawn", () => {
+  const cols = columns(blockRows(4));
+  const tree = buildTree(cols);
+  const roots = [...tree.roots];
+  tree.finish();
+  assert.deepEqual(snapshot(tree), eagerSnapshot(cols));
+  assert.ok(tree.roots.every((node, k) => node === roots[k])); // the same objects
+  tree.finish(); // once
+  assert.deepEqual(snapshot(tree), eagerSnapshot(cols));
+});
+
+test("asking before the rest is built (expand, filter, select, restored) gives the eager answers", () => {
+  const cols = columns(blockRows(4));
+  const finished = buildTree(cols);
+  finished.finish();
+  const views = [
+    { expanded: new Set(["block1", "block1/layer2"]), filter: "", chip: null },
+    { expanded: new Set(), filter: "layer1", chip: null },
+    { expanded: new Set(), filter: "", chip: "missing" },
+  ];
+  for (const view of views) {
+    assert.deepEqual(ids(visibleRows(buildTree(cols), view)), ids(visibleRows(finished, view)));
+  }
+  const tickable = new Set(["block0", "block2/layer1", "block2/layer1/kernel"]);
+  assert.deepEqual(matchingIds(buildTree(cols), tickable, "", null), matchingIds(finished, tickable, "", null));
+  const restored = new Set(["block3/layer0/kernel", "block3/layer0/bias"]);
+  const fresh = buildTree(cols);
+  assert.equal(restoredRow(fresh.roots[3], restored), restoredRow(finished.roots[3], restored));
+  assert.equal(restoredRow(fresh.index.get("block3/layer0"), restored), true);
+  assert.deepEqual(
+    buildTree(cols).roots[2].vars.map((v) => v.id),
+    finished.roots[2].vars.map((v) => v.id),
+  );
+});
+
+test("a row whose parent is missing is a top row once the tree is built, as before", () => {
+  const cols = columns([
+    { id: "a", parent: "", kind: "module" },
+    { id: "lost/x", parent: "lost", kind: "variable" },
+  ]);
+  const tree = buildTree(cols);
+  tree.finish();
+  assert.deepEqual(snapshot(tree), eagerSnapshot(cols));
+  assert.deepEqual(
+    tree.roots.map((n) => n.id),
+    ["a", "lost/x"],
   );
 });

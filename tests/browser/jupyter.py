@@ -66,6 +66,7 @@ __all__ = [
     "run_cell",
     "running_jupyter_server",
     "screenshot",
+    "select_cell",
     "wait_for_kernel_idle",
     "write_lab_settings",
     "write_notebook",
@@ -497,12 +498,13 @@ def run_all_cells(page: Page, *, timeout: float = 120) -> None:
     _wait_for_execution(page, range(len(before)), before, timeout, "run_all_cells")
 
 
-def run_cell(page: Page, index: int, *, timeout: float = 60) -> str:
+def run_cell(page: Page, index: int, *, timeout: float = 60, select: bool = True) -> str:
     """Run code cell ``index`` (0-based) of the shown notebook; return its output text.
 
     Selects the cell by clicking its prompt (command mode, so nothing is typed into the
-    editor) and presses Ctrl+Enter ("run cell", which does not add a cell at the end
-    like Shift+Enter does on the last cell). Returns :func:`cell_output`.
+    editor; ``select=False``: :func:`select_cell` did already) and presses Ctrl+Enter
+    ("run cell", which does not add a cell at the end like Shift+Enter does on the last
+    cell). Returns :func:`cell_output`.
     """
     state = _state(page)
     if state is None:
@@ -510,12 +512,18 @@ def run_cell(page: Page, index: int, *, timeout: float = 60) -> str:
     before = state["prompts"]
     if not 0 <= index < len(before):
         raise IndexError(f"code cell {index} of {len(before)}")
-    cell = code_cell(page, index)
-    cell.scroll_into_view_if_needed()
-    cell.locator(".jp-InputPrompt").click()
+    if select:
+        select_cell(page, index)
     page.keyboard.press("Control+Enter")
     _wait_for_execution(page, [index], before, timeout, f"run_cell({index})")
     return cell_output(page, index)
+
+
+def select_cell(page: Page, index: int) -> None:
+    """Select code cell ``index`` (0-based) in command mode: scroll to it, click its prompt."""
+    cell = code_cell(page, index)
+    cell.scroll_into_view_if_needed()
+    cell.locator(".jp-InputPrompt").click()
 
 
 def cell_output(page: Page, index: int) -> str:

@@ -1,7 +1,11 @@
 """The widget with 10 000 variables: first paint and ticking 1 000, timed in Chromium.
 
-The figures are printed and written to test-results/browser-timings.json; nothing here
-asserts a time (see benchmarks/README.md for the recorded figures).
+First paint is timed as a person runs the cell: the cell is selected first (scrolled to,
+its prompt clicked: the harness's time, not the widget's), then the clock starts when the
+browser receives the Ctrl+Enter that runs it and stops when the first
+``[data-testid="ckpt-row"]`` is in the page. The figures are printed and written to
+test-results/browser-timings.json; nothing here asserts a time (see benchmarks/README.md
+for the recorded figures).
 """
 
 from __future__ import annotations
@@ -12,7 +16,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import expect
 
-from tests.browser.jupyter import open_notebook, run_cell, write_notebook
+from tests.browser.jupyter import open_notebook, run_cell, select_cell, write_notebook
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -43,12 +47,29 @@ print('OUTCOME', 'unchanged' if same(before) else 'restored' if same(saved) else
 """
 
 WATCH_FIRST_ROW = """() => {
+  // The clock starts at the key press that runs the cell, stops at the first row drawn.
+  window.__runKey = null;
   window.__firstRow = null;
+  const onKey = (e) => {
+    const run = e.key === "Enter" && e.ctrlKey;
+    if (run && window.__runKey === null) window.__runKey = performance.now();
+  };
+  window.addEventListener("keydown", onKey, { capture: true });
   const seen = () => document.querySelector('[data-testid="ckpt-row"]');
   new MutationObserver((_, observer) => {
     if (seen()) { window.__firstRow = performance.now(); observer.disconnect(); }
   }).observe(document.body, { childList: true, subtree: true });
-  return performance.now();
+}"""
+
+FRONT_END_SHARE = """() => {
+  // Of the first paint: until the front end's render starts (the kernel, the messages,
+  // anywidget loading the bundle), and render itself (User Timing marks, js/src/index.js).
+  const at = (name) => performance.getEntriesByName(name).at(-1)?.startTime ?? NaN;
+  const rounded = (ms) => Math.round(ms);
+  return {
+    before_render_ms: rounded(at("ckw:render") - window.__runKey),
+    render_ms: rounded(at("ckw:first-draw") - at("ckw:render")),
+  };
 }"""
 
 TICK = """async (box) => {
@@ -96,12 +117,14 @@ def test_ten_thousand_variables(jupyter_server, page):
     open_notebook(page, jupyter_server, "big.ipynb")
     assert "10000 variables" in run_cell(page, 0, timeout=600)  # a loaded machine is slow
 
-    start = page.evaluate(WATCH_FIRST_ROW)
-    run_cell(page, 1, timeout=120)
+    select_cell(page, 1)  # what a person does before the key press: not timed
+    page.evaluate(WATCH_FIRST_ROW)
+    run_cell(page, 1, timeout=120, select=False)
     widget = page.get_by_test_id("ckpt-widget")
     block = widget.locator('[data-testid="ckpt-row"][data-path="block0"]')
     expect(block).to_be_visible(timeout=30_000)
-    first_paint = page.evaluate("() => window.__firstRow") - start
+    first_paint = page.evaluate("() => window.__firstRow - window.__runKey")
+    front_end = page.evaluate(FRONT_END_SHARE)
 
     tick = block.locator("input[type=checkbox]").evaluate_handle("b => b")
     tick_ms = page.evaluate(TICK, tick)
@@ -119,7 +142,11 @@ def test_ten_thousand_variables(jupyter_server, page):
     assert expected in run_cell(page, 3)
     print("restore then cancel:", ended)
 
-    timings = {"first_paint_ms": round(first_paint), "tick_1000_ms": round(tick_ms, 1)}
+    timings = {
+        "first_paint_ms": round(first_paint),
+        **front_end,
+        "tick_1000_ms": round(tick_ms, 1),
+    }
     RESULTS.mkdir(exist_ok=True)
     (RESULTS / "browser-timings.json").write_text(json.dumps(timings, indent=2))
     print("browser timings:", timings)

@@ -1,11 +1,11 @@
 // The one object every view gets: the synced model, the front end's own view state, the
 // requests it sends to the kernel and the redraw hooks. The kernel decides what is ticked
 // (its `ticks` trait); the front end only draws it and sends intents.
-import { decodeColumns } from "../model/tree.js";
+import { decodeColumns } from "../model/columns.js";
 import { themeColours } from "./theme.js";
 
 /**
- * @typedef {import("../model/tree.js").Tree} Tree
+ * @typedef {import("../model/tree.js").ModelTree} ModelTree
  * @typedef {import("../model/tree.js").TreeNode} TreeNode
  *
  * @typedef {object} AnyModel  the part of anywidget's model the views use
@@ -27,7 +27,7 @@ import { themeColours } from "./theme.js";
  * @property {number} [scale]
  *
  * @typedef {object} ViewState  what only the front end knows
- * @property {Tree} tree
+ * @property {ModelTree} tree
  * @property {Set<string>} expanded
  * @property {string | null} cursor   the tree's row that holds its one Tab stop
  * @property {Set<string>} tickable   rows a tick can add to

@@ -22,3 +22,14 @@ export function createScheduler(drawers, later = queueMicrotask) {
   };
   return { draw: () => request("all"), drawBody: () => request("body") };
 }
+
+/**
+ * Run `task` when the browser is idle (within `timeout` ms even if it never is): work the
+ * first paint does not need, such as the rest of a 10 000-row tree.
+ * @param {() => void} task
+ * @param {number} [timeout]
+ */
+export function whenIdle(task, timeout = 1000) {
+  if (typeof requestIdleCallback === "function") requestIdleCallback(task, { timeout });
+  else setTimeout(task, 0);
+}

@@ -2,78 +2,134 @@
 // Pure functions of their arguments (no DOM): unit tested in js/test/.
 
 /**
- * @typedef {object} TreeNode
- * @property {number} i
- * @property {string} id           the row's path, as in w.selected
- * @property {string} parent       the parent row's id ("" at the top)
- * @property {string} kind         "module" | "variable"
- * @property {string} label      the attribute name the user wrote, else the Keras name
- * @property {string} kerasName  the Keras name (shown beside a differing label)
- * @property {string} name       the readable full name (backbone/conv1/kernel)
- * @property {string} title      the object path (hover)
- * @property {string} status
- * @property {number[] | null} modelShape
- * @property {number[] | null} ckptShape
- * @property {string} dtype
- * @property {number} nbytes
- * @property {number} params
- * @property {string} layer
- * @property {string} group
- * @property {TreeNode[]} children
- * @property {TreeNode[]} vars     variable descendants (for modules)
- * @property {TreeNode | null} [parentNode]
- *
  * @typedef {{ nodes: TreeNode[], index: Map<string, TreeNode>, roots: TreeNode[] }} Tree
  * @typedef {{ label: string, title: string, id: string, layer?: string, kind?: string,
  *   status?: string, name?: string }} Filterable
  */
 
-/**
- * A table the kernel sends column-oriented, as one JSON text (it costs the kernel one
- * encoding instead of a walk over every value) or, from older kernels, as an object.
- * @param {string | Record<string, any[]> | null | undefined} value
- * @returns {Record<string, any[]>}
- */
-export function decodeColumns(value) {
-  if (typeof value === "string") return value ? JSON.parse(value) : {};
-  return value || {};
+/** One row of the model tree: a submodule or a variable. */
+export class TreeNode {
+  /**
+   * @param {Record<string, any[]>} columns
+   * @param {number} i  the row
+   * @param {ModelTree | null} tree  the tree to finish when children or vars are asked for
+   */
+  constructor(columns, i, tree) {
+    this.i = i;
+    /** @type {string} the row's path, as in w.selected */
+    this.id = columns.id[i];
+    /** @type {string} the parent row's id ("" at the top) */
+    this.parent = columns.parent[i];
+    /** @type {string} "module" | "variable" */
+    this.kind = columns.kind[i];
+    /** @type {string} the attribute name the user wrote, else the Keras name */
+    this.label = columns.label[i];
+    /** @type {string} the Keras name (shown beside a differing label) */
+    this.kerasName = columns.keras_name ? columns.keras_name[i] : "";
+    /** @type {string} the readable full name (backbone/conv1/kernel) */
+    this.name = columns.name ? columns.name[i] : "";
+    /** @type {string} the object path (hover) */
+    this.title = columns.title[i];
+    /** @type {string} */
+    this.status = columns.status[i];
+    /** @type {number[] | null} */
+    this.modelShape = columns.model_shape[i];
+    /** @type {number[] | null} */
+    this.ckptShape = columns.ckpt_shape[i];
+    /** @type {string} */
+    this.dtype = columns.dtype[i];
+    /** @type {number} */
+    this.nbytes = columns.nbytes[i];
+    /** @type {number} */
+    this.params = columns.params ? columns.params[i] : 0;
+    /** @type {string} */
+    this.layer = columns.layer[i];
+    /** @type {string} */
+    this.group = columns.group[i];
+    /** @type {TreeNode | null} */
+    this.parentNode = null;
+    this.tree = tree;
+    /** @type {TreeNode[]} */
+    this.ownChildren = [];
+    /** @type {TreeNode[]} */
+    this.ownVars = [];
+  }
+
+  /** The rows right under this one, in order. */
+  get children() {
+    this.tree?.finish();
+    return this.ownChildren;
+  }
+
+  /** The variables at any depth under this one (for modules). */
+  get vars() {
+    this.tree?.finish();
+    return this.ownVars;
+  }
 }
 
 /**
- * The model tree built once from the column-oriented rows the kernel sends.
+ * The model tree of the kernel's column-oriented rows. Only the top rows are made at
+ * once (the first draw shows them, collapsed); the other rows, the index and the links
+ * are made the first time anything asks for them (`nodes`, `index`, a node's `children`
+ * or `vars`) or when `finish` is called (after the first paint): the same tree either way.
+ */
+export class ModelTree {
+  /** @param {Record<string, any[]>} columns */
+  constructor(columns) {
+    this.columns = columns;
+    /** @type {number} rows in the tree */
+    this.size = columns.id ? columns.id.length : 0;
+    /** @type {(TreeNode | undefined)[]} */
+    this.made = new Array(this.size);
+    /** @type {TreeNode[]} the rows without a parent, in order */
+    this.roots = [];
+    for (let i = 0; i < this.size; i++) {
+      if (columns.parent[i]) continue;
+      const node = new TreeNode(columns, i, this);
+      this.made[i] = node;
+      this.roots.push(node);
+    }
+    /** @type {Map<string, TreeNode> | null} */
+    this.built = null;
+  }
+
+  /** Make every row and link the tree (once). */
+  finish() {
+    if (this.built) return;
+    const index = new Map();
+    this.built = index;
+    const nodes = this.made;
+    for (let i = 0; i < this.size; i++) {
+      const node = nodes[i] || new TreeNode(this.columns, i, null);
+      nodes[i] = node;
+      index.set(node.id, node);
+    }
+    for (const root of this.roots) root.tree = null;
+    // The same roots (a row whose parent is missing would join them, as a root).
+    this.roots = link(/** @type {TreeNode[]} */ (nodes), index);
+  }
+
+  /** @returns {TreeNode[]} every row, parents first */
+  get nodes() {
+    this.finish();
+    return /** @type {TreeNode[]} */ (this.made);
+  }
+
+  /** @returns {Map<string, TreeNode>} the rows by id */
+  get index() {
+    this.finish();
+    return /** @type {Map<string, TreeNode>} */ (this.built);
+  }
+}
+
+/**
+ * The model tree of the column-oriented rows the kernel sends (see `ModelTree`).
  * @param {Record<string, any[]>} columns
- * @returns {Tree}
+ * @returns {ModelTree}
  */
 export function buildTree(columns) {
-  const n = columns.id ? columns.id.length : 0;
-  /** @type {TreeNode[]} */
-  const nodes = [];
-  const index = new Map();
-  for (let i = 0; i < n; i++) {
-    const node = {
-      i,
-      id: columns.id[i],
-      parent: columns.parent[i],
-      kind: columns.kind[i],
-      label: columns.label[i],
-      kerasName: columns.keras_name ? columns.keras_name[i] : "",
-      name: columns.name ? columns.name[i] : "",
-      title: columns.title[i],
-      status: columns.status[i],
-      modelShape: columns.model_shape[i],
-      ckptShape: columns.ckpt_shape[i],
-      dtype: columns.dtype[i],
-      nbytes: columns.nbytes[i],
-      params: columns.params ? columns.params[i] : 0,
-      layer: columns.layer[i],
-      group: columns.group[i],
-      children: [],
-      vars: [],
-    };
-    nodes.push(node);
-    index.set(node.id, node);
-  }
-  return { nodes, index, roots: link(nodes, index) };
+  return new ModelTree(columns);
 }
 
 /**
