@@ -77,13 +77,7 @@ def test_keras_file_pieces_are_whole_rows(tmp_path):
 
 def test_an_index_pointing_past_the_data_file_is_refused(written, tmp_path):
     """A data file shorter than the index says (truncated, or an offset beyond its end)."""
-    prefix, _ = written
-    copy = str(tmp_path / "ckpt")
-    for suffix in (".index", ".data-00000-of-00001"):
-        shutil.copyfile(prefix + suffix, copy + suffix)
-    src = cw.open_checkpoint(copy)
-    with open(copy + ".data-00000-of-00001", "r+b") as f:
-        f.truncate(8)
+    src = _opened_then_truncated(written, tmp_path)
     with pytest.raises(CheckpointError, match="data file may be truncated"):
         list(read_slices(src, key("f32"), SLICE))
 
@@ -138,6 +132,13 @@ def test_a_reader_that_stops_early_stops_the_thread_and_closes_the_pieces():
 
 def test_a_corrupt_file_read_ahead_is_refused(written, tmp_path):
     """The reading thread's CheckpointError reaches the caller, as without read-ahead."""
+    src = _opened_then_truncated(written, tmp_path)
+    with pytest.raises(CheckpointError, match="data file may be truncated"):
+        list(read_slices(src, key("f32"), SLICE, ahead=True))
+
+
+def _opened_then_truncated(written, tmp_path):
+    """A copy of the written checkpoint, opened, then its data file cut to 8 bytes."""
     prefix, _ = written
     copy = str(tmp_path / "ckpt")
     for suffix in (".index", ".data-00000-of-00001"):
@@ -145,5 +146,4 @@ def test_a_corrupt_file_read_ahead_is_refused(written, tmp_path):
     src = cw.open_checkpoint(copy)
     with open(copy + ".data-00000-of-00001", "r+b") as f:
         f.truncate(8)
-    with pytest.raises(CheckpointError, match="data file may be truncated"):
-        list(read_slices(src, key("f32"), SLICE, ahead=True))
+    return src
