@@ -15,7 +15,7 @@ from typing import Any
 
 from ckpt_widgets.errors import CheckpointError, first_line
 
-from .paths import check_regular_file, exists, local_path
+from .paths import check_regular_file, exists, open_binary
 
 INDEX_SUFFIX = ".weights.json"
 MAX_INDEX_BYTES = 64 << 20
@@ -99,15 +99,9 @@ def _weight_map(index: str) -> dict[str, Any]:
 
 
 def _read_text(index: str) -> str:
-    local = local_path(index)
-    if local is not None:
-        with open(local, "rb") as handle:
-            data = handle.read(MAX_INDEX_BYTES + 1)
-    else:
-        import tensorflow as tf
-
-        with tf.io.gfile.GFile(index, "rb") as handle:
-            data = handle.read(MAX_INDEX_BYTES + 1)
+    """The index's text, refused past :data:`MAX_INDEX_BYTES`."""
+    with open_binary(index) as handle:
+        data = handle.read(MAX_INDEX_BYTES + 1)
     if len(data) > MAX_INDEX_BYTES:
         raise CheckpointError(
             f"'{index}' is refused: an index of shards larger than {MAX_INDEX_BYTES} bytes "

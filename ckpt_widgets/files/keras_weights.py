@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 from ckpt_widgets.errors import CheckpointError, did_you_mean, first_line
 
 from .keras_shards import index_of_shard, is_sharded_index, shard_groups
-from .paths import check_regular_file, local_path
+from .paths import check_regular_file, open_binary
 from .source import COLUMNS as SOURCE_COLUMNS
 from .source import PairsBy, SourceTables, WithoutGraph, leading_block
 
@@ -281,7 +281,7 @@ def _load(path: str) -> bytes:
     """The HDF5 bytes of ``path``: the file itself, or a ``.keras`` archive's weights."""
     check_regular_file(path, "a Keras weights file")
     try:
-        with _open(path) as handle:
+        with open_binary(path) as handle:
             if path.endswith(".keras"):
                 return _archive_member(handle, path)
             return handle.read()
@@ -289,16 +289,6 @@ def _load(path: str) -> bytes:
         raise
     except Exception as exc:  # OSError, zipfile.BadZipFile, tf.errors.OpError, ...
         raise _unreadable(path, exc) from None
-
-
-def _open(path: str) -> Any:
-    """A binary file object: Python's for a local path, TensorFlow's for ``gs://`` etc."""
-    local = local_path(path)
-    if local is not None:
-        return open(local, "rb")  # the caller closes it
-    import tensorflow as tf
-
-    return tf.io.gfile.GFile(path, "rb")
 
 
 def _archive_member(handle: Any, path: str) -> bytes:

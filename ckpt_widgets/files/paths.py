@@ -55,6 +55,16 @@ def exists(path: str) -> bool:
     return tf.io.gfile.exists(path)
 
 
+def open_binary(path: str) -> Any:
+    """A binary file object: Python's for a local path, TensorFlow's for ``gs://`` etc."""
+    local = local_path(path)
+    if local is not None:
+        return open(local, "rb")  # the caller closes it
+    import tensorflow as tf
+
+    return tf.io.gfile.GFile(path, "rb")
+
+
 def check_regular_file(path: str, what: str) -> None:
     """Refuse a local ``path`` that is not a regular file (a directory, a FIFO, a device).
 
